@@ -1,0 +1,16 @@
+//! Progress reporting for long work. The CLI draws it on stderr; libraries only call it.
+
+pub trait Progress: Sync {
+    /// A new stage begins ("unpacking", "inspecting").
+    fn stage(&self, name: &str);
+    /// A line of detail within the stage.
+    fn note(&self, msg: &str);
+}
+
+/// Discards progress (tests, library callers that do not care).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &str) {}
+    fn note(&self, _: &str) {}
+}
