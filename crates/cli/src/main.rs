@@ -1,1 +1,72 @@
-fn main() {}
+//! `iotassure`: assess consumer IoT products against ETSI EN 303 645 and the schemes built on it.
+
+mod cmd;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status: 0 when the chosen profile passes, 1 when it does not (FAIL or INCOMPLETE),
+/// 2 on any error (bad input, bad arguments, I/O).
+pub const EXIT_PASS: u8 = 0;
+pub const EXIT_NOT_PASSED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "iotassure",
+    version,
+    about = "Assess consumer IoT products against ETSI EN 303 645 (and UK PSTI, UK CoP, TEC, OWASP IoT)",
+    long_about = "iotassure assesses a consumer IoT product from its evidence - the firmware image, the live device and the maker's published documents - and gives every EN 303 645 provision a verdict (PASS, FAIL, INCONCLUSIVE, NOT APPLICABLE) with evidence a person can check.\n\nStart with:\n  iotassure assess firmware.bin --out report/\n  iotassure catalog list\n  iotassure ics init > statement.yaml",
+    after_help = "Exit status: 0 = the selected profile passes; 1 = it fails or is incomplete; 2 = error."
+)]
+struct Cli {
+    /// No progress output on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assess a product: unpack and inspect a firmware image (optionally probe the live device and
+    /// check published documents), decide every provision, and write the reports.
+    Assess(cmd::assess::Args),
+    /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
+    Unpack(cmd::unpack::Args),
+    /// Probe a live device over the network (ports, services, TLS, default credentials).
+    Probe(cmd::probe::Args),
+    /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
+    #[command(subcommand)]
+    Ics(cmd::ics::Command),
+    /// Browse and export the catalogue of provisions, conditions, schemes and profiles.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::Command),
+    /// Render a saved report.json again, or print its JSON Schema.
+    #[command(subcommand)]
+    Report(cmd::report::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = progress::Stderr::new(cli.quiet);
+    let result = match cli.command {
+        Command::Assess(a) => cmd::assess::run(a, &progress),
+        Command::Unpack(a) => cmd::unpack::run(a, &progress),
+        Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Ics(c) => cmd::ics::run(c),
+        Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Report(c) => cmd::report::run(c),
+    };
+    progress.finish();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Evidence;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FactKey {
     /// The device is constrained (EN 303 645 clause 3.1): limited power or processing.
@@ -168,7 +170,13 @@ pub fn resolve(
         } else if let Some(value) = inferred_value {
             out.insert(
                 key,
-                Fact { key, value, origin: FactOrigin::Inferred, reason: inferred_reason(value), contradiction: None },
+                Fact {
+                    key,
+                    value,
+                    origin: FactOrigin::Inferred,
+                    reason: inferred_reason(value),
+                    contradiction: None,
+                },
             );
         }
     }
@@ -180,18 +188,31 @@ mod tests {
     use super::*;
 
     fn inf(key: FactKey, value: bool, reason: &str) -> InferredFact {
-        InferredFact { key, value, reason: reason.into(), evidence: vec![] }
+        InferredFact {
+            key,
+            value,
+            reason: reason.into(),
+            evidence: vec![],
+        }
     }
 
     #[test]
     fn declared_overrides_inferred_with_a_note() {
         let mut declared = BTreeMap::new();
         declared.insert(FactKey::PasswordsUsed, false);
-        let facts = resolve(&declared, "ics.yaml", &[inf(FactKey::PasswordsUsed, true, "etc/shadow exists")]);
+        let facts = resolve(
+            &declared,
+            "ics.yaml",
+            &[inf(FactKey::PasswordsUsed, true, "etc/shadow exists")],
+        );
         let f = &facts[&FactKey::PasswordsUsed];
         assert!(!f.value);
         assert_eq!(f.origin, FactOrigin::Declared);
-        assert!(f.contradiction.as_deref().unwrap().contains("etc/shadow exists"));
+        assert!(f
+            .contradiction
+            .as_deref()
+            .unwrap()
+            .contains("etc/shadow exists"));
     }
 
     #[test]
@@ -199,7 +220,10 @@ mod tests {
         let facts = resolve(
             &BTreeMap::new(),
             "-",
-            &[inf(FactKey::UpdateMechanism, false, "no sysupgrade"), inf(FactKey::UpdateMechanism, true, "opkg present")],
+            &[
+                inf(FactKey::UpdateMechanism, false, "no sysupgrade"),
+                inf(FactKey::UpdateMechanism, true, "opkg present"),
+            ],
         );
         assert!(facts[&FactKey::UpdateMechanism].value);
         assert_eq!(facts[&FactKey::UpdateMechanism].reason, "opkg present");

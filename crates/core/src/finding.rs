@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where evidence came from (DESIGN.md §2 "evidence source").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The firmware image, unpacked and inspected statically.
@@ -29,7 +31,9 @@ impl Source {
 }
 
 /// What a finding says about the provisions it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The evidence shows the provision violated.
@@ -42,7 +46,9 @@ pub enum Outcome {
     Info,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -121,7 +127,12 @@ impl Location {
     /// A one-line citation, as printed in reports.
     pub fn cite(&self) -> String {
         match self {
-            Location::File { provenance, line, offset, .. } => {
+            Location::File {
+                provenance,
+                line,
+                offset,
+                ..
+            } => {
                 let mut s = provenance.clone();
                 if let Some(l) = line {
                     s.push_str(&format!(":{l}"));
@@ -131,11 +142,20 @@ impl Location {
                 }
                 s
             }
-            Location::Image { offset, length, provenance } => match length {
+            Location::Image {
+                offset,
+                length,
+                provenance,
+            } => match length {
                 Some(len) => format!("{provenance} @0x{offset:x} (+{len} bytes)"),
                 None => format!("{provenance} @0x{offset:x}"),
             },
-            Location::Network { host, port, protocol, .. } => {
+            Location::Network {
+                host,
+                port,
+                protocol,
+                ..
+            } => {
                 if host.contains(':') {
                     format!("{protocol}://[{host}]:{port}")
                 } else {
@@ -214,7 +234,10 @@ impl Finding {
     }
 
     pub fn evidence(mut self, location: Location, excerpt: impl Into<String>) -> Self {
-        self.evidence.push(Evidence { location, excerpt: excerpt.into() });
+        self.evidence.push(Evidence {
+            location,
+            excerpt: excerpt.into(),
+        });
         self
     }
 
@@ -288,12 +311,20 @@ impl Observations {
     }
 
     /// Record that `check` did not run, and why.
-    pub fn skipped(&mut self, check: &str, source: Source, provisions: &[&str], reason: impl Into<String>) {
+    pub fn skipped(
+        &mut self,
+        check: &str,
+        source: Source,
+        provisions: &[&str],
+        reason: impl Into<String>,
+    ) {
         self.checks.push(CheckRun {
             check: check.to_string(),
             source,
             provisions: provisions.iter().map(|s| s.to_string()).collect(),
-            status: RunStatus::Skipped { reason: reason.into() },
+            status: RunStatus::Skipped {
+                reason: reason.into(),
+            },
         });
     }
 }

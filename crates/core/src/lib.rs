@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod facts;
 pub mod finding;
+pub mod layout;
 pub mod progress;
 pub mod tree;
 
@@ -17,5 +18,6 @@ pub use finding::{
     CheckRun, Component, Evidence, Finding, Location, Observations, Outcome, RunStatus, Severity,
     Source, TranscriptLine,
 };
+pub use layout::{Confidence, LayoutEntry, UnpackProblem, UnpackSummary};
 pub use progress::{NoProgress, Progress};
 pub use tree::{Entry, EntryKind, Rootfs, Tree};

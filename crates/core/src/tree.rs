@@ -94,13 +94,19 @@ pub const DEFAULT_READ_LIMIT: u64 = 64 << 20;
 
 /// Opens a file of the tree without following a symlink at the last component.
 pub fn open_nofollow(path: &Path) -> io::Result<File> {
-    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 impl Tree {
     /// Views of every root filesystem, deepest-first order preserved from `rootfs`.
     pub fn rootfs_views(&self) -> Vec<RootfsView<'_>> {
-        self.rootfs.iter().map(|r| RootfsView::new(self, r)).collect()
+        self.rootfs
+            .iter()
+            .map(|r| RootfsView::new(self, r))
+            .collect()
     }
 
     pub fn disk_path(&self, entry: &Entry) -> PathBuf {
@@ -113,7 +119,10 @@ impl Tree {
     }
 
     pub fn file_count(&self) -> usize {
-        self.entries.iter().filter(|e| e.kind == EntryKind::File).count()
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .count()
     }
 }
 
@@ -136,26 +145,41 @@ const MAX_SYMLINK_HOPS: usize = 40;
 
 impl<'a> RootfsView<'a> {
     pub fn new(tree: &'a Tree, rootfs: &'a Rootfs) -> Self {
-        let prefix = if rootfs.path.is_empty() { String::new() } else { format!("{}/", rootfs.path) };
+        let prefix = if rootfs.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", rootfs.path)
+        };
         let index = tree
             .entries
             .iter()
             .filter_map(|e| e.path.strip_prefix(prefix.as_str()).map(|rel| (rel, e)))
             .filter(|(rel, _)| !rel.is_empty())
             .collect();
-        RootfsView { tree, rootfs, index }
+        RootfsView {
+            tree,
+            rootfs,
+            index,
+        }
     }
 
     /// Every entry, with its path inside the rootfs (leading `/`), sorted by path.
     pub fn entries(&self) -> Vec<(String, &'a Entry)> {
-        let mut v: Vec<(String, &Entry)> = self.index.iter().map(|(p, e)| (format!("/{p}"), *e)).collect();
+        let mut v: Vec<(String, &Entry)> = self
+            .index
+            .iter()
+            .map(|(p, e)| (format!("/{p}"), *e))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
 
     /// Regular files, with their path inside the rootfs.
     pub fn files(&self) -> Vec<(String, &'a Entry)> {
-        self.entries().into_iter().filter(|(_, e)| e.kind == EntryKind::File).collect()
+        self.entries()
+            .into_iter()
+            .filter(|(_, e)| e.kind == EntryKind::File)
+            .collect()
     }
 
     /// The entry at `path` itself (no symlink resolution).
@@ -202,11 +226,14 @@ impl<'a> RootfsView<'a> {
 
     /// Reads the file at `path` (following symlinks inside the rootfs), at most `limit` bytes.
     pub fn read(&self, path: &str, limit: u64) -> io::Result<(String, Vec<u8>)> {
-        let (canonical, entry) = self
-            .resolve(path)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{path}: not in the image")))?;
+        let (canonical, entry) = self.resolve(path).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{path}: not in the image"))
+        })?;
         if entry.kind != EntryKind::File {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{path}: not a regular file")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path}: not a regular file"),
+            ));
         }
         Ok((canonical, read_limited(&self.tree.disk_path(entry), limit)?))
     }
@@ -219,20 +246,39 @@ impl<'a> RootfsView<'a> {
     /// The provenance chain of a path inside this rootfs, e.g.
     /// `image @0x117790 squashfs-4.0-xz → /etc/shadow`.
     pub fn provenance(&self, path: &str) -> String {
-        let p = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        let base = self.lstat(&p).map(|e| e.provenance.as_str()).unwrap_or(self.rootfs.provenance.as_str());
+        let p = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let base = self
+            .lstat(&p)
+            .map(|e| e.provenance.as_str())
+            .unwrap_or(self.rootfs.provenance.as_str());
         format!("{base} → {p}")
     }
 
     /// A file location for evidence.
     pub fn location(&self, path: &str, line: Option<u32>, offset: Option<u64>) -> Location {
-        let p = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        Location::File { provenance: self.provenance(&p), path: p, line, offset }
+        let p = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        Location::File {
+            provenance: self.provenance(&p),
+            path: p,
+            line,
+            offset,
+        }
     }
 }
 
 fn split(path: &str) -> Vec<String> {
-    path.split('/').filter(|c| !c.is_empty()).map(str::to_string).collect()
+    path.split('/')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -240,7 +286,15 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, kind: EntryKind) -> Entry {
-        Entry { path: path.into(), kind, size: 0, mode: 0o644, uid: 0, gid: 0, provenance: "image".into() }
+        Entry {
+            path: path.into(),
+            kind,
+            size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            provenance: "image".into(),
+        }
     }
 
     #[test]
@@ -252,11 +306,29 @@ mod tests {
                 entry("fs/tmp", EntryKind::Dir),
                 entry("fs/tmp/etc", EntryKind::Dir),
                 entry("fs/tmp/etc/passwd", EntryKind::File),
-                entry("fs/etc/passwd", EntryKind::Symlink { target: "/tmp/etc/passwd".into() }),
-                entry("fs/etc/loop", EntryKind::Symlink { target: "loop".into() }),
-                entry("fs/etc/up", EntryKind::Symlink { target: "../../../../tmp/etc/passwd".into() }),
+                entry(
+                    "fs/etc/passwd",
+                    EntryKind::Symlink {
+                        target: "/tmp/etc/passwd".into(),
+                    },
+                ),
+                entry(
+                    "fs/etc/loop",
+                    EntryKind::Symlink {
+                        target: "loop".into(),
+                    },
+                ),
+                entry(
+                    "fs/etc/up",
+                    EntryKind::Symlink {
+                        target: "../../../../tmp/etc/passwd".into(),
+                    },
+                ),
             ],
-            rootfs: vec![Rootfs { path: "fs".into(), provenance: "image @0x0 squashfs".into() }],
+            rootfs: vec![Rootfs {
+                path: "fs".into(),
+                provenance: "image @0x0 squashfs".into(),
+            }],
             blobs: vec![],
         };
         let views = tree.rootfs_views();

@@ -1,1 +1,286 @@
-//! TODO
+//! The unpack engine: any firmware image (or a folder) → a tree of files, each knowing where it
+//! came from.
+//!
+//! ```text
+//! image ─ scan (magic table) ─ identify (header checks) ─ extract (through the Sink) ─┐
+//!   ▲                                                                                  │
+//!   └──────────── decompressed blobs are scanned again, up to --depth ◄────────────────┘
+//! ```
+//!
+//! Formats live one per file in [`formats`], registered in [`formats::REGISTRY`]. Everything is
+//! written through [`sink::Sink`], which keeps output inside the output folder and enforces the
+//! [`Limits`]. A bad chunk is reported with its offset and the rest goes on; the result says
+//! whether it is partial.
+
+pub mod engine;
+pub mod entropy;
+pub mod formats;
+pub mod limits;
+pub mod sink;
+mod walk;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use iotassure_core::layout::UnpackSummary;
+use iotassure_core::progress::Progress;
+use iotassure_core::tree::{EntryKind, Rootfs, Tree};
+use sha2::{Digest, Sha256};
+
+pub use limits::Limits;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Limits,
+}
+
+/// The result: the tree (manifest + on-disk root) and the summary for reports.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    pub tree: Tree,
+    pub summary: UnpackSummary,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: the file is empty (0 bytes); expected a firmware image")]
+    Empty(PathBuf),
+    #[error("{path}: no known firmware format found in {size} bytes. Expected a container, filesystem or compressed stream (e.g. squashfs `hsqs` at any offset, a TP-Link header, gzip/xz/bzip2/lzma, tar `ustar` at 257); bytes at offset 0: {head}")]
+    NoFormat {
+        path: PathBuf,
+        size: u64,
+        head: String,
+    },
+    #[error("{path}: nothing could be extracted: {}", problems.join("; "))]
+    NothingExtracted {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    #[error("output folder {0} exists and is not empty")]
+    OutputNotEmpty(PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
+    move |source| UnpackError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Unpacks `input` (a file or a folder) into `out` (created if missing; must be empty).
+/// A folder input is read in place: nothing is copied, and `out` is not used.
+pub fn unpack(
+    input: &Path,
+    out: &Path,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Unpacked, UnpackError> {
+    let meta = std::fs::metadata(input).map_err(io_err(input))?;
+    if meta.is_dir() {
+        progress.stage("reading folder");
+        return walk::walk(input).map_err(io_err(input));
+    }
+    let file = File::open(input).map_err(io_err(input))?;
+    let size = meta.len();
+    if size == 0 {
+        return Err(UnpackError::Empty(input.to_path_buf()));
+    }
+    // SAFETY: read-only map of the user's input file. If another process truncates it while we
+    // run, reads past the new end raise SIGBUS; we do not modify it.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(input))?;
+    let sha256 = hex::encode(Sha256::digest(&map[..]));
+
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    if std::fs::read_dir(out)
+        .map_err(io_err(out))?
+        .next()
+        .is_some()
+    {
+        return Err(UnpackError::OutputNotEmpty(out.to_path_buf()));
+    }
+    let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
+    progress.stage("unpacking");
+    let engine = engine::Engine::new(&sink, progress);
+    engine.scan(&map, "image", "", 0);
+    let state = engine.state.into_inner().expect("lock");
+    let bytes_written = sink.bytes_written();
+    let root = sink.root().to_path_buf();
+    let (mut entries, limits_hit) = sink.into_parts();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut layout = state.layout;
+    layout.sort_by(|a, b| (a.depth, &a.parent, a.offset).cmp(&(b.depth, &b.parent, b.offset)));
+    let identified = layout
+        .iter()
+        .any(|l| l.format != "unknown" && l.format != "padding");
+    if !identified {
+        let head = map
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(UnpackError::NoFormat {
+            path: input.to_path_buf(),
+            size,
+            head,
+        });
+    }
+    let mut tree = Tree {
+        root,
+        entries,
+        rootfs: Vec::new(),
+        blobs: state.blobs,
+    };
+    tree.rootfs = find_rootfs(&tree, &state.fs_dirs);
+    if tree.entries.iter().all(|e| e.kind == EntryKind::Dir) && !state.problems.is_empty() {
+        let problems = state
+            .problems
+            .iter()
+            .map(|p| format!("{} @0x{:x} {}: {}", p.parent, p.offset, p.format, p.message))
+            .collect();
+        return Err(UnpackError::NothingExtracted {
+            path: input.to_path_buf(),
+            problems,
+        });
+    }
+    let summary = summarize(
+        input,
+        sha256,
+        size,
+        file_kind(&layout),
+        layout,
+        &tree,
+        bytes_written,
+        state.problems,
+        limits_hit,
+    );
+    Ok(Unpacked { tree, summary })
+}
+
+fn file_kind(layout: &[iotassure_core::layout::LayoutEntry]) -> String {
+    layout
+        .iter()
+        .filter(|l| l.depth == 0 && l.format != "padding" && l.format != "unknown")
+        .map(|l| l.format.clone())
+        .next()
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn summarize(
+    input: &Path,
+    sha256: String,
+    size: u64,
+    kind: String,
+    layout: Vec<iotassure_core::layout::LayoutEntry>,
+    tree: &Tree,
+    bytes_written: u64,
+    problems: Vec<iotassure_core::layout::UnpackProblem>,
+    limits_hit: Vec<String>,
+) -> UnpackSummary {
+    let count =
+        |f: fn(&EntryKind) -> bool| tree.entries.iter().filter(|e| f(&e.kind)).count() as u64;
+    UnpackSummary {
+        input: input.display().to_string(),
+        sha256,
+        size,
+        kind,
+        layout,
+        files: count(|k| *k == EntryKind::File),
+        dirs: count(|k| *k == EntryKind::Dir),
+        symlinks: count(|k| matches!(k, EntryKind::Symlink { .. })),
+        special: count(|k| {
+            matches!(
+                k,
+                EntryKind::CharDevice
+                    | EntryKind::BlockDevice
+                    | EntryKind::Fifo
+                    | EntryKind::Socket
+            )
+        }),
+        bytes_written,
+        partial: !problems.is_empty() || !limits_hit.is_empty(),
+        problems,
+        limits_hit,
+    }
+}
+
+/// Folders that hold a device root: an `etc` folder beside `bin`, `sbin`, `usr` or `lib`.
+/// Searched in every extracted filesystem, at its top or one level down (tarballs often wrap
+/// the root in a folder).
+pub fn find_rootfs(tree: &Tree, fs_dirs: &[(String, String)]) -> Vec<Rootfs> {
+    let dirs: std::collections::HashSet<&str> = tree
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir)
+        .map(|e| e.path.as_str())
+        .collect();
+    let has = |base: &str, name: &str| {
+        let p = if base.is_empty() {
+            name.to_string()
+        } else {
+            format!("{base}/{name}")
+        };
+        dirs.contains(p.as_str())
+            || tree
+                .entries
+                .iter()
+                .any(|e| e.path == p && matches!(e.kind, EntryKind::Symlink { .. }))
+    };
+    let looks_like_root = |base: &str| {
+        has(base, "etc")
+            && ["bin", "sbin", "usr", "lib", "www"]
+                .iter()
+                .any(|d| has(base, d))
+    };
+    let mut out = Vec::new();
+    for (dir, provenance) in fs_dirs {
+        if looks_like_root(dir) {
+            out.push(Rootfs {
+                path: dir.clone(),
+                provenance: provenance.clone(),
+            });
+            continue;
+        }
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut children: Vec<&str> = dirs
+            .iter()
+            .copied()
+            .filter(|d| {
+                d.strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+            })
+            .collect();
+        children.sort();
+        for c in children {
+            if looks_like_root(c) {
+                out.push(Rootfs {
+                    path: c.to_string(),
+                    provenance: provenance.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Reads the first bytes of a file (for error messages).
+pub fn head(path: &Path, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    let mut f = File::open(path)?;
+    let got = f.read(&mut buf)?;
+    buf.truncate(got);
+    Ok(buf)
+}

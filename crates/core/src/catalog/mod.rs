@@ -4,7 +4,7 @@
 //! The data lives in `crates/core/data/*.yaml`, is compiled into the binary, and is validated by
 //! [`Catalog::validate`] (run by the tests, so a bad edit fails CI rather than a user's run).
 
-mod oscal;
+pub mod oscal;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -17,7 +17,9 @@ use crate::facts::FactKey;
 pub use oscal::oscal_catalog;
 
 /// Mandatory (shall) or recommended (should).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Status {
     M,
     R,
@@ -59,7 +61,9 @@ impl Condition {
 }
 
 /// Which evidence sources can bear on a provision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     Firmware,
@@ -188,32 +192,65 @@ pub struct Catalog {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("catalogue file {file}: {source}")]
-    Parse { file: &'static str, source: serde_yaml::Error },
+    Parse {
+        file: &'static str,
+        source: serde_yaml::Error,
+    },
     #[error("catalogue is invalid:\n  {}", .0.join("\n  "))]
     Invalid(Vec<String>),
 }
 
 const DATA: &[(&str, &str)] = &[
     ("clauses.yaml", include_str!("../../data/clauses.yaml")),
-    ("conditions.yaml", include_str!("../../data/conditions.yaml")),
-    ("provisions.yaml", include_str!("../../data/provisions.yaml")),
+    (
+        "conditions.yaml",
+        include_str!("../../data/conditions.yaml"),
+    ),
+    (
+        "provisions.yaml",
+        include_str!("../../data/provisions.yaml"),
+    ),
     ("profiles.yaml", include_str!("../../data/profiles.yaml")),
 ];
 
 const SCHEMES: &[(&str, &str)] = &[
-    ("schemes/uk-cop.yaml", include_str!("../../data/schemes/uk-cop.yaml")),
-    ("schemes/uk-psti.yaml", include_str!("../../data/schemes/uk-psti.yaml")),
-    ("schemes/tec.yaml", include_str!("../../data/schemes/tec.yaml")),
-    ("schemes/owasp-iot-2018.yaml", include_str!("../../data/schemes/owasp-iot-2018.yaml")),
-    ("schemes/bsi-checklist.yaml", include_str!("../../data/schemes/bsi-checklist.yaml")),
-    ("schemes/en18031.yaml", include_str!("../../data/schemes/en18031.yaml")),
-    ("schemes/cra-annex-i.yaml", include_str!("../../data/schemes/cra-annex-i.yaml")),
+    (
+        "schemes/uk-cop.yaml",
+        include_str!("../../data/schemes/uk-cop.yaml"),
+    ),
+    (
+        "schemes/uk-psti.yaml",
+        include_str!("../../data/schemes/uk-psti.yaml"),
+    ),
+    (
+        "schemes/tec.yaml",
+        include_str!("../../data/schemes/tec.yaml"),
+    ),
+    (
+        "schemes/owasp-iot-2018.yaml",
+        include_str!("../../data/schemes/owasp-iot-2018.yaml"),
+    ),
+    (
+        "schemes/bsi-checklist.yaml",
+        include_str!("../../data/schemes/bsi-checklist.yaml"),
+    ),
+    (
+        "schemes/en18031.yaml",
+        include_str!("../../data/schemes/en18031.yaml"),
+    ),
+    (
+        "schemes/cra-annex-i.yaml",
+        include_str!("../../data/schemes/cra-annex-i.yaml"),
+    ),
 ];
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
     let c = Catalog::load().unwrap_or_else(|e| panic!("built-in catalogue: {e}"));
     let problems = c.validate();
-    assert!(problems.is_empty(), "built-in catalogue is invalid: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "built-in catalogue is invalid: {problems:#?}"
+    );
     c
 });
 
@@ -223,7 +260,12 @@ pub fn catalog() -> &'static Catalog {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(file: &'static str) -> Result<T, CatalogError> {
-    let text = DATA.iter().chain(SCHEMES).find(|(f, _)| *f == file).map(|(_, t)| *t).expect("known file");
+    let text = DATA
+        .iter()
+        .chain(SCHEMES)
+        .find(|(f, _)| *f == file)
+        .map(|(_, t)| *t)
+        .expect("known file");
     serde_yaml::from_str(text).map_err(|source| CatalogError::Parse { file, source })
 }
 
@@ -290,7 +332,13 @@ impl Catalog {
         for s in &self.schemes {
             for i in &s.items {
                 if let Some(status) = i.requirement {
-                    v.push(Requirement { id: &i.id, title: &i.title, status, conditions: &[], scheme: &s.id });
+                    v.push(Requirement {
+                        id: &i.id,
+                        title: &i.title,
+                        status,
+                        conditions: &[],
+                        scheme: &s.id,
+                    });
                 }
             }
         }
@@ -298,7 +346,12 @@ impl Catalog {
     }
 
     pub fn is_requirement(&self, id: &str) -> bool {
-        self.provision(id).is_some() || self.schemes.iter().any(|s| s.items.iter().any(|i| i.id == id && i.requirement.is_some()))
+        self.provision(id).is_some()
+            || self.schemes.iter().any(|s| {
+                s.items
+                    .iter()
+                    .any(|i| i.id == id && i.requirement.is_some())
+            })
     }
 
     /// The EN provisions an item maps to (its own list, its clauses, and inherited through `maps_to`).
@@ -316,7 +369,12 @@ impl Catalog {
         }
         out.extend(item.provisions.iter().cloned());
         for c in &item.clauses {
-            out.extend(self.provisions.iter().filter(|p| &p.clause == c).map(|p| p.id.clone()));
+            out.extend(
+                self.provisions
+                    .iter()
+                    .filter(|p| &p.clause == c)
+                    .map(|p| p.id.clone()),
+            );
         }
         for m in &item.maps_to {
             if let Some(target) = self.scheme_item(m) {
@@ -336,7 +394,8 @@ impl Catalog {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in &self.schemes {
             for i in &s.items {
-                if i.requirement.is_none() && self.item_provisions(i).iter().any(|p| p == provision) {
+                if i.requirement.is_none() && self.item_provisions(i).iter().any(|p| p == provision)
+                {
                     out.entry(s.id.clone()).or_default().push(i.id.clone());
                 }
             }
@@ -349,7 +408,12 @@ impl Catalog {
     pub fn profile_requirements(&self, profile: &Profile) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
         if let Some(sel) = &profile.select {
-            ids.extend(self.provisions.iter().filter(|p| sel.status.contains(&p.status)).map(|p| p.id.clone()));
+            ids.extend(
+                self.provisions
+                    .iter()
+                    .filter(|p| sel.status.contains(&p.status))
+                    .map(|p| p.id.clone()),
+            );
         }
         ids.extend(profile.provisions.iter().cloned());
         if let Some(view) = profile.view.as_deref().and_then(|v| self.scheme(v)) {
@@ -378,14 +442,21 @@ impl Catalog {
                 errs.push(format!("provision {}: unknown clause {}", p.id, p.clause));
             }
             if !p.id.starts_with(&format!("{}-", p.clause)) {
-                errs.push(format!("provision {}: id does not belong to clause {}", p.id, p.clause));
+                errs.push(format!(
+                    "provision {}: id does not belong to clause {}",
+                    p.id, p.clause
+                ));
             }
             for c in &p.conditions {
                 if self.condition(*c).is_none() {
                     errs.push(format!("provision {}: unknown condition {c}", p.id));
                 }
             }
-            for (field, v) in [("title", &p.title), ("summary", &p.summary), ("requirement", &p.requirement)] {
+            for (field, v) in [
+                ("title", &p.title),
+                ("summary", &p.summary),
+                ("requirement", &p.requirement),
+            ] {
                 if v.trim().is_empty() {
                     errs.push(format!("provision {}: empty {field}", p.id));
                 }
@@ -417,24 +488,39 @@ impl Catalog {
                 }
                 for p in &i.provisions {
                     if self.provision(p).is_none() {
-                        errs.push(format!("scheme {} item {}: unknown provision {p}", s.id, i.id));
+                        errs.push(format!(
+                            "scheme {} item {}: unknown provision {p}",
+                            s.id, i.id
+                        ));
                     }
                 }
                 for m in &i.maps_to {
                     if self.scheme_item(m).is_none() {
-                        errs.push(format!("scheme {} item {}: unknown mapping target {m}", s.id, i.id));
+                        errs.push(format!(
+                            "scheme {} item {}: unknown mapping target {m}",
+                            s.id, i.id
+                        ));
                     }
                 }
                 if let Some(parent) = &i.parent {
                     if !s.items.iter().any(|x| &x.id == parent) {
-                        errs.push(format!("scheme {} item {}: unknown parent {parent}", s.id, i.id));
+                        errs.push(format!(
+                            "scheme {} item {}: unknown parent {parent}",
+                            s.id, i.id
+                        ));
                     }
                 }
                 if i.requirement.is_none() && self.item_provisions(i).is_empty() {
-                    errs.push(format!("scheme {} item {}: maps to no provision", s.id, i.id));
+                    errs.push(format!(
+                        "scheme {} item {}: maps to no provision",
+                        s.id, i.id
+                    ));
                 }
                 if i.requirement.is_some() && self.provision(&i.id).is_some() {
-                    errs.push(format!("scheme {} requirement {} clashes with a provision id", s.id, i.id));
+                    errs.push(format!(
+                        "scheme {} requirement {} clashes with a provision id",
+                        s.id, i.id
+                    ));
                 }
             }
         }
@@ -460,7 +546,10 @@ impl Catalog {
 /// Sorts provision ids in document order (5.2-1 before 5.10-1; clause 4 first, clause 6 last).
 pub fn provision_sort_key(id: &str) -> Vec<u32> {
     let (clause, n) = id.split_once('-').unwrap_or((id, "0"));
-    let mut k: Vec<u32> = clause.split('.').map(|x| x.parse().unwrap_or(u32::MAX)).collect();
+    let mut k: Vec<u32> = clause
+        .split('.')
+        .map(|x| x.parse().unwrap_or(u32::MAX))
+        .collect();
     k.resize(2, 0);
     k.push(n.parse().unwrap_or(u32::MAX));
     k

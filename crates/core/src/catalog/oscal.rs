@@ -16,7 +16,11 @@ pub const CATALOG_VERSION: &str = "2026.11.1";
 const LAST_MODIFIED: &str = "2026-11-21T00:00:00Z";
 
 fn uuid_for(name: &str) -> String {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("https://iotassure.dev/catalog/{name}").as_bytes()).to_string()
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("https://iotassure.dev/catalog/{name}").as_bytes(),
+    )
+    .to_string()
 }
 
 /// `5.1-1` → `en303645-5.1-1`.
@@ -116,5 +120,9 @@ pub fn oscal_catalog(cat: &Catalog) -> Value {
 }
 
 fn sort_id(id: &str) -> String {
-    super::provision_sort_key(id).iter().map(|n| format!("{n:03}")).collect::<Vec<_>>().join(".")
+    super::provision_sort_key(id)
+        .iter()
+        .map(|n| format!("{n:03}"))
+        .collect::<Vec<_>>()
+        .join(".")
 }

@@ -1,0 +1,196 @@
+//! `iotassure assess`: the main job. Evidence (firmware, device, documents) + the maker's
+//! statement → a verdict per provision → report.json, report.md, report.html.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args as ClapArgs;
+use iotassure_assess::rollup::ProfileOutcome;
+use iotassure_assess::statement::Level;
+use iotassure_assess::Evidence;
+use iotassure_core::catalog::catalog;
+use iotassure_core::progress::Progress;
+
+use super::live::{self, LiveArgs};
+use super::LimitArgs;
+use crate::output::Staged;
+use crate::progress::Stderr;
+
+#[derive(ClapArgs, Debug)]
+#[command(
+    after_help = "Writes OUT/report.json (canonical), OUT/report.md and OUT/report.html. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes; 1 = it fails or is incomplete (some provisions INCONCLUSIVE); 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted"
+)]
+pub struct Args {
+    /// The firmware image (any supported format) or an extracted root folder.
+    pub image: PathBuf,
+    /// Output folder for the reports (must not exist or be empty, unless --force).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The maker's conformance statement (YAML; see `iotassure ics init`).
+    #[arg(long, value_name = "FILE")]
+    pub ics: Option<PathBuf>,
+    /// Profile that decides the exit status: en303645-m, en303645-mr, uk-psti, fi-label, uk-cop, tec, owasp.
+    #[arg(long, default_value = "en303645-m")]
+    pub profile: String,
+    /// Extra password lists for cracking (`user:pass` or one password per line). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub creds: Vec<PathBuf>,
+    /// Seconds allowed for cracking password hashes.
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    pub crack_time: u64,
+    /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
+    #[arg(long)]
+    pub keep_extracted: bool,
+    /// Replace an existing, non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
+    let started = Instant::now();
+    let cat = catalog();
+    if cat.profile(&args.profile).is_none() {
+        bail!(
+            "unknown profile `{}`; known: {}",
+            args.profile,
+            cat.profiles
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let statement = match &args.ics {
+        Some(p) => {
+            let st = super::ics::load(p)?;
+            let diags = st.check(cat);
+            let errors: Vec<String> = diags
+                .iter()
+                .filter(|d| d.level == Level::Error)
+                .map(|d| d.render(&st.file))
+                .collect();
+            for d in diags.iter().filter(|d| d.level == Level::Warning) {
+                progress.line(&d.render(&st.file));
+            }
+            if !errors.is_empty() {
+                bail!("the conformance statement has {} errors (fix them, or check with `iotassure ics check`):\n  {}", errors.len(), errors.join("\n  "));
+            }
+            Some(st)
+        }
+        None => None,
+    };
+    let mut wordlist = iotassure_inspect::Wordlist::builtin();
+    for c in &args.creds {
+        wordlist
+            .add_file(c)
+            .with_context(|| format!("reading credential list {}", c.display()))?;
+    }
+    if !args.image.exists() {
+        bail!("{}: no such file or folder", args.image.display());
+    }
+
+    let staged = Staged::new(&args.out, args.force)?;
+    // The extracted tree goes beside the report while we work; it is kept only on request.
+    let scratch = tempfile::Builder::new()
+        .prefix(".iotassure-extract-")
+        .tempdir_in(&staged.dir)?;
+    let extract_dir = scratch.path().join("extracted");
+    let opts = iotassure_unpack::Options {
+        limits: args.limits.limits(),
+    };
+    let unpacked = iotassure_unpack::unpack(&args.image, &extract_dir, &opts, progress)?;
+    let s = &unpacked.summary;
+    progress.line(&format!(
+        "unpacked {}: {} files, {} dirs, {} symlinks, {} root filesystem(s){}",
+        args.image.display(),
+        s.files,
+        s.dirs,
+        s.symlinks,
+        unpacked.tree.rootfs.len(),
+        if s.partial {
+            format!(
+                " — PARTIAL ({} problems)",
+                s.problems.len() + s.limits_hit.len()
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let inspect_opts = iotassure_inspect::Options {
+        wordlist,
+        crack_budget: std::time::Duration::from_secs(args.crack_time),
+    };
+    let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
+
+    let gathered = live::gather(&args.live, progress)?;
+    observations.extend(gathered.observations);
+
+    progress.stage("judging");
+    let report = iotassure_assess::assemble(
+        Evidence {
+            observations,
+            statement: statement.as_ref(),
+            firmware: Some(unpacked.summary.clone()),
+            device: gathered.device,
+            documents: gathered.documents,
+        },
+        &args.profile,
+        env!("CARGO_PKG_VERSION"),
+    );
+
+    progress.stage("writing reports");
+    let dir = &staged.dir;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
+    std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
+    if args.keep_extracted {
+        std::fs::write(
+            extract_dir.join("manifest.json"),
+            serde_json::to_string_pretty(&unpacked.tree)?,
+        )
+        .ok();
+        if extract_dir.exists() {
+            std::fs::rename(&extract_dir, dir.join("extracted"))?;
+        }
+    }
+    drop(scratch);
+    let out = staged.commit()?;
+
+    let sel = report.selected().expect("profile exists");
+    let c = report.en_counts();
+    println!(
+        "{}: profile {} {} — EN 303 645: {} PASS, {} FAIL, {} INCONCLUSIVE, {} N/A ({:.1} s)",
+        args.image.display(),
+        sel.id,
+        sel.outcome.as_str(),
+        c.pass,
+        c.fail,
+        c.inconclusive,
+        c.not_applicable,
+        started.elapsed().as_secs_f64()
+    );
+    for v in report
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == iotassure_assess::Verdict::Fail && v.scheme == "en303645")
+    {
+        println!(
+            "  FAIL {:<7} {}",
+            v.id,
+            v.reason.chars().take(150).collect::<String>()
+        );
+    }
+    println!("reports: {}/report.{{json,md,html}}", out.display());
+    Ok(match sel.outcome {
+        ProfileOutcome::Pass => crate::EXIT_PASS,
+        _ => crate::EXIT_NOT_PASSED,
+    })
+}

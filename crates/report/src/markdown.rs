@@ -1,0 +1,283 @@
+//! Markdown: a summary, table B.1 with verdicts, the roll-ups, and the findings with evidence.
+
+use std::fmt::Write;
+
+use iotassure_assess::model::Report;
+use iotassure_assess::statement::md_cell;
+
+use crate::basis_str;
+
+/// Table B.1 with the verdicts: one row per EN 303 645 provision.
+pub fn table_b1(r: &Report) -> String {
+    let mut s = String::new();
+    s.push_str("| Provision | Status | Stated support | Verdict | Basis | Reason |\n|---|---|---|---|---|---|\n");
+    for v in r.verdicts.iter().filter(|v| v.scheme == "en303645") {
+        let stated = v
+            .statement
+            .as_ref()
+            .and_then(|e| e.support)
+            .map(|s| s.as_str())
+            .unwrap_or("");
+        let _ = writeln!(
+            s,
+            "| {} {} | {} | {} | **{}**{} | {} | {} |",
+            v.id,
+            md_cell(&v.title),
+            v.status_label,
+            stated,
+            v.verdict.as_str(),
+            if v.justified { " (justified)" } else { "" },
+            basis_str(v.basis),
+            md_cell(&v.reason)
+        );
+    }
+    s
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# iotassure assessment report\n");
+    let p = &r.subject.product;
+    if !p.model.is_empty() || !p.manufacturer.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Product:** {} {} (hardware {}, firmware {})",
+            p.manufacturer,
+            p.model,
+            or_dash(&p.hardware_version),
+            or_dash(&p.firmware_version)
+        );
+    }
+    if let Some(fw) = &r.subject.firmware {
+        let _ = writeln!(
+            s,
+            "- **Firmware image:** `{}` ({} bytes, sha256 `{}`)",
+            fw.input,
+            fw.size,
+            or_dash(&fw.sha256)
+        );
+        let _ = writeln!(
+            s,
+            "- **Unpacked:** {} files, {} directories, {} symlinks, {} special{}",
+            fw.files,
+            fw.dirs,
+            fw.symlinks,
+            fw.special,
+            if fw.partial {
+                " — **partial** (see problems below)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(d) = &r.subject.device {
+        let _ = writeln!(s, "- **Live device:** {d}");
+    }
+    for d in &r.subject.documents {
+        let _ = writeln!(s, "- **Document:** {d}");
+    }
+    if let Some(st) = &r.statement {
+        let _ = writeln!(
+            s,
+            "- **Conformance statement:** `{}` ({} diagnostics)",
+            st.file,
+            st.diagnostics.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "- **Generated:** {} by {} {} (catalogue {})",
+        r.generated_at, r.tool.name, r.tool.version, r.tool.catalog_version
+    );
+
+    let _ = writeln!(s, "\n## Summary\n");
+    if let Some(sel) = r.selected() {
+        let _ = writeln!(
+            s,
+            "Selected profile **{}** ({}): **{}**\n",
+            sel.id,
+            sel.title,
+            sel.outcome.as_str()
+        );
+    }
+    let c = r.en_counts();
+    let _ = writeln!(
+        s,
+        "EN 303 645 provisions: {} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT APPLICABLE (of {}).\n",
+        c.pass,
+        c.fail,
+        c.inconclusive,
+        c.not_applicable,
+        c.pass + c.fail + c.inconclusive + c.not_applicable
+    );
+    let _ = writeln!(
+        s,
+        "| Profile | Outcome | Pass | Fail | Inconclusive | N/A |\n|---|---|---|---|---|---|"
+    );
+    for p in &r.profiles {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            p.id,
+            p.outcome.as_str(),
+            p.counts.pass,
+            p.counts.fail,
+            p.counts.inconclusive,
+            p.counts.not_applicable
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Device profile (facts deciding the Annex B conditions)\n"
+    );
+    if r.facts.is_empty() {
+        let _ = writeln!(s, "No facts declared or inferred.");
+    } else {
+        let _ = writeln!(s, "| Fact | Value | Origin | Why |\n|---|---|---|---|");
+        for f in &r.facts {
+            let why = match &f.contradiction {
+                Some(c) => format!("{} — **contradiction:** {c}", f.reason),
+                None => f.reason.clone(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:?} | {} |",
+                f.key,
+                f.value,
+                f.origin,
+                md_cell(&why)
+            );
+        }
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Table B.1 (implementation conformance statement) with verdicts\n"
+    );
+    s.push_str(&table_b1(r));
+
+    let own: Vec<_> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.scheme != "en303645")
+        .collect();
+    if !own.is_empty() {
+        let _ = writeln!(s, "\n## Requirements of other schemes\n");
+        let _ = writeln!(s, "| Requirement | Verdict | Reason |\n|---|---|---|");
+        for v in own {
+            let _ = writeln!(
+                s,
+                "| {} {} | **{}** | {} |",
+                v.id,
+                md_cell(&v.title),
+                v.verdict.as_str(),
+                md_cell(&v.reason)
+            );
+        }
+    }
+
+    for p in r.profiles.iter().filter(|p| !p.lines.is_empty()) {
+        let _ = writeln!(s, "\n## {}\n", p.title);
+        let _ = writeln!(
+            s,
+            "| Item | Verdict | Pass | Fail | Inconclusive | N/A |\n|---|---|---|---|---|---|"
+        );
+        for l in &p.lines {
+            let _ = writeln!(
+                s,
+                "| {} {} | **{}** | {} | {} | {} | {} |",
+                l.item,
+                md_cell(&l.title),
+                l.verdict.as_str(),
+                l.counts.pass,
+                l.counts.fail,
+                l.counts.inconclusive,
+                l.counts.not_applicable
+            );
+        }
+    }
+
+    let _ = writeln!(s, "\n## Findings\n");
+    let mut order: Vec<usize> = (0..r.findings.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            outcome_rank(&r.findings[i].outcome),
+            std::cmp::Reverse(r.findings[i].severity),
+        )
+    });
+    for i in order {
+        let f = &r.findings[i];
+        let _ = writeln!(
+            s,
+            "### [{}] {} — {}\n\n- check `{}` ({}), provisions {}, severity {}{}",
+            i,
+            format!("{:?}", f.outcome).to_uppercase(),
+            f.title,
+            f.check,
+            f.source.as_str(),
+            f.provisions.join(", "),
+            f.severity.as_str(),
+            if f.heuristic { ", heuristic" } else { "" }
+        );
+        if let Some(d) = &f.detail {
+            let _ = writeln!(s, "- {d}");
+        }
+        for e in &f.evidence {
+            let _ = writeln!(
+                s,
+                "- at `{}`: `{}`",
+                e.location.cite(),
+                e.excerpt.replace('`', "'")
+            );
+        }
+        s.push('\n');
+    }
+
+    if let Some(fw) = &r.subject.firmware {
+        let _ = writeln!(s, "## Firmware layout\n\n| Parent | Offset | Size | Format | Description |\n|---|---|---|---|---|");
+        for l in &fw.layout {
+            let _ = writeln!(
+                s,
+                "| {} | 0x{:x} | {} | {} | {} |",
+                l.parent,
+                l.offset,
+                l.size,
+                l.format,
+                md_cell(&l.description)
+            );
+        }
+        if !fw.problems.is_empty() || !fw.limits_hit.is_empty() {
+            let _ = writeln!(s, "\n### Unpack problems\n");
+            for p in &fw.problems {
+                let _ = writeln!(
+                    s,
+                    "- {} @0x{:x} {}: {}",
+                    p.parent, p.offset, p.format, p.message
+                );
+            }
+            for l in &fw.limits_hit {
+                let _ = writeln!(s, "- limit: {l}");
+            }
+        }
+    }
+    s
+}
+
+fn outcome_rank(o: &iotassure_core::finding::Outcome) -> u8 {
+    use iotassure_core::finding::Outcome::*;
+    match o {
+        Fail => 0,
+        Inconclusive => 1,
+        Pass => 2,
+        Info => 3,
+    }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}

@@ -1,0 +1,499 @@
+//! The only way the engine writes to disk. Every path is checked to stay inside the output
+//! folder, no write goes through a symlink, nothing is created with setuid or exec bits, device
+//! nodes are recorded but never created, and every byte counts against the limits.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use iotassure_core::tree::{Entry, EntryKind};
+
+use crate::limits::Limits;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A global limit was reached; all extraction stops.
+    #[error("limit reached: {0}")]
+    Limit(String),
+    /// This entry was refused (unsafe path); extraction of the rest goes on.
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Ownership and permissions as recorded in the image.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Normalises an archive member name to a relative path. Refuses names that would leave the
+/// folder they are extracted into: `..` components, NUL bytes, and (unless `allow_absolute`,
+/// for filesystems whose paths are rooted by nature) absolute names.
+pub fn sanitize(name: &str, allow_absolute: bool) -> Result<String, String> {
+    if name.contains('\0') {
+        return Err(format!("{name:?}: NUL byte in name"));
+    }
+    if name.starts_with('/') && !allow_absolute {
+        return Err(format!("{name}: absolute path"));
+    }
+    let mut parts = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err(format!("{name}: `..` would leave the output folder")),
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+pub struct Sink {
+    root: PathBuf,
+    pub limits: Limits,
+    started: Instant,
+    bytes: AtomicU64,
+    count: AtomicU64,
+    stopped: AtomicBool,
+    entries: Mutex<Vec<Entry>>,
+    limits_hit: Mutex<Vec<String>>,
+}
+
+impl Sink {
+    /// `root` must exist and be a directory.
+    pub fn new(root: &Path, limits: Limits) -> io::Result<Sink> {
+        let root = fs::canonicalize(root)?;
+        Ok(Sink {
+            root,
+            limits,
+            started: Instant::now(),
+            bytes: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            entries: Mutex::new(Vec::new()),
+            limits_hit: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn into_parts(self) -> (Vec<Entry>, Vec<String>) {
+        (
+            self.entries.into_inner().unwrap_or_default(),
+            self.limits_hit.into_inner().unwrap_or_default(),
+        )
+    }
+
+    /// Stops everything with `msg` (recorded once).
+    pub fn hit(&self, msg: String) -> SinkError {
+        self.stopped.store(true, Ordering::Relaxed);
+        let mut l = self.limits_hit.lock().expect("lock");
+        if !l.contains(&msg) {
+            l.push(msg.clone());
+        }
+        SinkError::Limit(msg)
+    }
+
+    /// Fails once any global limit (time included) has been reached.
+    pub fn check(&self) -> Result<(), SinkError> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(SinkError::Limit(
+                "extraction stopped by an earlier limit".into(),
+            ));
+        }
+        if self.started.elapsed() > self.limits.max_time {
+            return Err(self.hit(format!(
+                "time limit of {} s reached (--max-time)",
+                self.limits.max_time.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
+    fn count_entry(&self) -> Result<(), SinkError> {
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > self.limits.max_files {
+            return Err(self.hit(format!(
+                "file count limit of {} reached (--max-files)",
+                self.limits.max_files
+            )));
+        }
+        Ok(())
+    }
+
+    fn record(&self, entry: Entry) {
+        self.entries.lock().expect("lock").push(entry);
+    }
+
+    /// Creates every missing directory of `rel` (relative to the root); refuses to pass through
+    /// anything that is not a real directory.
+    fn ensure_dirs(&self, rel: &str) -> Result<PathBuf, SinkError> {
+        let mut p = self.root.clone();
+        for comp in rel.split('/').filter(|c| !c.is_empty()) {
+            p.push(comp);
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => {
+                    return Err(SinkError::Refused(format!(
+                        "{rel}: {} is not a directory (a symlink or file is in the way)",
+                        p.strip_prefix(&self.root).unwrap_or(&p).display()
+                    )))
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(p)
+    }
+
+    fn split(rel: &str) -> (&str, &str) {
+        match rel.rsplit_once('/') {
+            Some((d, f)) => (d, f),
+            None => ("", rel),
+        }
+    }
+
+    /// A directory at `rel` (already sanitised, relative to the output root).
+    pub fn dir(&self, rel: &str, meta: Meta, provenance: &str) -> Result<(), SinkError> {
+        self.check()?;
+        self.ensure_dirs(rel)?;
+        self.count_entry()?;
+        self.record(Entry {
+            path: rel.to_string(),
+            kind: EntryKind::Dir,
+            size: 0,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            provenance: provenance.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Creates a regular file for writing. The manifest entry is recorded when the writer is
+    /// finished (or dropped), with the size actually written.
+    pub fn file<'a>(
+        &'a self,
+        rel: &str,
+        meta: Meta,
+        provenance: &str,
+        budget: Option<&'a ChunkBudget>,
+    ) -> Result<SinkFile<'a>, SinkError> {
+        self.check()?;
+        let (dir, name) = Self::split(rel);
+        if name.is_empty() {
+            return Err(SinkError::Refused(format!("{rel}: empty file name")));
+        }
+        let parent = self.ensure_dirs(dir)?;
+        let path = parent.join(name);
+        let open = || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+        };
+        let file = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // A later archive member of the same name replaces a regular file, never a link.
+                let m = fs::symlink_metadata(&path)?;
+                if !m.file_type().is_file() {
+                    return Err(SinkError::Refused(format!(
+                        "{rel}: exists and is not a regular file"
+                    )));
+                }
+                fs::remove_file(&path)?;
+                open()?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.count_entry()?;
+        Ok(SinkFile {
+            sink: self,
+            file,
+            rel: rel.to_string(),
+            meta,
+            provenance: provenance.to_string(),
+            written: 0,
+            budget,
+            done: false,
+        })
+    }
+
+    /// Records a symlink, and creates it on disk only when it stays inside `fs_root` (the
+    /// filesystem's root folder, relative to the output root). Absolute targets are rewritten
+    /// relative to `fs_root`; targets that climb out are recorded but not created.
+    pub fn symlink(
+        &self,
+        rel: &str,
+        target: &str,
+        meta: Meta,
+        provenance: &str,
+        fs_root: &str,
+    ) -> Result<(), SinkError> {
+        self.check()?;
+        let (dir, name) = Self::split(rel);
+        let parent = self.ensure_dirs(dir)?;
+        self.count_entry()?;
+        self.record(Entry {
+            path: rel.to_string(),
+            kind: EntryKind::Symlink {
+                target: target.to_string(),
+            },
+            size: target.len() as u64,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            provenance: provenance.to_string(),
+        });
+        if let Some(disk_target) = contained_target(rel, target, fs_root) {
+            let link = parent.join(name);
+            if fs::symlink_metadata(&link).is_err() {
+                std::os::unix::fs::symlink(disk_target, link)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a device node, FIFO or socket. Nothing is created on disk.
+    pub fn special(
+        &self,
+        rel: &str,
+        kind: EntryKind,
+        meta: Meta,
+        provenance: &str,
+    ) -> Result<(), SinkError> {
+        self.check()?;
+        self.count_entry()?;
+        self.record(Entry {
+            path: rel.to_string(),
+            kind,
+            size: 0,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            provenance: provenance.to_string(),
+        });
+        Ok(())
+    }
+}
+
+/// The on-disk target for a symlink at `rel` inside `fs_root`, if it stays inside.
+fn contained_target(rel: &str, target: &str, fs_root: &str) -> Option<String> {
+    let inside = rel
+        .strip_prefix(fs_root)
+        .unwrap_or(rel)
+        .trim_start_matches('/');
+    let link_dir_depth = inside.split('/').count().saturating_sub(1);
+    let mut stack: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        inside.split('/').take(link_dir_depth).collect()
+    };
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                stack.pop()?;
+            }
+            c => stack.push(c),
+        }
+    }
+    if target.starts_with('/') {
+        // Rewrite relative to the link's own directory.
+        let mut s = "../".repeat(link_dir_depth);
+        s.push_str(&stack.join("/"));
+        if s.is_empty() {
+            s.push('.');
+        }
+        Some(s)
+    } else {
+        Some(target.to_string())
+    }
+}
+
+/// Output accounting for one chunk, for the compression-ratio cap.
+pub struct ChunkBudget {
+    pub input_size: u64,
+    pub output: AtomicU64,
+    pub label: String,
+}
+
+impl ChunkBudget {
+    pub fn new(input_size: u64, label: &str) -> Self {
+        ChunkBudget {
+            input_size: input_size.max(1),
+            output: AtomicU64::new(0),
+            label: label.to_string(),
+        }
+    }
+}
+
+pub struct SinkFile<'a> {
+    sink: &'a Sink,
+    file: File,
+    rel: String,
+    meta: Meta,
+    provenance: String,
+    written: u64,
+    budget: Option<&'a ChunkBudget>,
+    done: bool,
+}
+
+impl SinkFile<'_> {
+    pub fn path(&self) -> PathBuf {
+        self.sink.root.join(&self.rel)
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Records the manifest entry; returns bytes written.
+    pub fn finish(mut self) -> u64 {
+        self.record();
+        self.written
+    }
+
+    fn record(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.sink.record(Entry {
+                path: self.rel.clone(),
+                kind: EntryKind::File,
+                size: self.written,
+                mode: self.meta.mode,
+                uid: self.meta.uid,
+                gid: self.meta.gid,
+                provenance: self.provenance.clone(),
+            });
+        }
+    }
+}
+
+impl Drop for SinkFile<'_> {
+    fn drop(&mut self) {
+        self.record();
+    }
+}
+
+fn limit_err(e: SinkError) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl Write for SinkFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len() as u64;
+        let limits = &self.sink.limits;
+        if self.written + n > limits.max_file_bytes {
+            return Err(limit_err(self.sink.hit(format!(
+                "{}: one file would exceed {} MiB (--max-file-size)",
+                self.rel,
+                limits.max_file_bytes >> 20
+            ))));
+        }
+        let total = self.sink.bytes.fetch_add(n, Ordering::Relaxed) + n;
+        if total > limits.max_total_bytes {
+            return Err(limit_err(self.sink.hit(format!(
+                "total output would exceed {} MiB (--max-total)",
+                limits.max_total_bytes >> 20
+            ))));
+        }
+        if let Some(b) = self.budget {
+            let out = b.output.fetch_add(n, Ordering::Relaxed) + n;
+            if out > limits.ratio_floor && out / b.input_size > limits.max_ratio {
+                return Err(limit_err(self.sink.hit(format!(
+                    "{}: expands more than {}:1 ({} bytes in, over {} MiB out): a decompression bomb? (--max-ratio)",
+                    b.label,
+                    limits.max_ratio,
+                    b.input_size,
+                    out >> 20
+                ))));
+            }
+        }
+        self.sink.check().map_err(limit_err)?;
+        self.file.write_all(buf)?;
+        self.written += n;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_refuses_escapes() {
+        assert_eq!(sanitize("./etc//passwd", false).unwrap(), "etc/passwd");
+        assert!(sanitize("../etc/passwd", false).is_err());
+        assert!(sanitize("a/../../b", false).is_err());
+        assert!(sanitize("/etc/passwd", false).is_err());
+        assert_eq!(sanitize("/etc/passwd", true).unwrap(), "etc/passwd");
+        assert!(sanitize("a\0b", true).is_err());
+    }
+
+    #[test]
+    fn symlink_targets_are_contained() {
+        assert_eq!(
+            contained_target("fs/etc/passwd", "/tmp/etc/passwd", "fs").unwrap(),
+            "../tmp/etc/passwd"
+        );
+        assert_eq!(
+            contained_target("fs/bin/sh", "busybox", "fs").unwrap(),
+            "busybox"
+        );
+        assert!(contained_target("fs/bin/x", "../../../etc/shadow", "fs").is_none());
+        assert_eq!(contained_target("fs/a", "/", "fs").unwrap(), ".");
+    }
+
+    #[test]
+    fn writes_never_follow_symlinks() {
+        let out = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let sink = Sink::new(out.path(), Limits::default()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.path().join("evil")).unwrap();
+        let e = sink
+            .file("evil/x", Meta::default(), "t", None)
+            .err()
+            .unwrap();
+        assert!(matches!(e, SinkError::Refused(_)), "{e}");
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn total_limit_stops_writes() {
+        let out = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_total_bytes: 10,
+            ..Limits::default()
+        };
+        let sink = Sink::new(out.path(), limits).unwrap();
+        let mut f = sink.file("a", Meta::default(), "t", None).unwrap();
+        assert!(f.write_all(&[0u8; 11]).is_err());
+        drop(f);
+        assert!(sink.check().is_err());
+    }
+}
