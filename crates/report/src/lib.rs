@@ -2,9 +2,11 @@
 //! everything here is derived from it, so `iotassure report render` can redo any of them later.
 
 mod chart;
+mod cyclonedx;
 mod html;
 mod markdown;
 
+pub use cyclonedx::cyclonedx;
 pub use html::html;
 pub use markdown::{markdown, table_b1};
 

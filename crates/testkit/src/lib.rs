@@ -79,3 +79,7 @@ pub fn bin() -> PathBuf {
     let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
     dir.join("iotassure")
 }
+
+pub mod device;
+pub mod inspect;
+pub mod unpack;

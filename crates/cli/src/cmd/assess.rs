@@ -19,7 +19,7 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes OUT/report.json (canonical), OUT/report.md and OUT/report.html. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes; 1 = it fails or is incomplete (some provisions INCONCLUSIVE); 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted"
+    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6). The folder appears complete or not at all.\n\nExit status: 0 = the profile passes; 1 = it fails or is incomplete (some provisions INCONCLUSIVE); 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted"
 )]
 pub struct Args {
     /// The firmware image (any supported format) or an extracted root folder.
@@ -39,6 +39,9 @@ pub struct Args {
     /// Seconds allowed for cracking password hashes.
     #[arg(long, default_value_t = 20, value_name = "SECS")]
     pub crack_time: u64,
+    /// Also write a CycloneDX 1.6 SBOM of the components found (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
     /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
     #[arg(long)]
     pub keep_extracted: bool,
@@ -151,6 +154,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     )?;
     std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
     std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
+    std::fs::write(dir.join("sbom.cdx.json"), serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?)?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),
@@ -163,6 +167,9 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     }
     drop(scratch);
     let out = staged.commit()?;
+    if let Some(p) = &args.sbom {
+        std::fs::copy(out.join("sbom.cdx.json"), p).with_context(|| format!("writing {}", p.display()))?;
+    }
 
     let sel = report.selected().expect("profile exists");
     let c = report.en_counts();

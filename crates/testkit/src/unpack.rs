@@ -1,0 +1,1 @@
+//! Fixture builders for the unpack tests.
