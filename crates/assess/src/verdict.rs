@@ -168,14 +168,18 @@ fn decide_one(
             } else {
                 Basis::Verified
             };
+            let why = fact.map(|f| f.reason.as_str()).unwrap_or("");
+            let why = if c.origin == "declared" {
+                why.to_string()
+            } else {
+                format!("{}: {why}", c.origin)
+            };
             v.reason = format!(
-                "Condition {} (\"{}\") does not hold: {} is {} ({}: {}).",
+                "Condition {} (\"{}\") does not hold: {} is {} ({why}).",
                 c.id,
                 c.text.trim_end_matches('.'),
                 c.fact,
                 fact.map(|f| f.value).unwrap_or_default(),
-                c.origin,
-                fact.map(|f| f.reason.as_str()).unwrap_or("")
             );
             if let Some(note) = fact.and_then(|f| f.contradiction.as_ref()) {
                 v.reason.push_str(&format!(" Note: {note}."));
@@ -231,7 +235,10 @@ fn decide_one(
             v.reason = if detail.is_empty() {
                 "Declared supported (Y) in the statement, without detail; not verified.".to_string()
             } else {
-                format!("Declared supported (Y): {detail}. Not verified by evidence.")
+                format!(
+                    "Declared supported (Y): {}. Not verified by evidence.",
+                    detail.trim_end_matches('.')
+                )
             };
             v.reason.push_str(&looked);
             if !unsure.is_empty() {
@@ -245,7 +252,10 @@ fn decide_one(
             v.verdict = Verdict::Fail;
             v.basis = Basis::Declared;
             v.justified = req.status == Status::R && !e.justification.trim().is_empty();
-            v.reason = format!("Declared not supported (N): {}.", e.detail.trim());
+            v.reason = format!(
+                "Declared not supported (N): {}.",
+                e.detail.trim().trim_end_matches('.')
+            );
             if v.justified {
                 v.reason.push_str(&format!(
                     " Justification (4-1): {}.",

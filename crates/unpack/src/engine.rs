@@ -158,7 +158,11 @@ impl<'a> Engine<'a> {
             self.progress
                 .note(&format!("{provenance}: {}", short(&chunk.description)));
             match self.extract_one(extract, data, &chunk, &label_dir, &provenance) {
-                Ok(formats::Extracted { consumed, blob, note }) => {
+                Ok(formats::Extracted {
+                    consumed,
+                    blob,
+                    note,
+                }) => {
                     let end = start + consumed.max(chunk.size.unwrap_or(0)).max(1);
                     entry.size = (end - start) as u64;
                     entry.extracted_to = Some(label_dir.clone());

@@ -108,6 +108,33 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     };
     let unpacked = iotassure_unpack::unpack(&args.image, &extract_dir, &opts, progress)?;
     let s = &unpacked.summary;
+    let inspectable = !unpacked.tree.rootfs.is_empty()
+        || unpacked
+            .tree
+            .blobs
+            .iter()
+            .any(|b| b.kind != iotassure_core::tree::BlobKind::Raw);
+    if !inspectable {
+        let mut why: Vec<String> = s
+            .problems
+            .iter()
+            .map(|p| format!("{} @0x{:x} {}: {}", p.parent, p.offset, p.format, p.message))
+            .collect();
+        why.extend(s.limits_hit.iter().map(|l| format!("limit: {l}")));
+        if why.is_empty() {
+            why = s
+                .layout
+                .iter()
+                .filter(|l| l.depth == 0)
+                .map(|l| format!("@0x{:x} {}", l.offset, l.description))
+                .collect();
+        }
+        bail!(
+            "{}: nothing to inspect: no root filesystem, kernel or microcontroller image could be extracted (expected e.g. a squashfs, tar or cpio root filesystem):\n  {}",
+            args.image.display(),
+            why.join("\n  ")
+        );
+    }
     progress.line(&format!(
         "unpacked {}: {} files, {} dirs, {} symlinks, {} root filesystem(s){}",
         args.image.display(),
@@ -154,7 +181,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     )?;
     std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
     std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
-    std::fs::write(dir.join("sbom.cdx.json"), serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?)?;
+    std::fs::write(
+        dir.join("sbom.cdx.json"),
+        serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
+    )?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),
@@ -168,7 +198,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     drop(scratch);
     let out = staged.commit()?;
     if let Some(p) = &args.sbom {
-        std::fs::copy(out.join("sbom.cdx.json"), p).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::copy(out.join("sbom.cdx.json"), p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
 
     let sel = report.selected().expect("profile exists");

@@ -1,0 +1,171 @@
+//! The small subcommands: catalog, ics, report. Their output is what users and scripts read.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iotassure"))
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/demo-router")
+        .join(name)
+}
+
+#[test]
+fn catalog_list_show_and_exports() {
+    let list = ok(&bin().args(["catalog", "list"]).output().unwrap());
+    assert!(
+        list.contains("5.1-1")
+            && list.contains("M C(1)")
+            && list.contains("68 provisions (33 mandatory, 35 recommended)")
+    );
+    let show = ok(&bin().args(["catalog", "show", "5.1-1"]).output().unwrap());
+    assert!(
+        show.contains("Condition 1: Passwords are used.")
+            && show.contains("UK CoP")
+            && show.contains("OWASP")
+    );
+    let tec = ok(&bin()
+        .args(["catalog", "show", "TEC-3-rollback"])
+        .output()
+        .unwrap());
+    assert!(tec.contains("Own requirement of tec"));
+    let json: Value = serde_json::from_str(&ok(&bin()
+        .args(["catalog", "export", "--format", "json"])
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(json["provisions"].as_array().unwrap().len(), 68);
+    let oscal: Value = serde_json::from_str(&ok(&bin()
+        .args(["catalog", "export", "--format", "oscal"])
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(oscal["catalog"]["metadata"]["oscal-version"], "1.1.2");
+    let bad = bin().args(["catalog", "show", "9.9-9"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("catalog list"));
+}
+
+#[test]
+fn ics_init_check_export() {
+    let t = tempfile::tempdir().unwrap();
+    let tpl = t.path().join("ics.yaml");
+    ok(&bin()
+        .args(["ics", "init", "--out"])
+        .arg(&tpl)
+        .output()
+        .unwrap());
+    // A fresh template is not yet valid: exit 1, with located errors.
+    let o = bin().args(["ics", "check"]).arg(&tpl).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("5.1-1: support is not stated")
+            && err.contains(&format!("{}:", tpl.display()))
+    );
+
+    let ex = example("demo-router.ics.yaml");
+    let out = ok(&bin().args(["ics", "check"]).arg(&ex).output().unwrap());
+    assert!(out.contains("valid (68 provisions stated"));
+    let md = ok(&bin()
+        .args(["ics", "export"])
+        .arg(&ex)
+        .args(["--format", "md"])
+        .output()
+        .unwrap());
+    assert!(md.starts_with("| Clause | Provision |") && md.contains("| 5.7 | 5.7-1 "));
+    let csv = ok(&bin()
+        .args(["ics", "export"])
+        .arg(&ex)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap());
+    assert_eq!(csv.lines().count(), 69);
+
+    // An unknown field: exit 2 (cannot be read), with line and column.
+    let broken = t.path().join("broken.yaml");
+    fs::write(
+        &broken,
+        fs::read_to_string(&ex)
+            .unwrap()
+            .replacen("    detail:", "    detials:", 1),
+    )
+    .unwrap();
+    let o = bin().args(["ics", "check"]).arg(&broken).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown field `detials`") && err.contains("broken.yaml:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ics_init_from_a_report_prefills_inferred_facts_and_report_rerenders() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("r");
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(example("demo-router.img"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = out.join("report.json");
+    let tpl = ok(&bin()
+        .args(["ics", "init", "--from"])
+        .arg(&report)
+        .output()
+        .unwrap());
+    assert!(
+        tpl.contains("  passwords_used: true    # inferred: "),
+        "{tpl}"
+    );
+    assert!(tpl.contains("  update_mechanism: true    # inferred: "));
+    assert!(tpl.contains("  telemetry_collected: null"));
+
+    let html = ok(&bin()
+        .args(["report", "render"])
+        .arg(&report)
+        .args(["--format", "html"])
+        .output()
+        .unwrap());
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let b1 = ok(&bin()
+        .args(["report", "render"])
+        .arg(&report)
+        .args(["--format", "b1"])
+        .output()
+        .unwrap());
+    assert_eq!(b1.lines().count(), 2 + 68);
+    let schema: Value =
+        serde_json::from_str(&ok(&bin().args(["report", "schema"]).output().unwrap())).unwrap();
+    assert!(schema["properties"]["verdicts"].is_object());
+}
+
+#[test]
+fn help_teaches() {
+    let h = ok(&bin().arg("--help").output().unwrap());
+    for cmd in ["assess", "unpack", "probe", "ics", "catalog", "report"] {
+        assert!(h.contains(cmd), "{cmd} missing from --help");
+    }
+    let a = ok(&bin().args(["assess", "--help"]).output().unwrap());
+    assert!(a.contains("Exit status") && a.contains("--ics") && a.contains("--profile"));
+}
