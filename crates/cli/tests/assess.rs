@@ -174,7 +174,7 @@ impl Rootfs {
             "-noappend",
             "-quiet",
         ]));
-        let img = out.join("image.bin");
+        let img = out.join(format!("image-{comp}-{header}.bin"));
         let mut bytes = vec![0x5au8; header];
         bytes.extend(fs::read(&sq).unwrap());
         fs::write(&img, bytes).unwrap();
@@ -313,7 +313,7 @@ fn the_same_rootfs_with_defaults_and_telnet_fails() {
 }
 
 #[test]
-fn tar_rootfs_plain_gzip_bzip2_xz_and_folders_are_accepted() {
+fn tar_rootfs_plain_gzip_bzip2_xz_gzip_squashfs_and_folders_are_accepted() {
     let root = Rootfs::new();
     root.file("etc/passwd", "root::0:0:root:/root:/bin/sh\n")
         .file("etc/inittab", "::sysinit:/bin/true\n");
@@ -323,6 +323,8 @@ fn tar_rootfs_plain_gzip_bzip2_xz_and_folders_are_accepted() {
         root.tar(work.path(), Some("-z"), "rootfs.tar.gz"),
         root.tar(work.path(), Some("-j"), "rootfs.tar.bz2"),
         root.tar(work.path(), Some("-J"), "rootfs.tar.xz"),
+        root.squashfs_with(work.path(), 0, "gzip"),
+        root.squashfs_with(work.path(), 4096, "gzip"),
         root.path().to_path_buf(),
     ];
     for img in images {
