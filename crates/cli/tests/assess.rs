@@ -165,11 +165,15 @@ impl Rootfs {
 
     /// A squashfs 4.0 (xz) of this root, behind a vendor header of `header` bytes.
     fn squashfs(&self, out: &Path, header: usize) -> PathBuf {
+        self.squashfs_with(out, header, "xz")
+    }
+
+    fn squashfs_with(&self, out: &Path, header: usize, comp: &str) -> PathBuf {
         require_tool("mksquashfs", "squashfs-tools");
-        let sq = out.join("rootfs.sqfs");
+        let sq = out.join(format!("rootfs-{comp}.sqfs"));
         run(Command::new("mksquashfs").arg(self.path()).arg(&sq).args([
             "-comp",
-            "xz",
+            comp,
             "-all-root",
             "-noappend",
             "-quiet",
