@@ -2,7 +2,7 @@
 //! (NX, stack canary, PIE, RELRO, FORTIFY, stripped, RPATH/RUNPATH) and the imported symbols
 //! (a network server imports `bind`/`listen`; a privilege drop imports `setuid`).
 
-use goblin::elf::dynamic::{DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DT_BIND_NOW, DT_FLAGS, DT_FLAGS_1};
+use goblin::elf::dynamic::{DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DT_BIND_NOW, DT_DEBUG, DT_FLAGS, DT_FLAGS_1};
 use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
 use goblin::elf::program_header::{PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP};
 use goblin::elf::Elf;
@@ -80,27 +80,31 @@ impl ElfInfo {
         let elf = Elf::parse(data).ok()?;
         let ph = &elf.program_headers;
         let has_interp = ph.iter().any(|p| p.p_type == PT_INTERP);
-        let (flags, flags_1, bind_now) = elf
+        let (flags, flags_1, bind_now, debug) = elf
             .dynamic
             .as_ref()
             .map(|d| {
                 let mut f = 0u64;
                 let mut f1 = 0u64;
                 let mut now = false;
+                let mut debug = false;
                 for e in &d.dyns {
                     match e.d_tag {
                         DT_FLAGS => f = e.d_val,
                         DT_FLAGS_1 => f1 = e.d_val,
                         DT_BIND_NOW => now = true,
+                        DT_DEBUG => debug = true,
                         _ => {}
                     }
                 }
-                (f, f1, now)
+                (f, f1, now, debug)
             })
-            .unwrap_or((0, 0, false));
+            .unwrap_or((0, 0, false, false));
         let kind = match elf.header.e_type {
             ET_EXEC => ElfKind::Exec,
-            ET_DYN if has_interp || flags_1 & DF_1_PIE != 0 => ElfKind::Pie,
+            // As checksec decides: a DSO with DT_DEBUG (which only executables use) or the
+            // PIE flag is an executable.
+            ET_DYN if (has_interp && debug) || flags_1 & DF_1_PIE != 0 => ElfKind::Pie,
             ET_DYN => ElfKind::Shared,
             ET_REL => ElfKind::Relocatable,
             _ => ElfKind::Other,
@@ -119,23 +123,24 @@ impl ElfInfo {
             Relro::None
         };
         let mut imports = Vec::new();
+        // What the code calls: imported symbols (as checksec counts them); a libc that only
+        // defines __stack_chk_fail is not itself protected.
         let mut all_names: Vec<&str> = Vec::new();
         for s in elf.dynsyms.iter() {
             if let Some(n) = elf.dynstrtab.get_at(s.st_name) {
-                if n.is_empty() {
-                    continue;
-                }
-                if s.st_shndx == 0 {
+                if !n.is_empty() && s.st_shndx == 0 {
                     imports.push(n.to_string());
+                    all_names.push(n);
                 }
-                all_names.push(n);
             }
         }
-        // Static binaries keep their symbols in .symtab (when not stripped).
-        for s in elf.syms.iter() {
-            if let Some(n) = elf.strtab.get_at(s.st_name) {
-                if !n.is_empty() {
-                    all_names.push(n);
+        // Static executables keep their symbols in .symtab (when not stripped).
+        if elf.libraries.is_empty() && elf.header.e_type == ET_EXEC {
+            for s in elf.syms.iter() {
+                if let Some(n) = elf.strtab.get_at(s.st_name) {
+                    if !n.is_empty() {
+                        all_names.push(n);
+                    }
                 }
             }
         }

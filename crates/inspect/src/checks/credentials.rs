@@ -363,11 +363,17 @@ fn nvram_defaults(ctx: &Ctx<'_>, root: &Root<'_>, obs: &mut Observations) {
             }
         });
         let user_name = user.as_deref().map(|u| u.split(' ').next().unwrap_or(u).to_string()).unwrap_or_default();
-        let (outcome, sev, what) = if v.key.contains("wpa_psk") {
+        let (mut outcome, mut sev, what) = if v.key.contains("wpa_psk") {
             (Outcome::Fail, Severity::High, format!("the Wi-Fi passphrase \"{}\"", v.value))
         } else {
             judge_secret(ctx, &user_name, &v.value)
         };
+        // A default secret of an optional feature (a hotspot, a VPN client) matters only when
+        // the feature is enabled.
+        if !admin && !v.key.contains("wpa_psk") && outcome == Outcome::Fail {
+            outcome = Outcome::Inconclusive;
+            sev = Severity::Low;
+        }
         let loc = root.location(&v.path, v.line, v.offset);
         let ex = format!("{}={}", v.key, v.value);
         let mut f = Finding::new(CHECK.id, PROVS, outcome, sev, Source::Firmware,

@@ -385,6 +385,10 @@ fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled:
                 } else {
                     format!("not started at boot by any script found ({})", s.path)
                 };
+                if let Some(why) = uci_disabled(root, &s.path) {
+                    at_boot = false;
+                    start = why;
+                }
                 if needs_no_root_pw && d.is_some_and(|d| d.3 == Kind::RemoteShell) {
                     match root_password_empty(root) {
                         Some(true) => start = format!("at boot from {}, because root has no password (the script starts it only then)", s.path),
@@ -410,6 +414,18 @@ fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled:
             }
         }
     }
+}
+
+/// An OpenWrt init script whose UCI config disables the service (`option disabled '1'` or
+/// `option enabled '0'`).
+fn uci_disabled(root: &Root<'_>, script: &str) -> Option<String> {
+    let name = script.strip_prefix("/etc/init.d/")?;
+    let path = format!("/etc/config/{name}");
+    let (_, text) = root.text(&path)?;
+    let opts: Vec<String> = text.lines().map(|l| strip_comment(l).replace(['\'', '"'], "").split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let off = opts.iter().any(|l| l == "option disabled 1" || l == "option enabled 0");
+    let on = opts.iter().any(|l| l == "option disabled 0" || l == "option enabled 1");
+    (off && !on).then(|| format!("disabled in UCI ({path})"))
 }
 
 /// inetd.conf and xinetd.d: services started on connection.
