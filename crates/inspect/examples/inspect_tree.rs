@@ -11,22 +11,33 @@ use iotassure_core::tree::Tree;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let manifest = PathBuf::from(args.next().expect("usage: inspect_tree MANIFEST [IMAGE] [--creds FILE]... [--json OUT]"));
+    let manifest = PathBuf::from(
+        args.next()
+            .expect("usage: inspect_tree MANIFEST [IMAGE] [--creds FILE]... [--json OUT]"),
+    );
     let mut opts = iotassure_inspect::Options::default();
     let mut json = None;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--creds" => opts.wordlist.add_file(&PathBuf::from(args.next().expect("file"))).expect("creds"),
+            "--creds" => opts
+                .wordlist
+                .add_file(&PathBuf::from(args.next().expect("file")))
+                .expect("creds"),
             "--json" => json = args.next().map(PathBuf::from),
             img => opts.image = Some(PathBuf::from(img)),
         }
     }
-    let mut tree: Tree = serde_json::from_slice(&std::fs::read(&manifest).expect("manifest")).expect("manifest json");
+    let mut tree: Tree = serde_json::from_slice(&std::fs::read(&manifest).expect("manifest"))
+        .expect("manifest json");
     tree.root = manifest.parent().expect("dir").to_path_buf();
     let t = Instant::now();
     let obs = iotassure_inspect::inspect(&tree, &opts, &NoProgress);
     let secs = t.elapsed().as_secs_f64();
-    let fails = obs.findings.iter().filter(|f| f.outcome == Outcome::Fail).count();
+    let fails = obs
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Fail)
+        .count();
     println!(
         "inspect {} s: {} findings ({} FAIL), {} components, {} files",
         secs,

@@ -2,7 +2,9 @@
 //! (NX, stack canary, PIE, RELRO, FORTIFY, stripped, RPATH/RUNPATH) and the imported symbols
 //! (a network server imports `bind`/`listen`; a privilege drop imports `setuid`).
 
-use goblin::elf::dynamic::{DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DT_BIND_NOW, DT_DEBUG, DT_FLAGS, DT_FLAGS_1};
+use goblin::elf::dynamic::{
+    DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DT_BIND_NOW, DT_DEBUG, DT_FLAGS, DT_FLAGS_1,
+};
 use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
 use goblin::elf::program_header::{PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP};
 use goblin::elf::Elf;
@@ -210,9 +212,6 @@ impl ElfInfo {
 
     /// Fully hardened for the image summary: NX, canary, PIE (executables), full RELRO.
     pub fn hardened(&self) -> bool {
-        self.nx
-            && self.canary
-            && self.relro == Relro::Full
-            && (self.kind != ElfKind::Exec)
+        self.nx && self.canary && self.relro == Relro::Full && (self.kind != ElfKind::Exec)
     }
 }

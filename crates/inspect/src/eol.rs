@@ -52,7 +52,11 @@ fn major_minor(v: &str) -> Option<(u32, u32)> {
 /// oldest maintained longterm (5.4) are end of life too.
 const LINUX: &[(u32, u32, &str)] = &[
     (2, 4, "2011-12 (last 2.4.37.11)"),
-    (2, 6, "2016-02 (2.6.32 was the last 2.6 longterm; other 2.6 branches ended earlier)"),
+    (
+        2,
+        6,
+        "2016-02 (2.6.32 was the last 2.6 longterm; other 2.6 branches ended earlier)",
+    ),
     (3, 2, "2018-05"),
     (3, 4, "2016-10"),
     (3, 10, "2017-11"),
@@ -79,11 +83,27 @@ const OPENSSL: &[(&str, &str)] = &[
 
 /// (component, fixed in, what) — versions below `fixed in` carry these known vulnerabilities.
 const FIXED_IN: &[(&str, &str, &str)] = &[
-    ("dropbear", "2016.74", "CVE-2016-7406..7409 (format string, memory corruption)"),
+    (
+        "dropbear",
+        "2016.74",
+        "CVE-2016-7406..7409 (format string, memory corruption)",
+    ),
     ("dropbear", "2018.76", "CVE-2018-15599 (user enumeration)"),
-    ("dnsmasq", "2.78", "CVE-2017-14491..14496 (remote code execution in DNS/DHCP)"),
-    ("dnsmasq", "2.83", "DNSpooq CVE-2020-25681..25687 (cache poisoning, overflows)"),
-    ("busybox", "1.34.0", "CVE-2021-42373..42386 (awk, hush, ash and others)"),
+    (
+        "dnsmasq",
+        "2.78",
+        "CVE-2017-14491..14496 (remote code execution in DNS/DHCP)",
+    ),
+    (
+        "dnsmasq",
+        "2.83",
+        "DNSpooq CVE-2020-25681..25687 (cache poisoning, overflows)",
+    ),
+    (
+        "busybox",
+        "1.34.0",
+        "CVE-2021-42373..42386 (awk, hush, ash and others)",
+    ),
 ];
 
 /// BusyBox release years by minor version (busybox.net news).

@@ -21,13 +21,17 @@ pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
                 });
             }
         };
-        let upgrade_page = view.files.iter().map(|f| (f.path.clone(), ())).find(|(p, _)| {
-            let base = p.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
-            (p.starts_with("/www/") || p.starts_with("/htdocs/") || p.starts_with("/web/"))
-                && (base.contains("upgrade") || base.contains("firmware"))
-                && !base.ends_with(".png")
-                && !base.ends_with(".gif")
-        });
+        let upgrade_page = view
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), ()))
+            .find(|(p, _)| {
+                let base = p.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                (p.starts_with("/www/") || p.starts_with("/htdocs/") || p.starts_with("/web/"))
+                    && (base.contains("upgrade") || base.contains("firmware"))
+                    && !base.ends_with(".png")
+                    && !base.ends_with(".gif")
+            });
         if let Some((p, _)) = upgrade_page {
             let ev = Evidence {
                 location: view.location(&p, None, None),

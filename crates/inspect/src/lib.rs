@@ -183,7 +183,9 @@ impl<'a> Ctx<'a> {
             .blobs
             .par_iter()
             .map(|blob| {
-                let data = tree.read_blob(blob, opts.max_file.max(64 << 20)).unwrap_or_default();
+                let data = tree
+                    .read_blob(blob, opts.max_file.max(64 << 20))
+                    .unwrap_or_default();
                 let is_kernel = blob.kind == BlobKind::Kernel
                     || (blob.kind == BlobKind::Raw
                         && memchr::memmem::find(&data, b"Linux version ").is_some());
@@ -217,7 +219,9 @@ impl<'a> Ctx<'a> {
             return r.clone();
         }
         let cands = self.opts.wordlist.with_mutations(hints);
-        let remaining = self.crack_deadline.saturating_duration_since(Instant::now());
+        let remaining = self
+            .crack_deadline
+            .saturating_duration_since(Instant::now());
         let r = crack::crack(hash, &cands, remaining);
         self.cracked
             .lock()

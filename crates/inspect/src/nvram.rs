@@ -134,7 +134,11 @@ mod tests {
     #[test]
     fn ddwrt_binary_table() {
         let mut d = 3u32.to_le_bytes().to_vec();
-        for (k, v) in [("http_passwd", "bJz7PcC1rCRJQ".to_string()), ("telnetd_enable", "1".into()), ("long", "x".repeat(200))] {
+        for (k, v) in [
+            ("http_passwd", "bJz7PcC1rCRJQ".to_string()),
+            ("telnetd_enable", "1".into()),
+            ("long", "x".repeat(200)),
+        ] {
             d.push(k.len() as u8);
             d.extend(k.as_bytes());
             if v.len() > 127 {

@@ -50,7 +50,10 @@ pub fn intel_hex(data: &[u8], base: u32) -> String {
         bytes.extend(payload);
         let sum = bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b));
         bytes.push(sum.wrapping_neg());
-        format!(":{}\n", bytes.iter().map(|b| format!("{b:02X}")).collect::<String>())
+        format!(
+            ":{}\n",
+            bytes.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        )
     }
     let mut out = String::new();
     let mut upper = None;
@@ -76,8 +79,16 @@ pub fn parse_intel_hex(text: &str) -> (u32, Vec<u8>) {
         let bytes: Vec<u8> = (0..hex.len() / 2)
             .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex digit"))
             .collect();
-        assert_eq!(bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)), 0, "checksum of {line}");
-        let (len, addr, kind) = (bytes[0] as usize, u16::from_be_bytes([bytes[1], bytes[2]]), bytes[3]);
+        assert_eq!(
+            bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)),
+            0,
+            "checksum of {line}"
+        );
+        let (len, addr, kind) = (
+            bytes[0] as usize,
+            u16::from_be_bytes([bytes[1], bytes[2]]),
+            bytes[3],
+        );
         let payload = &bytes[4..4 + len];
         match kind {
             0 => chunks.push((upper + addr as u32, payload.to_vec())),
@@ -88,7 +99,11 @@ pub fn parse_intel_hex(text: &str) -> (u32, Vec<u8>) {
         }
     }
     let lo = chunks.iter().map(|c| c.0).min().unwrap_or(0);
-    let hi = chunks.iter().map(|c| c.0 + c.1.len() as u32).max().unwrap_or(0);
+    let hi = chunks
+        .iter()
+        .map(|c| c.0 + c.1.len() as u32)
+        .max()
+        .unwrap_or(0);
     let mut flat = vec![0xFF; (hi - lo) as usize];
     for (a, d) in chunks {
         flat[(a - lo) as usize..(a - lo) as usize + d.len()].copy_from_slice(&d);

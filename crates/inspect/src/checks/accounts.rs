@@ -126,7 +126,8 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
 fn judge(ctx: &Ctx<'_>, root: &Root<'_>, passwd: &[Line], shadow: &[Line], obs: &mut Observations) {
     let view = &root.view;
     // A shadow file made at boot (a symlink out of the image) may hold the password.
-    let shadow_at_runtime = view.lstat("/etc/shadow").is_some() && view.resolve("/etc/shadow").is_none();
+    let shadow_at_runtime =
+        view.lstat("/etc/shadow").is_some() && view.resolve("/etc/shadow").is_none();
     // The shadow line for a user: /etc/shadow first, then any sibling.
     let mut shadow_of: BTreeMap<&str, &Line> = BTreeMap::new();
     for s in shadow.iter().rev() {

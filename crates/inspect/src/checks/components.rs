@@ -56,7 +56,11 @@ const fn c(name: &'static str, anchor: &'static str, cpe: Option<&'static str>) 
 /// Binary version classifiers. A version token is `[0-9][0-9A-Za-z._+-]*`.
 static CLASSIFIERS: &[Classifier] = &[
     c("busybox", "BusyBox v", Some("busybox:busybox")),
-    c("dropbear", "dropbear_", Some("dropbear_ssh_project:dropbear_ssh")),
+    c(
+        "dropbear",
+        "dropbear_",
+        Some("dropbear_ssh_project:dropbear_ssh"),
+    ),
     Classifier {
         name: "openssl",
         anchor: "OpenSSL ",
@@ -70,7 +74,11 @@ static CLASSIFIERS: &[Classifier] = &[
     c("wolfssl", "wolfSSL v", Some("wolfssl:wolfssl")),
     c("matrixssl", "MatrixSSL ", Some("matrixssl:matrixssl")),
     c("glibc", "stable release version ", Some("gnu:glibc")),
-    c("glibc", "GNU C Library (GNU libc) release version ", Some("gnu:glibc")),
+    c(
+        "glibc",
+        "GNU C Library (GNU libc) release version ",
+        Some("gnu:glibc"),
+    ),
     Classifier {
         name: "linux",
         anchor: "Linux version ",
@@ -79,10 +87,18 @@ static CLASSIFIERS: &[Classifier] = &[
         os: true,
     },
     c("dnsmasq", "dnsmasq-", Some("thekelleys:dnsmasq")),
-    c("miniupnpd", "MiniUPnPd/", Some("miniupnp_project:miniupnpd")),
+    c(
+        "miniupnpd",
+        "MiniUPnPd/",
+        Some("miniupnp_project:miniupnpd"),
+    ),
     c("lighttpd", "lighttpd/", Some("lighttpd:lighttpd")),
     c("hostapd", "hostapd v", Some("w1.fi:hostapd")),
-    c("wpa_supplicant", "wpa_supplicant v", Some("w1.fi:wpa_supplicant")),
+    c(
+        "wpa_supplicant",
+        "wpa_supplicant v",
+        Some("w1.fi:wpa_supplicant"),
+    ),
     c("openvpn", "OpenVPN ", Some("openvpn:openvpn")),
     c("curl", "libcurl/", Some("haxx:libcurl")),
     c("sqlite", "SQLite version ", Some("sqlite:sqlite")),
@@ -94,9 +110,17 @@ static CLASSIFIERS: &[Classifier] = &[
         os: false,
     },
     c("openssh", "OpenSSH_", Some("openbsd:openssh")),
-    c("pppd", "pppd version ", Some("point-to-point_protocol_project:point-to-point_protocol")),
+    c(
+        "pppd",
+        "pppd version ",
+        Some("point-to-point_protocol_project:point-to-point_protocol"),
+    ),
     c("mosquitto", "mosquitto version ", Some("eclipse:mosquitto")),
-    c("libupnp", "Portable SDK for UPnP devices/", Some("libupnp_project:libupnp")),
+    c(
+        "libupnp",
+        "Portable SDK for UPnP devices/",
+        Some("libupnp_project:libupnp"),
+    ),
     c("u-boot", "U-Boot ", Some("denx:u-boot")),
     c("lua", "Lua 5.", Some("lua:lua")),
     c("hostapd", "hostapd ", Some("w1.fi:hostapd")),
@@ -268,10 +292,12 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     for b in &ctx.blobs {
         examined += 1;
         if b.is_kernel || b.blob.kind != BlobKind::McuFirmware {
-            scan_bytes(&b.data, &mut found, "binary-banner", |off| Location::Image {
-                offset: off as u64,
-                length: None,
-                provenance: b.blob.provenance.clone(),
+            scan_bytes(&b.data, &mut found, "binary-banner", |off| {
+                Location::Image {
+                    offset: off as u64,
+                    length: None,
+                    provenance: b.blob.provenance.clone(),
+                }
             });
         }
         if b.is_kernel {
@@ -357,7 +383,11 @@ fn package_dbs(root: &Root<'_>, found: &mut Found) -> u64 {
         };
         n += 1;
         let apk = manager == "apk-installed";
-        let (pkg_key, ver_key) = if apk { ("P:", "V:") } else { ("Package:", "Version:") };
+        let (pkg_key, ver_key) = if apk {
+            ("P:", "V:")
+        } else {
+            ("Package:", "Version:")
+        };
         let mut name: Option<(String, u32)> = None;
         let mut version: Option<String> = None;
         let mut installed = true;
@@ -385,7 +415,13 @@ fn package_dbs(root: &Root<'_>, found: &mut Found) -> u64 {
                             } else {
                                 v.rsplit_once('-').map(|(a, _)| a).unwrap_or(&v)
                             };
-                            found.add(canonical, upstream, manager, Some(cpe(vp, os, upstream)), ev);
+                            found.add(
+                                canonical,
+                                upstream,
+                                manager,
+                                Some(cpe(vp, os, upstream)),
+                                ev,
+                            );
                         }
                         None => found.add(&n, &v, manager, None, ev),
                     }
@@ -411,12 +447,7 @@ fn package_dbs(root: &Root<'_>, found: &mut Found) -> u64 {
     n
 }
 
-fn scan_bytes(
-    data: &[u8],
-    found: &mut Found,
-    method: &str,
-    loc: impl Fn(usize) -> Location,
-) {
+fn scan_bytes(data: &[u8], found: &mut Found, method: &str, loc: impl Fn(usize) -> Location) {
     for m in AC.find_overlapping_iter(data) {
         let cl = &CLASSIFIERS[m.pattern().as_usize()];
         let Some(v) = extract(cl, &data[m.end()..]) else {
@@ -456,7 +487,10 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
         if f.elf.is_some() && memchr::memmem::find(&f.data, b"musl libc (").is_some() {
             if let Some((off, v)) = nul_strings(&f.data).find(|(_, s)| {
                 let p: Vec<&str> = s.split('.').collect();
-                p.len() == 3 && p[0] == "1" && p.iter().all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+                p.len() == 3
+                    && p[0] == "1"
+                    && p.iter()
+                        .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
             }) {
                 found.add(
                     "musl",
@@ -549,7 +583,8 @@ fn kernel_release_fallback(b: &crate::BlobRec<'_>, found: &mut Found) {
             && ["2", "3", "4", "5", "6"].contains(&p[0])
             && p[1].bytes().all(|c| c.is_ascii_digit())
             && p[2].starts_with(|c: char| c.is_ascii_digit())
-            && s.bytes().all(|c| c.is_ascii_alphanumeric() || b".-+_".contains(&c));
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".-+_".contains(&c));
         if ok {
             counts.entry(s).or_insert((0, off)).0 += 1;
         }
@@ -566,7 +601,9 @@ fn kernel_release_fallback(b: &crate::BlobRec<'_>, found: &mut Found) {
                     length: Some(v.len() as u64),
                     provenance: b.blob.provenance.clone(),
                 },
-                excerpt: format!("UTS release \"{v}\" beside the banner format \"%s version %s (…)\""),
+                excerpt: format!(
+                    "UTS release \"{v}\" beside the banner format \"%s version %s (…)\""
+                ),
             },
         );
     }
@@ -666,7 +703,11 @@ fn esp_app_desc(data: &[u8], provenance: &str, found: &mut Found) {
         "esp-idf",
         &ver,
         "esp-app-desc",
-        Some(cpe("espressif:esp-idf", false, ver.split('-').next().unwrap_or(&ver))),
+        Some(cpe(
+            "espressif:esp-idf",
+            false,
+            ver.split('-').next().unwrap_or(&ver),
+        )),
         Evidence {
             location: loc.clone(),
             excerpt: format!("esp_app_desc: project {project}, version {app}, IDF {idf}"),
@@ -703,13 +744,25 @@ mod tests {
     #[test]
     fn classifiers() {
         let cases: &[(&[u8], &str, &str)] = &[
-            (b"\0BusyBox v1.22.1 (2015-03-26 14:01:19 UTC)\0", "busybox", "1.22.1"),
+            (
+                b"\0BusyBox v1.22.1 (2015-03-26 14:01:19 UTC)\0",
+                "busybox",
+                "1.22.1",
+            ),
             (b"SSH-2.0-dropbear_2014.65\r\n", "dropbear", "2014.65"),
             (b"OpenSSL 1.0.2n  7 Dec 2017\0", "openssl", "1.0.2n"),
             (b"OpenSSL 0.9.8zh 3 Dec 2015\0", "openssl", "0.9.8zh"),
-            (b"Linux version 3.18.9 (root@debian) (gcc", "linux", "3.18.9"),
+            (
+                b"Linux version 3.18.9 (root@debian) (gcc",
+                "linux",
+                "3.18.9",
+            ),
             (b"dnsmasq-2.72\0", "dnsmasq", "2.72"),
-            (b" inflate 1.2.8 Copyright 1995-2013 Mark Adler ", "zlib", "1.2.8"),
+            (
+                b" inflate 1.2.8 Copyright 1995-2013 Mark Adler ",
+                "zlib",
+                "1.2.8",
+            ),
             (b"OpenWrt UPnP/1.1 MiniUPnPd/1.9\0", "miniupnpd", "1.9"),
             (b"hostapd v2.6\0", "hostapd", "2.6"),
             (b"mbed TLS 2.16.3\0", "mbedtls", "2.16.3"),
@@ -735,7 +788,10 @@ mod tests {
     #[test]
     fn identifiers() {
         assert_eq!(purl("busybox", "1.22.1"), "pkg:generic/busybox@1.22.1");
-        assert_eq!(purl("luci", "git-15.079+x"), "pkg:generic/luci@git-15.079%2Bx");
+        assert_eq!(
+            purl("luci", "git-15.079+x"),
+            "pkg:generic/luci@git-15.079%2Bx"
+        );
         assert_eq!(
             cpe("linux:linux_kernel", true, "3.18.9"),
             "cpe:2.3:o:linux:linux_kernel:3.18.9:*:*:*:*:*:*:*"

@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 use iotassure_core::facts::{FactKey, InferredFact};
-use iotassure_core::finding::{Evidence, Finding, Location, Observations, Outcome, Severity, Source};
+use iotassure_core::finding::{
+    Evidence, Finding, Location, Observations, Outcome, Severity, Source,
+};
 use iotassure_core::tree::BlobKind;
 
 use super::Check;
@@ -46,7 +48,9 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             } else if f.elf.is_some() {
                 binary_strings(root, f, obs);
             }
-            if f.path.starts_with("/etc/") && (f.base().ends_with(".xml") || f.base().ends_with(".gz")) {
+            if f.path.starts_with("/etc/")
+                && (f.base().ends_with(".xml") || f.base().ends_with(".gz"))
+            {
                 xml_defaults(root, f, obs);
             }
         }
@@ -73,9 +77,24 @@ fn push_fact(obs: &mut Observations, ev: &Evidence, key: FactKey, reason: &str) 
 }
 
 fn credential_facts(obs: &mut Observations, ev: &Evidence) {
-    push_fact(obs, ev, FactKey::PasswordsUsed, "a fixed credential is configured in the image");
-    push_fact(obs, ev, FactKey::PreinstalledPasswords, "a credential ships in the image");
-    push_fact(obs, ev, FactKey::UserAuthentication, "a login with a credential is configured");
+    push_fact(
+        obs,
+        ev,
+        FactKey::PasswordsUsed,
+        "a fixed credential is configured in the image",
+    );
+    push_fact(
+        obs,
+        ev,
+        FactKey::PreinstalledPasswords,
+        "a credential ships in the image",
+    );
+    push_fact(
+        obs,
+        ev,
+        FactKey::UserAuthentication,
+        "a login with a credential is configured",
+    );
 }
 
 /// Where a shell value comes from.
@@ -111,7 +130,9 @@ fn resolve_var(root: &Root<'_>, text: &str, name: &str, before_line: usize) -> O
                             t.lines().next().unwrap_or("").trim().to_string(),
                             Some((fr.path.clone(), 1)),
                         ),
-                        None if root.exists(file) => Value::Runtime(format!("{file} (not readable)")),
+                        None if root.exists(file) => {
+                            Value::Runtime(format!("{file} (not readable)"))
+                        }
                         None => Value::Runtime(format!("{file}, made at run time")),
                     },
                     ["nvram", "get", key] => Value::Runtime(format!("nvram {key}")),
@@ -128,7 +149,13 @@ fn resolve_var(root: &Root<'_>, text: &str, name: &str, before_line: usize) -> O
 }
 
 /// `telnetd … -u user:pass`: a fixed telnet login (busybox-derived telnetd of many vendors).
-fn telnetd_user(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &mut Observations) {
+fn telnetd_user(
+    ctx: &Ctx<'_>,
+    root: &Root<'_>,
+    f: &FileRec<'_>,
+    text: &str,
+    obs: &mut Observations,
+) {
     if memchr::memmem::find(&f.data, b"telnetd").is_none() {
         return;
     }
@@ -141,7 +168,9 @@ fn telnetd_user(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, text: &str, obs
         let Some(pos) = words.iter().position(|w| *w == "-u") else {
             continue;
         };
-        let Some(cred) = words.get(pos + 1) else { continue };
+        let Some(cred) = words.get(pos + 1) else {
+            continue;
+        };
         let cred = cred.trim_matches(['"', '\'']);
         let Some((user, pass)) = cred.split_once(':') else {
             continue;
@@ -181,7 +210,13 @@ fn telnetd_user(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, text: &str, obs
                     .evidence(loc.clone(), excerpt(line));
             }
         }
-        credential_facts(obs, &Evidence { location: loc, excerpt: excerpt(line) });
+        credential_facts(
+            obs,
+            &Evidence {
+                location: loc,
+                excerpt: excerpt(line),
+            },
+        );
         obs.findings.push(f_out);
     }
 }
@@ -196,13 +231,13 @@ fn is_http_auth_file(path: &str) -> bool {
 }
 
 /// Classifies a password field: empty, a crypt hash (cracked or not), or plain text.
-fn judge_secret(
-    ctx: &Ctx<'_>,
-    user: &str,
-    value: &str,
-) -> (Outcome, Severity, String) {
+fn judge_secret(ctx: &Ctx<'_>, user: &str, value: &str) -> (Outcome, Severity, String) {
     if value.is_empty() {
-        return (Outcome::Fail, Severity::Critical, "an empty password".into());
+        return (
+            Outcome::Fail,
+            Severity::Critical,
+            "an empty password".into(),
+        );
     }
     let kind = crack::identify(value);
     if kind != HashKind::Unknown {
@@ -210,7 +245,10 @@ fn judge_secret(
             CrackResult::Found(w) => (
                 Outcome::Fail,
                 Severity::Critical,
-                format!("the guessable password \"{w}\" ({} hash, cracked)", kind.name()),
+                format!(
+                    "the guessable password \"{w}\" ({} hash, cracked)",
+                    kind.name()
+                ),
             ),
             _ => (
                 Outcome::Inconclusive,
@@ -219,7 +257,11 @@ fn judge_secret(
             ),
         };
     }
-    (Outcome::Fail, Severity::High, format!("the plain-text password \"{value}\""))
+    (
+        Outcome::Fail,
+        Severity::High,
+        format!("the plain-text password \"{value}\""),
+    )
 }
 
 /// Web-server auth files: busybox httpd.conf `/path:user:pass`, htpasswd `user:hash`.
@@ -244,7 +286,13 @@ fn http_auth(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &
         };
         let (outcome, sev, what) = judge_secret(ctx, user, pass);
         let loc = root.location(&f.path, Some(i as u32 + 1), None);
-        credential_facts(obs, &Evidence { location: loc.clone(), excerpt: excerpt(l) });
+        credential_facts(
+            obs,
+            &Evidence {
+                location: loc.clone(),
+                excerpt: excerpt(l),
+            },
+        );
         obs.findings.push(
             Finding::new(CHECK.id, PROVS, outcome, sev, Source::Firmware,
                 format!("web login `{user}` in {} has {what}", f.path))
@@ -257,7 +305,15 @@ fn http_auth(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &
 static WIFI_MQTT: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(["wpa_passphrase=", "psk=", "option key", "mosquitto_pub", "mosquitto_sub", "mqtt_pass", "mqtt_password"])
+        .build([
+            "wpa_passphrase=",
+            "psk=",
+            "option key",
+            "mosquitto_pub",
+            "mosquitto_sub",
+            "mqtt_pass",
+            "mqtt_password",
+        ])
         .expect("patterns")
 });
 
@@ -276,7 +332,10 @@ fn wifi_and_mqtt(root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &mut Observa
         let mut hit: Option<(String, &str)> = None;
         if let Some(v) = code.strip_prefix("wpa_passphrase=") {
             hit = Some((v.to_string(), "Wi-Fi passphrase (hostapd)"));
-        } else if let Some(v) = code.strip_prefix("psk=").or_else(|| code.strip_prefix("wpa_psk=")) {
+        } else if let Some(v) = code
+            .strip_prefix("psk=")
+            .or_else(|| code.strip_prefix("wpa_psk="))
+        {
             hit = Some((v.trim_matches('"').to_string(), "Wi-Fi pre-shared key"));
         } else if uci_wireless && code.starts_with("option key") {
             let v = code["option key".len()..].trim().trim_matches(['\'', '"']);
@@ -290,7 +349,10 @@ fn wifi_and_mqtt(root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &mut Observa
             }
         } else if lower.starts_with("mqtt_pass") {
             if let Some((_, v)) = code.split_once(['=', ':']) {
-                hit = Some((v.trim().trim_matches(['"', '\'']).to_string(), "MQTT password"));
+                hit = Some((
+                    v.trim().trim_matches(['"', '\'']).to_string(),
+                    "MQTT password",
+                ));
             }
         }
         let Some((v, what)) = hit else { continue };
@@ -298,7 +360,13 @@ fn wifi_and_mqtt(root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &mut Observa
             continue;
         }
         let loc = root.location(&f.path, Some(i as u32 + 1), None);
-        credential_facts(obs, &Evidence { location: loc.clone(), excerpt: excerpt(line) });
+        credential_facts(
+            obs,
+            &Evidence {
+                location: loc.clone(),
+                excerpt: excerpt(line),
+            },
+        );
         obs.findings.push(
             Finding::new(CHECK.id, PROVS, Outcome::Fail, Severity::High, Source::Firmware,
                 format!("{what} \"{v}\" is fixed in {}", f.path))
@@ -311,7 +379,11 @@ fn wifi_and_mqtt(root: &Root<'_>, f: &FileRec<'_>, text: &str, obs: &mut Observa
 /// `root:%s:0:0:…` in a binary: /etc/passwd is written at run time from a template.
 fn binary_strings(root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
     if let Some(p) = memchr::memmem::find(&f.data, b"root:%s:0:0:") {
-        let end = f.data[p..].iter().position(|b| *b == 0).map(|e| p + e).unwrap_or(p + 40);
+        let end = f.data[p..]
+            .iter()
+            .position(|b| *b == 0)
+            .map(|e| p + e)
+            .unwrap_or(p + 40);
         let s = String::from_utf8_lossy(&f.data[p..end.min(f.data.len())]).to_string();
         obs.findings.push(
             Finding::new(CHECK.id, &["5.1-1"], Outcome::Info, Severity::Info, Source::Firmware,
@@ -325,7 +397,10 @@ fn binary_strings(root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
 /// nvram keys that hold login secrets.
 fn is_secret_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    (k.ends_with("passwd") || k.ends_with("password") || k.ends_with("_pass") || k.ends_with("wpa_psk"))
+    (k.ends_with("passwd")
+        || k.ends_with("password")
+        || k.ends_with("_pass")
+        || k.ends_with("wpa_psk"))
         && !k.contains("radmac")
 }
 
@@ -343,7 +418,10 @@ fn nvram_defaults(ctx: &Ctx<'_>, root: &Root<'_>, obs: &mut Observations) {
         if !is_secret_key(&v.key) {
             continue;
         }
-        let admin = v.key.starts_with("http_") || v.key.starts_with("admin") || v.key.starts_with("sys_") || v.key == "password";
+        let admin = v.key.starts_with("http_")
+            || v.key.starts_with("admin")
+            || v.key.starts_with("sys_")
+            || v.key == "password";
         if v.value.is_empty() && !admin {
             continue;
         }
@@ -351,7 +429,10 @@ fn nvram_defaults(ctx: &Ctx<'_>, root: &Root<'_>, obs: &mut Observations) {
             continue;
         }
         // The user for a password: http_passwd ↔ http_username.
-        let user_key = v.key.replace("passwd", "username").replace("password", "username");
+        let user_key = v
+            .key
+            .replace("passwd", "username")
+            .replace("password", "username");
         let user = get(&user_key).map(|u| {
             if crack::identify(&u.value) != HashKind::Unknown {
                 match ctx.crack(&u.value, &["root", "admin"]) {
@@ -362,9 +443,16 @@ fn nvram_defaults(ctx: &Ctx<'_>, root: &Root<'_>, obs: &mut Observations) {
                 u.value.clone()
             }
         });
-        let user_name = user.as_deref().map(|u| u.split(' ').next().unwrap_or(u).to_string()).unwrap_or_default();
+        let user_name = user
+            .as_deref()
+            .map(|u| u.split(' ').next().unwrap_or(u).to_string())
+            .unwrap_or_default();
         let (mut outcome, mut sev, what) = if v.key.contains("wpa_psk") {
-            (Outcome::Fail, Severity::High, format!("the Wi-Fi passphrase \"{}\"", v.value))
+            (
+                Outcome::Fail,
+                Severity::High,
+                format!("the Wi-Fi passphrase \"{}\"", v.value),
+            )
         } else {
             judge_secret(ctx, &user_name, &v.value)
         };
@@ -385,25 +473,52 @@ fn nvram_defaults(ctx: &Ctx<'_>, root: &Root<'_>, obs: &mut Observations) {
             ))
             .evidence(loc.clone(), ex.clone());
         if let Some(u) = get(&user_key) {
-            f = f.evidence(root.location(&u.path, u.line, u.offset), format!("{}={}", u.key, u.value));
+            f = f.evidence(
+                root.location(&u.path, u.line, u.offset),
+                format!("{}={}", u.key, u.value),
+            );
         }
         if v.key.starts_with("http_") {
             if let Some(t) = template {
                 let p = memchr::memmem::find(&t.data, b"root:%s:0:0:").unwrap_or(0);
-                f = f.evidence(root.location(&t.path, None, Some(p as u64)), "root:%s:0:0:Root User,,,:/tmp/root:/bin/sh");
+                f = f.evidence(
+                    root.location(&t.path, None, Some(p as u64)),
+                    "root:%s:0:0:Root User,,,:/tmp/root:/bin/sh",
+                );
             }
         }
-        credential_facts(obs, &Evidence { location: loc, excerpt: ex });
+        credential_facts(
+            obs,
+            &Evidence {
+                location: loc,
+                excerpt: ex,
+            },
+        );
         obs.findings.push(f);
     }
     // Open Wi-Fi by default: no passphrase at all.
-    for v in vars.iter().filter(|v| v.key.ends_with("_akm") && (v.value == "disabled" || v.value.is_empty())) {
+    for v in vars
+        .iter()
+        .filter(|v| v.key.ends_with("_akm") && (v.value == "disabled" || v.value.is_empty()))
+    {
         let iface = v.key.trim_end_matches("_akm");
         if get(&format!("{iface}_ssid")).is_some_and(|s| !s.value.is_empty()) {
             obs.findings.push(
-                Finding::new(CHECK.id, &["5.5-1"], Outcome::Info, Severity::Medium, Source::Firmware,
-                    format!("Wi-Fi interface {iface} defaults to no encryption ({}={})", v.key, v.value))
-                .evidence(root.location(&v.path, v.line, v.offset), format!("{}={}", v.key, v.value)),
+                Finding::new(
+                    CHECK.id,
+                    &["5.5-1"],
+                    Outcome::Info,
+                    Severity::Medium,
+                    Source::Firmware,
+                    format!(
+                        "Wi-Fi interface {iface} defaults to no encryption ({}={})",
+                        v.key, v.value
+                    ),
+                )
+                .evidence(
+                    root.location(&v.path, v.line, v.offset),
+                    format!("{}={}", v.key, v.value),
+                ),
             );
             break;
         }
@@ -423,7 +538,12 @@ fn xml_defaults(root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
     let text = String::from_utf8_lossy(&data);
     let mut last_name: Option<(usize, String)> = None;
     for (i, line) in text.lines().enumerate() {
-        for (tag, is_name) in [("<name>", true), ("<user>", true), ("<username>", true), ("<password>", false)] {
+        for (tag, is_name) in [
+            ("<name>", true),
+            ("<user>", true),
+            ("<username>", true),
+            ("<password>", false),
+        ] {
             let Some(p) = line.find(tag) else { continue };
             let rest = &line[p + tag.len()..];
             let close = format!("</{}", &tag[1..]);
@@ -437,13 +557,27 @@ fn xml_defaults(root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
                 continue;
             };
             let (outcome, sev, what) = if value.is_empty() {
-                (Outcome::Fail, Severity::Critical, "an empty password".to_string())
+                (
+                    Outcome::Fail,
+                    Severity::Critical,
+                    "an empty password".to_string(),
+                )
             } else {
-                (Outcome::Fail, Severity::High, format!("the password \"{value}\""))
+                (
+                    Outcome::Fail,
+                    Severity::High,
+                    format!("the password \"{value}\""),
+                )
             };
             let loc = root.location(&f.path, Some(i as u32 + 1), None);
             let ex = format!("<name>{user}</name> … <password>{value}</password>");
-            credential_facts(obs, &Evidence { location: loc.clone(), excerpt: ex.clone() });
+            credential_facts(
+                obs,
+                &Evidence {
+                    location: loc.clone(),
+                    excerpt: ex.clone(),
+                },
+            );
             obs.findings.push(
                 Finding::new(CHECK.id, PROVS, outcome, sev, Source::Firmware,
                     format!("default account `{user}` in {} has {what}", f.path))
@@ -478,7 +612,11 @@ fn strings(data: &[u8]) -> Vec<(usize, &str)> {
 
 fn is_prompt(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
-    (l.contains("pass") || l.contains("pwd") || l.contains("pin ") || l.contains("login") || l.contains("secret"))
+    (l.contains("pass")
+        || l.contains("pwd")
+        || l.contains("pin ")
+        || l.contains("login")
+        || l.contains("secret"))
         && !s.contains('_')
 }
 
@@ -501,11 +639,27 @@ fn password_like(s: &str) -> bool {
 }
 
 /// Password-like strings near a password prompt in microcontroller firmware (heuristic).
-pub fn mcu_strings(ctx: &Ctx<'_>, data: &[u8], provenance: &str, base: Option<u64>, obs: &mut Observations) {
+pub fn mcu_strings(
+    ctx: &Ctx<'_>,
+    data: &[u8],
+    provenance: &str,
+    base: Option<u64>,
+    obs: &mut Observations,
+) {
     let strs = strings(data);
-    let prompts: Vec<usize> = strs.iter().filter(|(_, s)| is_prompt(s)).map(|(o, _)| *o).collect();
-    let words: std::collections::HashSet<&str> =
-        ctx.opts.wordlist.words.iter().map(String::as_str).filter(|w| w.len() >= 6).collect();
+    let prompts: Vec<usize> = strs
+        .iter()
+        .filter(|(_, s)| is_prompt(s))
+        .map(|(o, _)| *o)
+        .collect();
+    let words: std::collections::HashSet<&str> = ctx
+        .opts
+        .wordlist
+        .words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.len() >= 6)
+        .collect();
     let mut reported = 0;
     for (off, s) in &strs {
         let near = prompts.iter().any(|p| p.abs_diff(*off) <= 256 && p != off);
@@ -513,9 +667,21 @@ pub fn mcu_strings(ctx: &Ctx<'_>, data: &[u8], provenance: &str, base: Option<u6
         if !(near && password_like(s)) && !(listed && near) {
             continue;
         }
-        let addr = base.map(|b| format!(" (flash address 0x{:X})", b + *off as u64)).unwrap_or_default();
-        let loc = Location::Image { offset: *off as u64, length: Some(s.len() as u64), provenance: provenance.to_string() };
-        credential_facts(obs, &Evidence { location: loc.clone(), excerpt: s.to_string() });
+        let addr = base
+            .map(|b| format!(" (flash address 0x{:X})", b + *off as u64))
+            .unwrap_or_default();
+        let loc = Location::Image {
+            offset: *off as u64,
+            length: Some(s.len() as u64),
+            provenance: provenance.to_string(),
+        };
+        credential_facts(
+            obs,
+            &Evidence {
+                location: loc.clone(),
+                excerpt: s.to_string(),
+            },
+        );
         obs.findings.push(
             Finding::new(CHECK.id, PROVS, Outcome::Fail, Severity::High, Source::Firmware,
                 format!("probable hard-coded password \"{s}\" in firmware{addr}"))
@@ -539,12 +705,24 @@ mod tests {
         for s in ["sup3rp4ssw0rd", "T5uzzrhz4tf23lsccbes1111", "admin123"] {
             assert!(password_like(s), "{s}");
         }
-        for s in ["ESP_ERR_WIFI_PASSWORD", "v5.0-beta1", "deadbeef01", "%s:%d", "/etc/passwd", "Wrong password", "main.c"] {
+        for s in [
+            "ESP_ERR_WIFI_PASSWORD",
+            "v5.0-beta1",
+            "deadbeef01",
+            "%s:%d",
+            "/etc/passwd",
+            "Wrong password",
+            "main.c",
+        ] {
             assert!(!password_like(s), "{s}");
         }
         assert!(is_prompt("Pass : "));
         assert!(!is_prompt("ESP_ERR_WIFI_PASSWORD"));
         assert!(is_http_auth_file("/etc/httpd.conf") && is_http_auth_file("/www/.htpasswd"));
-        assert!(is_secret_key("http_passwd") && is_secret_key("ath0_wpa_psk") && !is_secret_key("wl0_radmacpassword"));
+        assert!(
+            is_secret_key("http_passwd")
+                && is_secret_key("ath0_wpa_psk")
+                && !is_secret_key("wl0_radmacpassword")
+        );
     }
 }

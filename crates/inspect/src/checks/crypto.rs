@@ -15,20 +15,43 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const WEAK: &[&str] = &["sslv2", "sslv3", "tlsv1 ", "tlsv1.0", "tlsv1.1", "tlsv1;", "rc4", "arcfour", "3des", "des-cbc", "des-cbc3", "md5", "null", "export", "blowfish-cbc", "diffie-hellman-group1-sha1"];
+const WEAK: &[&str] = &[
+    "sslv2",
+    "sslv3",
+    "tlsv1 ",
+    "tlsv1.0",
+    "tlsv1.1",
+    "tlsv1;",
+    "rc4",
+    "arcfour",
+    "3des",
+    "des-cbc",
+    "des-cbc3",
+    "md5",
+    "null",
+    "export",
+    "blowfish-cbc",
+    "diffie-hellman-group1-sha1",
+];
 
 fn weak_in(value: &str) -> Vec<&'static str> {
-    let v = format!("{} ", value.to_ascii_lowercase());
-    // Exclusions written as "!RC4" or "-3DES" disable an algorithm.
-    WEAK.iter()
-        .copied()
-        .filter(|w| {
-            v.match_indices(w).any(|(i, _)| {
-                let prev = v[..i].chars().last();
-                !matches!(prev, Some('!') | Some('-')) && !v[..i].ends_with("no_")
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    // Tokens written as "!RC4" or "-3DES" disable an algorithm.
+    for t in value
+        .split([':', ',', ' ', ';', '\t'])
+        .filter(|t| !t.is_empty())
+    {
+        if t.starts_with('!') || t.starts_with('-') {
+            continue;
+        }
+        let t = format!("{} ", t.trim_start_matches('+').to_ascii_lowercase());
+        for w in WEAK {
+            if t.contains(w) && !out.contains(w) {
+                out.push(*w);
+            }
+        }
+    }
+    out
 }
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
@@ -41,7 +64,12 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             let base = f.base();
             let keys: &[&str] = match base {
                 "sshd_config" => &["Ciphers", "MACs", "KexAlgorithms", "Protocol"],
-                "lighttpd.conf" => &["ssl.cipher-list", "ssl.use-sslv3", "ssl.use-sslv2", "ssl.openssl.ssl-conf-cmd"],
+                "lighttpd.conf" => &[
+                    "ssl.cipher-list",
+                    "ssl.use-sslv3",
+                    "ssl.use-sslv2",
+                    "ssl.openssl.ssl-conf-cmd",
+                ],
                 "openssl.cnf" => &["MinProtocol", "CipherString"],
                 "nginx.conf" => &["ssl_protocols", "ssl_ciphers"],
                 "mosquitto.conf" => &["tls_version", "ciphers"],
@@ -51,8 +79,12 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             let text = String::from_utf8_lossy(&f.data);
             for (i, line) in text.lines().enumerate() {
                 let c = strip_comment(line).trim();
-                let Some(k) = keys.iter().find(|k| c.starts_with(**k)) else { continue };
-                let value = c[k.len()..].trim_start_matches([' ', '=', '\t', '"']).trim_end_matches('"');
+                let Some(k) = keys.iter().find(|k| c.starts_with(**k)) else {
+                    continue;
+                };
+                let value = c[k.len()..]
+                    .trim_start_matches([' ', '=', '\t', '"'])
+                    .trim_end_matches('"');
                 let mut weak = weak_in(value);
                 if *k == "Protocol" && value.contains('1') {
                     weak = vec!["SSH protocol 1"];
@@ -60,7 +92,8 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
                 if (*k == "ssl.use-sslv3" || *k == "ssl.use-sslv2") && value.contains("enable") {
                     weak = vec!["SSLv3/SSLv2 enabled"];
                 }
-                if *k == "MinProtocol" && !(value.contains("TLSv1.2") || value.contains("TLSv1.3")) {
+                if *k == "MinProtocol" && !(value.contains("TLSv1.2") || value.contains("TLSv1.3"))
+                {
                     weak = vec!["minimum protocol below TLS 1.2"];
                 }
                 if !weak.is_empty() {
@@ -81,11 +114,25 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
 
 /// dropbear's algorithms are compiled in: the names in the binary are what it offers.
 fn dropbear(root: &Root<'_>, obs: &mut Observations) {
-    for f in root.files.iter().filter(|f| f.elf.is_some() && (f.base() == "dropbear" || f.base() == "dropbearmulti")) {
-        let weak: Vec<&str> = ["3des-cbc", "arcfour", "blowfish-cbc", "hmac-md5", "diffie-hellman-group1-sha1"]
-            .into_iter()
-            .filter(|w| f.data.windows(w.len() + 1).any(|x| &x[..w.len()] == w.as_bytes() && x[w.len()] == 0))
-            .collect();
+    for f in root
+        .files
+        .iter()
+        .filter(|f| f.elf.is_some() && (f.base() == "dropbear" || f.base() == "dropbearmulti"))
+    {
+        let weak: Vec<&str> = [
+            "3des-cbc",
+            "arcfour",
+            "blowfish-cbc",
+            "hmac-md5",
+            "diffie-hellman-group1-sha1",
+        ]
+        .into_iter()
+        .filter(|w| {
+            f.data
+                .windows(w.len() + 1)
+                .any(|x| &x[..w.len()] == w.as_bytes() && x[w.len()] == 0)
+        })
+        .collect();
         if !weak.is_empty() {
             let p = memchr::memmem::find(&f.data, weak[0].as_bytes()).unwrap_or(0);
             obs.findings.push(
@@ -99,7 +146,9 @@ fn dropbear(root: &Root<'_>, obs: &mut Observations) {
 
 /// OpenWrt uhttpd: HTTPS needs the TLS plugin and a certificate (or px5g to make one).
 fn uhttpd(root: &Root<'_>, obs: &mut Observations) {
-    let Some((f, text)) = root.text("/etc/config/uhttpd") else { return };
+    let Some((f, text)) = root.text("/etc/config/uhttpd") else {
+        return;
+    };
     if !root.exists("/usr/sbin/uhttpd") {
         return;
     }
@@ -110,13 +159,18 @@ fn uhttpd(root: &Root<'_>, obs: &mut Observations) {
         let c = strip_comment(line).replace(['\'', '"'], "");
         let w: Vec<&str> = c.split_whitespace().collect();
         match w.as_slice() {
-            ["list", "listen_http", a] if http.is_none() => http = Some((i as u32 + 1, a.to_string())),
+            ["list", "listen_http", a] if http.is_none() => {
+                http = Some((i as u32 + 1, a.to_string()))
+            }
             ["list", "listen_https", _] => https = true,
             ["option", "bits", b] => bits = b.parse::<u32>().ok().map(|b| (i as u32 + 1, b)),
             _ => {}
         }
     }
-    let tls_plugin = root.files.iter().any(|x| x.base().starts_with("uhttpd_tls") || x.base().starts_with("libustream-") && !x.base().contains("none"));
+    let tls_plugin = root.files.iter().any(|x| {
+        x.base().starts_with("uhttpd_tls")
+            || x.base().starts_with("libustream-") && !x.base().contains("none")
+    });
     let keygen = root.exists("/usr/sbin/px5g") || root.exists("/etc/uhttpd.crt");
     if let Some((n, addr)) = http {
         if !(https && tls_plugin && keygen) {
@@ -129,17 +183,34 @@ fn uhttpd(root: &Root<'_>, obs: &mut Observations) {
     }
     if let Some((n, b)) = bits.filter(|(_, b)| *b < 2048) {
         obs.findings.push(
-            Finding::new(CHECK.id, &["5.5-1"], Outcome::Fail, Severity::Medium, Source::Firmware, format!("the HTTPS key generated at first boot is RSA-{b}"))
-                .detail("RSA keys under 2048 bits are below best practice.")
-                .evidence(root.location(&f.path, Some(n), None), format!("option bits {b}")),
+            Finding::new(
+                CHECK.id,
+                &["5.5-1"],
+                Outcome::Fail,
+                Severity::Medium,
+                Source::Firmware,
+                format!("the HTTPS key generated at first boot is RSA-{b}"),
+            )
+            .detail("RSA keys under 2048 bits are below best practice.")
+            .evidence(
+                root.location(&f.path, Some(n), None),
+                format!("option bits {b}"),
+            ),
         );
     }
 }
 
 fn mosquitto(root: &Root<'_>, obs: &mut Observations) {
-    let Some((f, text)) = root.text("/etc/mosquitto/mosquitto.conf") else { return };
-    let tls = text.lines().any(|l| strip_comment(l).trim().starts_with("certfile"));
-    let anon = text.lines().enumerate().find(|(_, l)| strip_comment(l).trim().replace(' ', "") == "allow_anonymoustrue");
+    let Some((f, text)) = root.text("/etc/mosquitto/mosquitto.conf") else {
+        return;
+    };
+    let tls = text
+        .lines()
+        .any(|l| strip_comment(l).trim().starts_with("certfile"));
+    let anon = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| strip_comment(l).trim().replace(' ', "") == "allow_anonymoustrue");
     if !tls {
         obs.findings.push(
             Finding::new(CHECK.id, &["5.5-1", "5.5-7"], Outcome::Fail, Severity::Medium, Source::Firmware, "MQTT broker listens without TLS")
@@ -149,8 +220,15 @@ fn mosquitto(root: &Root<'_>, obs: &mut Observations) {
     }
     if let Some((i, l)) = anon {
         obs.findings.push(
-            Finding::new(CHECK.id, &["5.5-5", "5.1-1"], Outcome::Fail, Severity::High, Source::Firmware, "MQTT broker accepts anonymous clients")
-                .evidence(root.location(&f.path, Some(i as u32 + 1), None), excerpt(l)),
+            Finding::new(
+                CHECK.id,
+                &["5.5-5", "5.1-1"],
+                Outcome::Fail,
+                Severity::High,
+                Source::Firmware,
+                "MQTT broker accepts anonymous clients",
+            )
+            .evidence(root.location(&f.path, Some(i as u32 + 1), None), excerpt(l)),
         );
     }
 }

@@ -32,7 +32,13 @@ pub struct Summary {
 }
 
 fn writable_dir(p: &str) -> bool {
-    p.is_empty() || p == "." || p.starts_with("/tmp") || p.starts_with("/var") || p.starts_with("/mnt") || p.starts_with("/media") || (!p.starts_with('/') && !p.starts_with("$ORIGIN"))
+    p.is_empty()
+        || p == "."
+        || p.starts_with("/tmp")
+        || p.starts_with("/var")
+        || p.starts_with("/mnt")
+        || p.starts_with("/media")
+        || (!p.starts_with('/') && !p.starts_with("$ORIGIN"))
 }
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
@@ -49,7 +55,11 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
                     (true, false) => "setuid",
                     _ => "setgid",
                 };
-                let owner = if f.entry.uid == 0 { "root" } else { "a non-root user" };
+                let owner = if f.entry.uid == 0 {
+                    "root"
+                } else {
+                    "a non-root user"
+                };
                 let ww = mode & 0o002 != 0;
                 obs.findings.push(
                     Finding::new(CHECK.id, &["5.6-7"], if ww { Outcome::Fail } else { Outcome::Info }, if ww { Severity::High } else if f.entry.uid == 0 { Severity::Low } else { Severity::Info }, Source::Firmware,
@@ -92,10 +102,22 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             }
             if !e.hardened() {
                 let mut miss = Vec::new();
-                if !e.nx { miss.push("NX"); }
-                if !e.canary { miss.push("canary"); }
-                if e.kind == ElfKind::Exec { miss.push("PIE"); }
-                if e.relro != Relro::Full { miss.push(if e.relro == Relro::None { "RELRO" } else { "full RELRO" }); }
+                if !e.nx {
+                    miss.push("NX");
+                }
+                if !e.canary {
+                    miss.push("canary");
+                }
+                if e.kind == ElfKind::Exec {
+                    miss.push("PIE");
+                }
+                if e.relro != Relro::Full {
+                    miss.push(if e.relro == Relro::None {
+                        "RELRO"
+                    } else {
+                        "full RELRO"
+                    });
+                }
                 weak.push(format!("{} (no {})", f.path, miss.join(", ")));
             }
         }
@@ -106,28 +128,79 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             "{} userland ELF files ({} executables, {} static; {} relocatable objects not counted): NX {}/{}, stack canary {}/{}, PIE {}/{} executables, RELRO partial {} full {}, FORTIFY {}/{}, stripped {}/{}, RPATH/RUNPATH {}",
             s.userland, s.executables, s.static_exec, s.relocatable, s.nx, s.userland, s.canary, s.userland, s.pie, s.executables, s.relro_partial, s.relro_full, s.fortify, s.userland, s.stripped, s.userland, s.rpath
         );
-        let all = s.nx == s.userland && s.canary == s.userland && s.pie == s.executables && s.relro_full == s.userland;
+        let all = s.nx == s.userland
+            && s.canary == s.userland
+            && s.pie == s.executables
+            && s.relro_full == s.userland;
         // No binary has stack protection and no executable is position-independent: the
         // toolchain's hardening was not used at all.
         let none = s.canary == 0 && s.pie == 0 && s.executables > 0;
         let (outcome, sev, title) = if all {
-            (Outcome::Pass, Severity::Info, format!("all {} userland ELF files are hardened (NX, canary, PIE, full RELRO)", s.userland))
+            (
+                Outcome::Pass,
+                Severity::Info,
+                format!(
+                    "all {} userland ELF files are hardened (NX, canary, PIE, full RELRO)",
+                    s.userland
+                ),
+            )
         } else if none {
-            (Outcome::Fail, Severity::Medium, format!("no ELF file is built with stack canaries or PIE ({} userland files)", s.userland))
+            (
+                Outcome::Fail,
+                Severity::Medium,
+                format!(
+                    "no ELF file is built with stack canaries or PIE ({} userland files)",
+                    s.userland
+                ),
+            )
         } else {
-            (Outcome::Inconclusive, Severity::Low, format!("{} of {} userland ELF files lack some hardening", weak.len(), s.userland))
+            (
+                Outcome::Inconclusive,
+                Severity::Low,
+                format!(
+                    "{} of {} userland ELF files lack some hardening",
+                    weak.len(),
+                    s.userland
+                ),
+            )
         };
-        let mut f = Finding::new(CHECK.id, &["5.6-8", "5.6-9"], outcome, sev, Source::Firmware, title)
-            .detail(format!("{table}.{}", if weak.is_empty() { String::new() } else { format!(" Not fully hardened: {}{}", weak.iter().take(25).cloned().collect::<Vec<_>>().join("; "), if weak.len() > 25 { format!("; and {} more", weak.len() - 25) } else { String::new() }) }));
+        let mut f = Finding::new(
+            CHECK.id,
+            &["5.6-8", "5.6-9"],
+            outcome,
+            sev,
+            Source::Firmware,
+            title,
+        )
+        .detail(format!(
+            "{table}.{}",
+            if weak.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Not fully hardened: {}{}",
+                    weak.iter().take(25).cloned().collect::<Vec<_>>().join("; "),
+                    if weak.len() > 25 {
+                        format!("; and {} more", weak.len() - 25)
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+        ));
         f = f.evidence(root.location("/", None, None), table);
         obs.findings.push(f);
         if !rpaths.is_empty() {
-            let dirs: std::collections::BTreeSet<&str> = rpaths.iter().map(|(_, p)| p.as_str()).collect();
+            let dirs: std::collections::BTreeSet<&str> =
+                rpaths.iter().map(|(_, p)| p.as_str()).collect();
             let mut fd = Finding::new(CHECK.id, &["5.6-7", "5.6-9"], Outcome::Fail, Severity::Medium, Source::Firmware,
                 format!("{} binaries load libraries from a writable or relative path ({})", rpaths.len(), dirs.into_iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")))
                 .detail("An RPATH/RUNPATH in a writable or relative directory lets whoever can write there run code inside these programs (often as root).");
             for (path, p) in rpaths.iter().take(10) {
-                fd = fd.evidence(root.location(path, None, None), format!("RPATH/RUNPATH {p}"));
+                fd = fd.evidence(
+                    root.location(path, None, None),
+                    format!("RPATH/RUNPATH {p}"),
+                );
             }
             obs.findings.push(fd);
         }

@@ -14,12 +14,44 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const SOURCES: &[&str] = &["QUERY_STRING", "$_GET", "$_POST", "$_REQUEST", "$_COOKIE", "formvalue(", "http.formvalue", "getenv(\"QUERY", "$FORM_", "$GET_", "$POST_", "CONTENT_LENGTH", "websGetVar(", "cgi_get("];
-const SINKS: &[&str] = &["system(", "popen(", "io.popen(", "os.execute(", "exec(", "shell_exec(", "passthru(", "proc_open(", "luci.sys.call(", "luci.sys.exec(", "eval "];
+const SOURCES: &[&str] = &[
+    "QUERY_STRING",
+    "$_GET",
+    "$_POST",
+    "$_REQUEST",
+    "$_COOKIE",
+    "formvalue(",
+    "http.formvalue",
+    "getenv(\"QUERY",
+    "$FORM_",
+    "$GET_",
+    "$POST_",
+    "CONTENT_LENGTH",
+    "websGetVar(",
+    "cgi_get(",
+];
+const SINKS: &[&str] = &[
+    "system(",
+    "popen(",
+    "io.popen(",
+    "os.execute(",
+    "exec(",
+    "shell_exec(",
+    "passthru(",
+    "proc_open(",
+    "luci.sys.call(",
+    "luci.sys.exec(",
+    "eval ",
+];
 
 fn handler(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    p.contains("/cgi-bin/") || p.ends_with(".cgi") || p.ends_with(".php") || p.ends_with(".lua") && (p.contains("/luci/") || p.contains("/www/")) || (p.starts_with("/www/") || p.starts_with("/htdocs/")) && (p.ends_with(".sh") || p.ends_with(".asp"))
+    p.contains("/cgi-bin/")
+        || p.ends_with(".cgi")
+        || p.ends_with(".php")
+        || p.ends_with(".lua") && (p.contains("/luci/") || p.contains("/www/"))
+        || (p.starts_with("/www/") || p.starts_with("/htdocs/"))
+            && (p.ends_with(".sh") || p.ends_with(".asp"))
 }
 
 /// Variables assigned from a request source, and lines where a sink uses one.
@@ -35,22 +67,35 @@ pub fn scan(text: &str) -> Vec<(usize, String, bool)> {
         if has_source {
             // `local x = formvalue("ip")`, `$x = $_GET['ip'];`, `X=$(echo "$QUERY_STRING" | …)`
             if let Some((lhs, _)) = l.split_once('=') {
-                let name = lhs.trim().trim_start_matches("local ").trim().trim_start_matches('$').to_string();
+                let name = lhs
+                    .trim()
+                    .trim_start_matches("local ")
+                    .trim()
+                    .trim_start_matches('$')
+                    .to_string();
                 if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
                     tainted.push(name);
                 }
             }
         }
         let sink_at = SINKS.iter().find_map(|s| {
-            l.match_indices(*s).find(|(i, _)| {
-                !l[..*i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_')
-            }).map(|(i, _)| i)
+            l.match_indices(*s)
+                .find(|(i, _)| {
+                    !l[..*i]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                })
+                .map(|(i, _)| i)
         });
         // `%q` is Lua's shell quoting: the value cannot break out of its argument.
         if let Some(at) = sink_at.filter(|_| !l.contains("%q")) {
             let arg = &l[at..];
             let direct = SOURCES.iter().any(|s| arg.contains(s));
-            let via = tainted.iter().any(|v| arg.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == v));
+            let via = tainted.iter().any(|v| {
+                arg.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == v)
+            });
             if direct || via {
                 hits.push((i + 1, l.to_string(), direct));
             }
@@ -89,12 +134,18 @@ mod tests {
     #[test]
     fn taint_table() {
         let cases = [
-            ("local ip = luci.http.formvalue(\"ip\")\nluci.sys.call(\"ping -c1 \" .. ip)", 1),
+            (
+                "local ip = luci.http.formvalue(\"ip\")\nluci.sys.call(\"ping -c1 \" .. ip)",
+                1,
+            ),
             ("$h = $_GET['host'];\nsystem(\"ping \" . $h);", 1),
             ("os.execute(\"reboot\")", 0),
             ("system(\"ping \" . $_POST['x']);", 1),
             ("-- system($_GET)", 0),
-            ("local e = formvalue(\"x\")\nluci.sys.call(\"ifup %q\" % e)", 0),
+            (
+                "local e = formvalue(\"x\")\nluci.sys.call(\"ifup %q\" % e)",
+                0,
+            ),
             ("local t = formvalue(\"x\")\nfunction fork_exec(t)", 0),
         ];
         for (code, n) in cases {

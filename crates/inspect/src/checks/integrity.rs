@@ -52,7 +52,9 @@ pub fn esp32(data: &[u8]) -> Option<Protection> {
     }
     let sig_at = (p + 4095) & !4095;
     if data.get(sig_at) == Some(&0xE7) && data.get(sig_at + 1) == Some(&0x02) {
-        return Some(Protection::Signed(format!("ESP32 Secure Boot v2 signature block at 0x{sig_at:x}")));
+        return Some(Protection::Signed(format!(
+            "ESP32 Secure Boot v2 signature block at 0x{sig_at:x}"
+        )));
     }
     Some(Protection::ChecksumOnly(format!(
         "ESP32 app image ({segments} segments) with an XOR checksum{}; no Secure Boot v2 signature block after the image (end 0x{p:x})",
@@ -79,13 +81,17 @@ fn mcuboot(data: &[u8]) -> Option<Protection> {
             let t = u16::from_le_bytes(data.get(q..q + 2)?.try_into().ok()?);
             let l = u16::from_le_bytes(data.get(q + 2..q + 4)?.try_into().ok()?) as usize;
             if (0x20..=0x25).contains(&t) {
-                return Some(Protection::Signed(format!("MCUboot image with a signature TLV (type 0x{t:x})")));
+                return Some(Protection::Signed(format!(
+                    "MCUboot image with a signature TLV (type 0x{t:x})"
+                )));
             }
             q += 4 + l;
         }
         p += total;
     }
-    Some(Protection::ChecksumOnly("MCUboot image with hash TLVs only, no signature TLV".into()))
+    Some(Protection::ChecksumOnly(
+        "MCUboot image with hash TLVs only, no signature TLV".into(),
+    ))
 }
 
 /// A flattened device tree (FIT): signed when it has `signature` nodes with an algorithm.
@@ -99,10 +105,18 @@ fn fit(data: &[u8]) -> Option<Protection> {
     if !has(b"images") {
         return None;
     }
-    if has(b"signature") && (has(b"rsa2048") || has(b"rsa4096") || has(b"rsa3072") || has(b"ecdsa") || has(b"key-name-hint")) {
+    if has(b"signature")
+        && (has(b"rsa2048")
+            || has(b"rsa4096")
+            || has(b"rsa3072")
+            || has(b"ecdsa")
+            || has(b"key-name-hint"))
+    {
         return Some(Protection::Signed("FIT image with signature nodes".into()));
     }
-    Some(Protection::ChecksumOnly("FIT image with hash nodes only (no signature node)".into()))
+    Some(Protection::ChecksumOnly(
+        "FIT image with hash nodes only (no signature node)".into(),
+    ))
 }
 
 /// The container header at the start of an image.
@@ -110,24 +124,42 @@ pub fn header(data: &[u8]) -> Option<Protection> {
     if let Some(p) = esp32(data).or_else(|| mcuboot(data)).or_else(|| fit(data)) {
         return Some(p);
     }
-    if data.len() >= 0x5c && (data[..4] == [1, 0, 0, 0]) && (data[4..].starts_with(b"TP-LINK") || data[4..].starts_with(b"OpenWrt")) {
-        return Some(Protection::ChecksumOnly("TP-Link v1 firmware header with an MD5 digest at 0x4c (no signature)".into()));
+    if data.len() >= 0x5c
+        && (data[..4] == [1, 0, 0, 0])
+        && (data[4..].starts_with(b"TP-LINK") || data[4..].starts_with(b"OpenWrt"))
+    {
+        return Some(Protection::ChecksumOnly(
+            "TP-Link v1 firmware header with an MD5 digest at 0x4c (no signature)".into(),
+        ));
     }
     if data.len() >= 0x40 && data[4..].starts_with(b"ver. 2.0") {
-        return Some(Protection::ChecksumOnly("TP-Link \"ver. 2.0\" header with an MD5 field (no signature)".into()));
+        return Some(Protection::ChecksumOnly(
+            "TP-Link \"ver. 2.0\" header with an MD5 field (no signature)".into(),
+        ));
     }
     if data.len() >= 0x80 && data[32..36] == 0x2004_0220u32.to_le_bytes() {
-        let sig = String::from_utf8_lossy(&data[..32]).trim_end_matches('\0').to_string();
+        let sig = String::from_utf8_lossy(&data[..32])
+            .trim_end_matches('\0')
+            .to_string();
         return Some(Protection::ChecksumOnly(format!("wrgg header (signature string \"{sig}\") with an MD5 digest; the string is a model tag, not a cryptographic signature")));
     }
     if data.len() >= 64 && data[..4] == [0x27, 0x05, 0x19, 0x56] {
-        return Some(Protection::ChecksumOnly("U-Boot legacy uImage header: CRC32 of header and data only".into()));
+        return Some(Protection::ChecksumOnly(
+            "U-Boot legacy uImage header: CRC32 of header and data only".into(),
+        ));
     }
     if data.starts_with(b"HDR0") {
         return Some(Protection::ChecksumOnly("TRX header: CRC32 only".into()));
     }
-    if data.first() == Some(&b':') && data.iter().take(64).all(|b| b.is_ascii_hexdigit() || b":\r\n".contains(b)) {
-        return Some(Protection::ChecksumOnly("Intel HEX: per-record checksums only".into()));
+    if data.first() == Some(&b':')
+        && data
+            .iter()
+            .take(64)
+            .all(|b| b.is_ascii_hexdigit() || b":\r\n".contains(b))
+    {
+        return Some(Protection::ChecksumOnly(
+            "Intel HEX: per-record checksums only".into(),
+        ));
     }
     None
 }
@@ -138,17 +170,38 @@ fn entropy(data: &[u8]) -> f64 {
         counts[*b as usize] += 1;
     }
     let n = data.len() as f64;
-    counts.iter().filter(|c| **c > 0).map(|c| {
-        let p = *c as f64 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
-const KNOWN_MAGIC: &[&[u8]] = &[b"\x1f\x8b", b"\xfd7zXZ", b"BZh", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"hsqs", b"sqsh", b"\x5d\x00\x00", b"\x7fELF", b"RIFF", b"OggS", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18"];
+const KNOWN_MAGIC: &[&[u8]] = &[
+    b"\x1f\x8b",
+    b"\xfd7zXZ",
+    b"BZh",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"hsqs",
+    b"sqsh",
+    b"\x5d\x00\x00",
+    b"\x7fELF",
+    b"RIFF",
+    b"OggS",
+    b"\x28\xb5\x2f\xfd",
+    b"\x04\x22\x4d\x18",
+];
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
-    let push = |p: Protection, loc: Location, what: &str, obs: &mut Observations| match p {
+    let push = |p: Protection, loc: Location, what: &str, obs: &mut Observations| {
+        match p {
         Protection::Signed(s) => obs.findings.push(
             Finding::new(CHECK.id, &["5.7-1"], Outcome::Pass, Severity::Info, Source::Firmware, format!("{what} is signed: {s}"))
                 .detail("The image carries a signature a secure-boot chain can verify. Whether verification is enforced (eFuses, bootloader configuration) is a property of the device.")
@@ -159,11 +212,21 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
                 .detail(format!("{s}. A checksum detects corruption but anyone can recompute it for modified software, so nothing in the image lets a boot chain verify its origin (checked: FIT signature nodes, ESP32 Secure Boot v2 block, MCUboot signature TLVs)."))
                 .evidence(loc, s),
         ),
+    }
     };
     if let Some((name, data)) = &ctx.image {
         examined += 1;
         if let Some(p) = header(data) {
-            push(p, Location::Image { offset: 0, length: Some(data.len().min(512) as u64), provenance: format!("image ({name})") }, "the firmware image", obs);
+            push(
+                p,
+                Location::Image {
+                    offset: 0,
+                    length: Some(data.len().min(512) as u64),
+                    provenance: format!("image ({name})"),
+                },
+                "the firmware image",
+                obs,
+            );
         }
     }
     for b in &ctx.blobs {
@@ -171,19 +234,29 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             continue;
         }
         examined += 1;
-        let loc = Location::Image { offset: 0, length: Some(b.data.len() as u64), provenance: b.blob.provenance.clone() };
+        let loc = Location::Image {
+            offset: 0,
+            length: Some(b.data.len() as u64),
+            provenance: b.blob.provenance.clone(),
+        };
         let p = header(&b.data).unwrap_or_else(|| {
             Protection::ChecksumOnly(format!(
                 "microcontroller image of {} bytes{} with no signature structure",
                 b.data.len(),
-                b.blob.base_address.map(|a| format!(" at 0x{a:x}")).unwrap_or_default()
+                b.blob
+                    .base_address
+                    .map(|a| format!(" at 0x{a:x}"))
+                    .unwrap_or_default()
             ))
         });
         push(p, loc, "the microcontroller firmware", obs);
     }
     for root in &ctx.roots {
         for f in &root.files {
-            if f.data.len() < 4096 || f.elf.is_some() || !(f.path.starts_with("/etc/") || f.path.contains("config")) {
+            if f.data.len() < 4096
+                || f.elf.is_some()
+                || !(f.path.starts_with("/etc/") || f.path.contains("config"))
+            {
                 continue;
             }
             examined += 1;
@@ -232,8 +305,14 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert!(matches!(esp32(&esp_image(false)), Some(Protection::ChecksumOnly(_))));
-        assert!(matches!(esp32(&esp_image(true)), Some(Protection::Signed(_))));
+        assert!(matches!(
+            esp32(&esp_image(false)),
+            Some(Protection::ChecksumOnly(_))
+        ));
+        assert!(matches!(
+            esp32(&esp_image(true)),
+            Some(Protection::Signed(_))
+        ));
         let mut tp = vec![1, 0, 0, 0];
         tp.extend(b"TP-LINK Technologies");
         tp.resize(0x200, 0);

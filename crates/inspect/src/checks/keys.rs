@@ -50,22 +50,85 @@ fn url_b64(b: u8) -> bool {
 }
 
 static TOKENS: &[Token] = &[
-    Token { anchor: "AKIA", name: "AWS access key id", charset: upper_digit, len: 16 },
-    Token { anchor: "ASIA", name: "AWS temporary access key id", charset: upper_digit, len: 16 },
-    Token { anchor: "AIza", name: "Google API key", charset: url_b64, len: 35 },
-    Token { anchor: "ghp_", name: "GitHub personal access token", charset: alnum, len: 36 },
-    Token { anchor: "github_pat_", name: "GitHub fine-grained token", charset: url_b64, len: 60 },
-    Token { anchor: "glpat-", name: "GitLab access token", charset: url_b64, len: 20 },
-    Token { anchor: "xoxb-", name: "Slack bot token", charset: url_b64, len: 24 },
-    Token { anchor: "xoxp-", name: "Slack user token", charset: url_b64, len: 24 },
-    Token { anchor: "sk_live_", name: "Stripe secret key", charset: alnum, len: 24 },
-    Token { anchor: "SG.", name: "SendGrid API key", charset: url_b64, len: 22 },
-    Token { anchor: "AccountKey=", name: "Azure storage account key", charset: |b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/', len: 86 },
-    Token { anchor: "\"private_key\": \"-----BEGIN", name: "Google service-account key", charset: |_| true, len: 0 },
+    Token {
+        anchor: "AKIA",
+        name: "AWS access key id",
+        charset: upper_digit,
+        len: 16,
+    },
+    Token {
+        anchor: "ASIA",
+        name: "AWS temporary access key id",
+        charset: upper_digit,
+        len: 16,
+    },
+    Token {
+        anchor: "AIza",
+        name: "Google API key",
+        charset: url_b64,
+        len: 35,
+    },
+    Token {
+        anchor: "ghp_",
+        name: "GitHub personal access token",
+        charset: alnum,
+        len: 36,
+    },
+    Token {
+        anchor: "github_pat_",
+        name: "GitHub fine-grained token",
+        charset: url_b64,
+        len: 60,
+    },
+    Token {
+        anchor: "glpat-",
+        name: "GitLab access token",
+        charset: url_b64,
+        len: 20,
+    },
+    Token {
+        anchor: "xoxb-",
+        name: "Slack bot token",
+        charset: url_b64,
+        len: 24,
+    },
+    Token {
+        anchor: "xoxp-",
+        name: "Slack user token",
+        charset: url_b64,
+        len: 24,
+    },
+    Token {
+        anchor: "sk_live_",
+        name: "Stripe secret key",
+        charset: alnum,
+        len: 24,
+    },
+    Token {
+        anchor: "SG.",
+        name: "SendGrid API key",
+        charset: url_b64,
+        len: 22,
+    },
+    Token {
+        anchor: "AccountKey=",
+        name: "Azure storage account key",
+        charset: |b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/',
+        len: 86,
+    },
+    Token {
+        anchor: "\"private_key\": \"-----BEGIN",
+        name: "Google service-account key",
+        charset: |_| true,
+        len: 0,
+    },
 ];
 
 static PEM: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    let mut pats: Vec<String> = KEY_LABELS.iter().map(|l| format!("-----BEGIN {l}-----")).collect();
+    let mut pats: Vec<String> = KEY_LABELS
+        .iter()
+        .map(|l| format!("-----BEGIN {l}-----"))
+        .collect();
     pats.push("-----BEGIN CERTIFICATE-----".into());
     AhoCorasick::new(pats).expect("patterns")
 });
@@ -169,9 +232,16 @@ pub fn describe_der_key(data: &[u8]) -> Option<String> {
 pub fn dropbear_key_type(data: &[u8]) -> Option<&str> {
     let n = u32::from_be_bytes(data.get(..4)?.try_into().ok()?) as usize;
     let name = std::str::from_utf8(data.get(4..4 + n)?).ok()?;
-    ["ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]
-        .contains(&name)
-        .then_some(name)
+    [
+        "ssh-rsa",
+        "ssh-dss",
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+    ]
+    .contains(&name)
+    .then_some(name)
 }
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
@@ -193,19 +263,39 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             let loc = |line: Option<u32>, off: Option<u64>| root.location(&f.path, line, off);
             pem_blocks(f, &loc, &mut ca_certs, obs);
             binary_keys(f, &loc, obs);
-            tokens(&f.data, f.is_text(), &|off| loc(f.is_text().then(|| line_of(&f.data, off)), Some(off as u64)), &f.path, obs);
+            tokens(
+                &f.data,
+                f.is_text(),
+                &|off| loc(f.is_text().then(|| line_of(&f.data, off)), Some(off as u64)),
+                &f.path,
+                obs,
+            );
         }
     }
     for b in &ctx.blobs {
         examined += 1;
         let prov = b.blob.provenance.clone();
-        let at = |off: usize| Location::Image { offset: off as u64, length: None, provenance: prov.clone() };
+        let at = |off: usize| Location::Image {
+            offset: off as u64,
+            length: None,
+            provenance: prov.clone(),
+        };
         tokens(&b.data, false, &at, &b.blob.provenance, obs);
         for m in PEM.find_iter(&b.data) {
             if m.pattern().as_usize() < KEY_LABELS.len() && pem_body(&b.data, m.end()).is_some() {
                 obs.findings.push(
-                    Finding::new(CHECK.id, &["5.4-3", "5.4-4"], Outcome::Fail, Severity::High, Source::Firmware,
-                        format!("{} embedded in {}", KEY_LABELS[m.pattern().as_usize()], b.blob.provenance))
+                    Finding::new(
+                        CHECK.id,
+                        &["5.4-3", "5.4-4"],
+                        Outcome::Fail,
+                        Severity::High,
+                        Source::Firmware,
+                        format!(
+                            "{} embedded in {}",
+                            KEY_LABELS[m.pattern().as_usize()],
+                            b.blob.provenance
+                        ),
+                    )
                     .detail("A private key compiled into the firmware is the same in every unit.")
                     .evidence(at(m.start()), KEY_LABELS[m.pattern().as_usize()]),
                 );
@@ -223,7 +313,10 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
 
 /// The base64 body of a PEM block starting at `start` (after the BEGIN line), if it is one.
 fn pem_body(data: &[u8], start: usize) -> Option<(usize, Vec<u8>)> {
-    let end = memchr::memmem::find(&data[start..(start + 64 * 1024).min(data.len())], b"-----END ")?;
+    let end = memchr::memmem::find(
+        &data[start..(start + 64 * 1024).min(data.len())],
+        b"-----END ",
+    )?;
     let body = &data[start..start + end];
     if body.contains(&0) {
         return None;
@@ -238,11 +331,18 @@ fn pem_body(data: &[u8], start: usize) -> Option<(usize, Vec<u8>)> {
     if b64.len() < 64 {
         return None;
     }
-    let der = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).ok()?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .ok()?;
     Some((start + end, der))
 }
 
-fn pem_blocks(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Location, ca_certs: &mut usize, obs: &mut Observations) {
+fn pem_blocks(
+    f: &FileRec<'_>,
+    loc: &dyn Fn(Option<u32>, Option<u64>) -> Location,
+    ca_certs: &mut usize,
+    obs: &mut Observations,
+) {
     let data = &f.data;
     if memchr::memmem::find(data, b"-----BEGIN ").is_none() {
         return;
@@ -253,7 +353,9 @@ fn pem_blocks(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Locatio
         || f.path.starts_with("/usr/share/ca-certificates/")
         || f.path.contains("ca-bundle")
         || f.path.contains("cacert");
-    let has_key = KEY_LABELS.iter().any(|l| memchr::memmem::find(data, format!("-----BEGIN {l}-----").as_bytes()).is_some());
+    let has_key = KEY_LABELS
+        .iter()
+        .any(|l| memchr::memmem::find(data, format!("-----BEGIN {l}-----").as_bytes()).is_some());
     for m in PEM.find_iter(data) {
         let idx = m.pattern().as_usize();
         let Some((_, der)) = pem_body(data, m.end()) else {
@@ -264,8 +366,16 @@ fn pem_blocks(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Locatio
         if idx < KEY_LABELS.len() {
             let label = KEY_LABELS[idx];
             let encrypted = label.starts_with("ENCRYPTED")
-                || memchr::memmem::find(&data[m.start()..(m.end() + 200).min(data.len())], b"ENCRYPTED").is_some();
-            let what = if encrypted { None } else { describe_der_key(&der) };
+                || memchr::memmem::find(
+                    &data[m.start()..(m.end() + 200).min(data.len())],
+                    b"ENCRYPTED",
+                )
+                .is_some();
+            let what = if encrypted {
+                None
+            } else {
+                describe_der_key(&der)
+            };
             let mut fd = Finding::new(
                 CHECK.id,
                 if encrypted { &["5.4-3", "5.4-4"] } else { &["5.4-1", "5.4-3", "5.4-4"] },
@@ -295,8 +405,15 @@ fn pem_blocks(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Locatio
 fn certificate(der: &[u8], path: &str, has_key: bool, where_: Location, obs: &mut Observations) {
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         obs.findings.push(
-            Finding::new(CHECK.id, &["5.5-1"], Outcome::Info, Severity::Info, Source::Firmware, format!("unparseable certificate in {path}"))
-                .evidence(where_, "-----BEGIN CERTIFICATE-----"),
+            Finding::new(
+                CHECK.id,
+                &["5.5-1"],
+                Outcome::Info,
+                Severity::Info,
+                Source::Firmware,
+                format!("unparseable certificate in {path}"),
+            )
+            .evidence(where_, "-----BEGIN CERTIFICATE-----"),
         );
         return;
     };
@@ -327,7 +444,11 @@ fn certificate(der: &[u8], path: &str, has_key: bool, where_: Location, obs: &mu
         key.1,
         cert.validity().not_before,
         not_after,
-        if self_signed { "self-signed" } else { "CA-issued" }
+        if self_signed {
+            "self-signed"
+        } else {
+            "CA-issued"
+        }
     );
     let mut problems = Vec::new();
     if key.0 == "RSA" && key.1 < 2048 {
@@ -362,7 +483,11 @@ fn certificate(der: &[u8], path: &str, has_key: bool, where_: Location, obs: &mu
 }
 
 /// DER keys and binary host keys by file name.
-fn binary_keys(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Location, obs: &mut Observations) {
+fn binary_keys(
+    f: &FileRec<'_>,
+    loc: &dyn Fn(Option<u32>, Option<u64>) -> Location,
+    obs: &mut Observations,
+) {
     if !looks_like_key_name(&f.path) && !f.base().ends_with(".der") {
         return;
     }
@@ -383,7 +508,13 @@ fn binary_keys(f: &FileRec<'_>, loc: &dyn Fn(Option<u32>, Option<u64>) -> Locati
     );
 }
 
-fn tokens(data: &[u8], text: bool, at: &dyn Fn(usize) -> Location, path: &str, obs: &mut Observations) {
+fn tokens(
+    data: &[u8],
+    text: bool,
+    at: &dyn Fn(usize) -> Location,
+    path: &str,
+    obs: &mut Observations,
+) {
     let mut n = 0;
     for m in TOKEN_AC.find_iter(data) {
         let t = &TOKENS[m.pattern().as_usize()];
@@ -398,7 +529,8 @@ fn tokens(data: &[u8], text: bool, at: &dyn Fn(usize) -> Location, path: &str, o
         if m.start() > 0 && data[m.start() - 1].is_ascii_alphanumeric() {
             continue;
         }
-        let shown = String::from_utf8_lossy(&data[m.start()..m.end() + t.len.min(rest.len())]).to_string();
+        let shown =
+            String::from_utf8_lossy(&data[m.start()..m.end() + t.len.min(rest.len())]).to_string();
         obs.findings.push(
             Finding::new(CHECK.id, &["5.4-3"], Outcome::Fail, Severity::High, Source::Firmware, format!("{} in {path}", t.name))
                 .detail(format!("A cloud credential compiled into the firmware is shared by every unit and recoverable by anyone with the image.{}", if text { "" } else { " (found in binary data)" }))
@@ -442,9 +574,19 @@ mod tests {
     #[test]
     fn token_table() {
         let mut obs = Observations::default();
-        let at = |o: usize| Location::Image { offset: o as u64, length: None, provenance: "t".into() };
+        let at = |o: usize| Location::Image {
+            offset: o as u64,
+            length: None,
+            provenance: "t".into(),
+        };
         tokens(b"key=AKIAIOSFODNN7EXAMPLE\n", true, &at, "t", &mut obs);
-        tokens(b"XAKIAIOSFODNN7EXAMPLEX AIzaShort", true, &at, "t", &mut obs);
+        tokens(
+            b"XAKIAIOSFODNN7EXAMPLEX AIzaShort",
+            true,
+            &at,
+            "t",
+            &mut obs,
+        );
         assert_eq!(obs.findings.len(), 1);
         assert!(obs.findings[0].title.contains("AWS"));
     }

@@ -15,8 +15,27 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const RESET_FILES: &[&str] = &["/sbin/firstboot", "/sbin/jffs2reset", "/sbin/jffs2mark", "/usr/sbin/factoryreset", "/sbin/factory_reset", "/etc/rc.button/reset"];
-const RESET_CODE: &[&str] = &["jffs2reset", "firstboot -y", "mtd erase rootfs_data", "mtd -r erase rootfs_data", "erase rootfs_data", "nvram erase", "erase nvram", "mtd erase nvram", "restore_default", "factory_reset", "factory-reset"];
+const RESET_FILES: &[&str] = &[
+    "/sbin/firstboot",
+    "/sbin/jffs2reset",
+    "/sbin/jffs2mark",
+    "/usr/sbin/factoryreset",
+    "/sbin/factory_reset",
+    "/etc/rc.button/reset",
+];
+const RESET_CODE: &[&str] = &[
+    "jffs2reset",
+    "firstboot -y",
+    "mtd erase rootfs_data",
+    "mtd -r erase rootfs_data",
+    "erase rootfs_data",
+    "nvram erase",
+    "erase nvram",
+    "mtd erase nvram",
+    "restore_default",
+    "factory_reset",
+    "factory-reset",
+];
 
 /// (pattern in a module or binary path, capability).
 const SENSORS: &[(&str, &str)] = &[
@@ -48,14 +67,23 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
         }
         for f in &root.files {
             let base = f.path.to_ascii_lowercase();
-            if let Some((_, what)) = SENSORS.iter().find(|(pat, _)| base.contains(pat) && (base.ends_with(".ko") || base.contains("/bin/") || base.contains("/sbin/"))) {
+            if let Some((_, what)) = SENSORS.iter().find(|(pat, _)| {
+                base.contains(pat)
+                    && (base.ends_with(".ko") || base.contains("/bin/") || base.contains("/sbin/"))
+            }) {
                 obs.findings.push(
                     Finding::new(CHECK.id, &["5.8-3"], Outcome::Info, Severity::Info, Source::Firmware, format!("sensing capability: {what}"))
                         .detail("A camera or microphone must be described in the user documentation (5.8-3); this is evidence for that check, which reads the maker's documents.")
                         .evidence(root.location(&f.path, None, None), f.path.clone()),
                 );
             }
-            if !f.is_text() || f.data.len() > 256 << 10 || !(f.path.starts_with("/etc/") || f.path.starts_with("/sbin/") || f.path.starts_with("/lib/") || f.path.starts_with("/usr/")) {
+            if !f.is_text()
+                || f.data.len() > 256 << 10
+                || !(f.path.starts_with("/etc/")
+                    || f.path.starts_with("/sbin/")
+                    || f.path.starts_with("/lib/")
+                    || f.path.starts_with("/usr/"))
+            {
                 continue;
             }
             examined += 1;
@@ -66,7 +94,10 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             for (i, line) in text.lines().enumerate() {
                 let code = strip_comment(line);
                 if RESET_CODE.iter().any(|p| code.contains(p)) {
-                    ev.push((root.location(&f.path, Some(i as u32 + 1), None), excerpt(line)));
+                    ev.push((
+                        root.location(&f.path, Some(i as u32 + 1), None),
+                        excerpt(line),
+                    ));
                     break;
                 }
             }

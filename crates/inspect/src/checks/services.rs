@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use iotassure_core::facts::{FactKey, InferredFact};
-use iotassure_core::finding::{Evidence, Finding, Location, Observations, Outcome, Severity, Source};
+use iotassure_core::finding::{
+    Evidence, Finding, Location, Observations, Outcome, Severity, Source,
+};
 use iotassure_core::tree::EntryKind;
 
 use super::Check;
@@ -22,7 +24,9 @@ use crate::{nvram, Ctx, Root};
 
 pub const CHECK: Check = Check {
     id: "5.6-1-fw-services",
-    provisions: &["5.6-1", "5.6-2", "5.6-4", "5.6-5", "5.6-7", "5.5-7", "5.1-1"],
+    provisions: &[
+        "5.6-1", "5.6-2", "5.6-4", "5.6-5", "5.6-7", "5.5-7", "5.1-1",
+    ],
     run,
 };
 
@@ -113,7 +117,19 @@ const BOOT_ROOTS: &[&str] = &[
 const SHELLS: &[&str] = &["sh", "ash", "bash", "hush", "msh", "dash", "zsh", "ksh"];
 
 /// Daemons that must start as root to authenticate users and switch to them.
-const NEEDS_ROOT: &[&str] = &["dropbear", "sshd", "login", "getty", "telnetd", "utelnetd", "in.telnetd", "vsftpd", "proftpd", "init", "procd"];
+const NEEDS_ROOT: &[&str] = &[
+    "dropbear",
+    "sshd",
+    "login",
+    "getty",
+    "telnetd",
+    "utelnetd",
+    "in.telnetd",
+    "vsftpd",
+    "proftpd",
+    "init",
+    "procd",
+];
 
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -136,7 +152,12 @@ struct Script {
 }
 
 fn is_boot_script_path(p: &str) -> bool {
-    p.starts_with("/etc/") || p.starts_with("/sbin/") || p.starts_with("/usr/sbin/") || p.starts_with("/usr/etc/") || p.starts_with("/lib/systemd/") || p.starts_with("/usr/lib/systemd/")
+    p.starts_with("/etc/")
+        || p.starts_with("/sbin/")
+        || p.starts_with("/usr/sbin/")
+        || p.starts_with("/usr/etc/")
+        || p.starts_with("/lib/systemd/")
+        || p.starts_with("/usr/lib/systemd/")
 }
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
@@ -165,7 +186,13 @@ fn load_scripts(root: &Root<'_>) -> BTreeMap<String, Script> {
         if !is_boot_script_path(&f.path) || f.data.len() > 256 << 10 || !f.is_text() {
             continue;
         }
-        out.insert(f.path.clone(), Script { path: f.path.clone(), lines: numbered_lines(&f.data) });
+        out.insert(
+            f.path.clone(),
+            Script {
+                path: f.path.clone(),
+                lines: numbered_lines(&f.data),
+            },
+        );
     }
     out
 }
@@ -173,9 +200,14 @@ fn load_scripts(root: &Root<'_>) -> BTreeMap<String, Script> {
 /// Paths of scripts that run at boot.
 fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<String> {
     let view = &root.view;
-    let mut on: BTreeSet<String> = BOOT_ROOTS.iter().filter(|p| scripts.contains_key(**p)).map(|p| p.to_string()).collect();
+    let mut on: BTreeSet<String> = BOOT_ROOTS
+        .iter()
+        .filter(|p| scripts.contains_key(**p))
+        .map(|p| p.to_string())
+        .collect();
     for (path, e) in view.entries() {
-        let in_rc = path.starts_with("/etc/rc.d/") || (path.starts_with("/etc/rc") && path.contains(".d/S"));
+        let in_rc = path.starts_with("/etc/rc.d/")
+            || (path.starts_with("/etc/rc") && path.contains(".d/S"));
         let base = path.rsplit('/').next().unwrap_or("");
         if in_rc && base.starts_with('S') {
             if let EntryKind::Symlink { .. } = e.kind {
@@ -186,12 +218,18 @@ fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<St
                 on.insert(path.clone());
             }
         }
-        if path.starts_with("/etc/init.d/S") && base.len() > 3 && base[1..3].bytes().all(|b| b.is_ascii_digit()) && scripts.contains_key(&path) {
+        if path.starts_with("/etc/init.d/S")
+            && base.len() > 3
+            && base[1..3].bytes().all(|b| b.is_ascii_digit())
+            && scripts.contains_key(&path)
+        {
             on.insert(path);
         }
     }
     let by_base: BTreeMap<&str, Vec<&String>> = scripts.keys().fold(BTreeMap::new(), |mut m, k| {
-        m.entry(k.rsplit('/').next().unwrap_or("")).or_insert_with(Vec::new).push(k);
+        m.entry(k.rsplit('/').next().unwrap_or(""))
+            .or_insert_with(Vec::new)
+            .push(k);
         m
     });
     for _ in 0..6 {
@@ -203,7 +241,15 @@ fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<St
                 if code.trim().is_empty() {
                     continue;
                 }
-                for w in code.split(|c: char| c.is_whitespace() || c == ';' || c == '"' || c == '\'' || c == '`' || c == '(' || c == ')') {
+                for w in code.split(|c: char| {
+                    c.is_whitespace()
+                        || c == ';'
+                        || c == '"'
+                        || c == '\''
+                        || c == '`'
+                        || c == '('
+                        || c == ')'
+                }) {
                     if w.is_empty() {
                         continue;
                     }
@@ -232,14 +278,31 @@ fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<St
 
 /// Splits shell code into words (quotes trimmed).
 fn words(code: &str) -> Vec<&str> {
-    code.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|' || c == '(' || c == '`')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
-        .filter(|w| !w.is_empty())
-        .collect()
+    code.split(|c: char| {
+        c.is_whitespace() || c == ';' || c == '&' || c == '|' || c == '(' || c == '`'
+    })
+    .filter(|w| !w.is_empty())
+    .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+    .filter(|w| !w.is_empty())
+    .collect()
 }
 
-const PREFIXES: &[&str] = &["exec", "nice", "nohup", "command", "--exec", "-x", "--startas", "busybox", "then", "do", "else", "setsid", "chroot", "-a"];
+const PREFIXES: &[&str] = &[
+    "exec",
+    "nice",
+    "nohup",
+    "command",
+    "--exec",
+    "-x",
+    "--startas",
+    "busybox",
+    "then",
+    "do",
+    "else",
+    "setsid",
+    "chroot",
+    "-a",
+];
 
 /// Programs a line of shell code launches (command positions only), with their word index.
 fn launched(code: &str) -> Vec<(usize, String)> {
@@ -256,7 +319,26 @@ fn launched(code: &str) -> Vec<(usize, String)> {
             || prev == "command" && w.get(i.wrapping_sub(2)) == Some(&"procd_set_param")
             || prev == "service_start"
             || prev.ends_with("procd_set_param") && *word == "command";
-        let name_like = prog.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) && !prog.starts_with('-') && !prog.contains("=");
+        if PREFIXES.contains(word)
+            || [
+                "procd_set_param",
+                "start-stop-daemon",
+                "service_start",
+                "if",
+                "then",
+                "else",
+                "do",
+                "while",
+            ]
+            .contains(word)
+        {
+            continue;
+        }
+        let name_like = prog
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && !prog.starts_with('-')
+            && !prog.contains("=");
         if cmd_pos && name_like && !word.contains('$') {
             out.push((i, prog.to_string()));
         }
@@ -270,10 +352,16 @@ fn user_switch(code: &str, prog: &str) -> Option<String> {
     for (i, x) in w.iter().enumerate() {
         let next = w.get(i + 1).map(|s| s.to_string());
         match *x {
-            "-c" | "--chuid" if w.contains(&"start-stop-daemon") => return next.map(|u| u.split(':').next().unwrap_or("").to_string()),
+            "-c" | "--chuid" if w.contains(&"start-stop-daemon") => {
+                return next.map(|u| u.split(':').next().unwrap_or("").to_string())
+            }
             "-u" if ["chpst", "runuser", "sudo"].iter().any(|p| w.contains(p)) => return next,
             "setuidgid" | "su" => return next.filter(|u| !u.starts_with('-')),
-            "-u" | "--user" if ["dnsmasq", "ntpd", "mosquitto", "avahi-daemon", "lighttpd"].contains(&prog) => return next,
+            "-u" | "--user"
+                if ["dnsmasq", "ntpd", "mosquitto", "avahi-daemon", "lighttpd"].contains(&prog) =>
+            {
+                return next
+            }
             _ => {}
         }
         if let Some(u) = x.strip_prefix("--user=") {
@@ -296,7 +384,8 @@ fn default_user(prog: &str) -> Option<&'static str> {
 fn ports_of(code: &str, d: &(&str, &str, &str, Kind)) -> String {
     let w = words(code);
     for (i, x) in w.iter().enumerate() {
-        if (*x == "-p" || *x == "--port") && w.get(i + 1).is_some_and(|p| p.parse::<u16>().is_ok()) {
+        if (*x == "-p" || *x == "--port") && w.get(i + 1).is_some_and(|p| p.parse::<u16>().is_ok())
+        {
             let proto = d.2.split('/').nth(1).unwrap_or("tcp");
             return format!("{}/{proto}", w[i + 1]);
         }
@@ -323,15 +412,25 @@ fn root_password_empty(root: &Root<'_>) -> Option<bool> {
     Some(line.split(':').nth(1).is_some_and(|p| p.is_empty()))
 }
 
-fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled: &BTreeSet<String>, out: &mut Vec<Service>) {
+fn script_services(
+    root: &Root<'_>,
+    scripts: &BTreeMap<String, Script>,
+    enabled: &BTreeSet<String>,
+    out: &mut Vec<Service>,
+) {
     for s in scripts.values() {
-        if s.path.ends_with("inetd.conf") || s.path.contains("/xinetd") || s.path.contains("/systemd/") {
+        if s.path.ends_with("inetd.conf")
+            || s.path.contains("/xinetd")
+            || s.path.contains("/systemd/")
+        {
             continue;
         }
         let is_inittab = s.path == "/etc/inittab";
         let procd_user = s.lines.iter().find_map(|(_, l)| {
             let w = words(strip_comment(l));
-            (w.first() == Some(&"procd_set_param") && w.get(1) == Some(&"user")).then(|| w.get(2).map(|u| u.to_string())).flatten()
+            (w.first() == Some(&"procd_set_param") && w.get(1) == Some(&"user"))
+                .then(|| w.get(2).map(|u| u.to_string()))
+                .flatten()
         });
         let needs_no_root_pw = s.lines.iter().any(|(_, l)| l.contains("has_root_pwd"));
         let mut depth = 0i32;
@@ -349,7 +448,9 @@ fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled:
             }
             let code = if is_inittab {
                 let f: Vec<&str> = code.splitn(4, ':').collect();
-                if f.len() != 4 || !["respawn", "once", "sysinit", "wait", "boot", "bootwait"].contains(&f[2]) {
+                if f.len() != 4
+                    || !["respawn", "once", "sysinit", "wait", "boot", "bootwait"].contains(&f[2])
+                {
                     continue;
                 }
                 f[3]
@@ -364,24 +465,52 @@ fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled:
                 // A service: a known daemon, or a program from the image started in the
                 // background or by procd.
                 let procd = code.contains("procd_set_param");
-                if d.is_none() && !(bg || procd || is_inittab) || ["echo", "test", "[", "insmod", "modprobe", "mount", "mkdir", "cp", "rm", "ln", "sleep", "kill", "killall", "ifconfig", "sh", "ash", "bash", "cat", "true", "false"].contains(&prog.as_str()) {
+                if d.is_none() && !(bg || procd || is_inittab)
+                    || [
+                        "echo", "test", "[", "insmod", "modprobe", "mount", "mkdir", "cp", "rm",
+                        "ln", "sleep", "kill", "killall", "ifconfig", "sh", "ash", "bash", "cat",
+                        "true", "false",
+                    ]
+                    .contains(&prog.as_str())
+                {
                     continue;
                 }
-                if d.is_none() && path.as_deref().is_none_or(|p| !root.file(p).is_some_and(|f| f.elf.is_some())) {
+                if d.is_none()
+                    && path
+                        .as_deref()
+                        .is_none_or(|p| !root.file(p).is_some_and(|f| f.elf.is_some()))
+                {
                     continue;
                 }
-                let (user, basis) = match user_switch(code, &prog).or_else(|| if procd { procd_user.clone() } else { None }) {
+                let (user, basis) = match user_switch(code, &prog).or_else(|| {
+                    if procd {
+                        procd_user.clone()
+                    } else {
+                        None
+                    }
+                }) {
                     Some(u) => (u, "switched by the start command".to_string()),
                     None => match default_user(&prog) {
                         Some(u) => (u.to_string(), format!("{prog} drops to {u} by default")),
-                        None => ("root".to_string(), "started by init scripts with no user switch".to_string()),
+                        None => (
+                            "root".to_string(),
+                            "started by init scripts with no user switch".to_string(),
+                        ),
                     },
                 };
                 let mut at_boot = enabled.contains(&s.path);
                 let mut start = if is_inittab {
                     "inittab".to_string()
                 } else if at_boot {
-                    format!("at boot from {}{}", s.path, if depth > 0 { " (inside a condition)" } else { "" })
+                    format!(
+                        "at boot from {}{}",
+                        s.path,
+                        if depth > 0 {
+                            " (inside a condition)"
+                        } else {
+                            ""
+                        }
+                    )
                 } else {
                     format!("not started at boot by any script found ({})", s.path)
                 };
@@ -408,7 +537,10 @@ fn script_services(root: &Root<'_>, scripts: &BTreeMap<String, Script>, enabled:
                     user_basis: basis,
                     start,
                     at_boot,
-                    evidence: Evidence { location: root.location(&s.path, Some(*n), None), excerpt: excerpt(line) },
+                    evidence: Evidence {
+                        location: root.location(&s.path, Some(*n), None),
+                        excerpt: excerpt(line),
+                    },
                     line: code.to_string(),
                 });
             }
@@ -422,9 +554,22 @@ fn uci_disabled(root: &Root<'_>, script: &str) -> Option<String> {
     let name = script.strip_prefix("/etc/init.d/")?;
     let path = format!("/etc/config/{name}");
     let (_, text) = root.text(&path)?;
-    let opts: Vec<String> = text.lines().map(|l| strip_comment(l).replace(['\'', '"'], "").split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    let off = opts.iter().any(|l| l == "option disabled 1" || l == "option enabled 0");
-    let on = opts.iter().any(|l| l == "option disabled 0" || l == "option enabled 1");
+    let opts: Vec<String> = text
+        .lines()
+        .map(|l| {
+            strip_comment(l)
+                .replace(['\'', '"'], "")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let off = opts
+        .iter()
+        .any(|l| l == "option disabled 1" || l == "option enabled 0");
+    let on = opts
+        .iter()
+        .any(|l| l == "option disabled 0" || l == "option enabled 1");
     (off && !on).then(|| format!("disabled in UCI ({path})"))
 }
 
@@ -439,7 +584,13 @@ fn inetd(root: &Root<'_>, scripts: &BTreeMap<String, Script>, out: &mut Vec<Serv
                     continue;
                 }
                 let server = f[5].rsplit('/').next().unwrap_or("");
-                let prog = if ["tcpd", "tcpsvd"].contains(&server) { f.get(6).and_then(|a| a.rsplit('/').next()).unwrap_or(server) } else { server };
+                let prog = if ["tcpd", "tcpsvd"].contains(&server) {
+                    f.get(6)
+                        .and_then(|a| a.rsplit('/').next())
+                        .unwrap_or(server)
+                } else {
+                    server
+                };
                 let d = daemon(prog);
                 out.push(Service {
                     program: prog.to_string(),
@@ -450,30 +601,47 @@ fn inetd(root: &Root<'_>, scripts: &BTreeMap<String, Script>, out: &mut Vec<Serv
                     user_basis: "inetd.conf user field".into(),
                     start: format!("on connection, by inetd ({})", s.path),
                     at_boot: true,
-                    evidence: Evidence { location: root.location(&s.path, Some(*n), None), excerpt: excerpt(line) },
+                    evidence: Evidence {
+                        location: root.location(&s.path, Some(*n), None),
+                        excerpt: excerpt(line),
+                    },
                     line: code.to_string(),
                 });
             }
         }
         if s.path.starts_with("/etc/xinetd.d/") {
-            let get = |k: &str| s.lines.iter().find_map(|(n, l)| {
-                let (a, b) = l.split_once('=')?;
-                (a.trim() == k).then(|| (*n, b.trim().to_string()))
-            });
+            let get = |k: &str| {
+                s.lines.iter().find_map(|(n, l)| {
+                    let (a, b) = l.split_once('=')?;
+                    (a.trim() == k).then(|| (*n, b.trim().to_string()))
+                })
+            };
             let disabled = get("disable").is_some_and(|(_, v)| v == "yes");
-            let Some((n, server)) = get("server") else { continue };
+            let Some((n, server)) = get("server") else {
+                continue;
+            };
             let prog = server.rsplit('/').next().unwrap_or("").to_string();
             let d = daemon(&prog);
             out.push(Service {
                 program: prog.clone(),
                 path: program_path(root, &server, &prog),
                 protocol: d.map(|d| d.1).unwrap_or("").to_string(),
-                ports: get("port").map(|(_, p)| p).or_else(|| d.map(|d| d.2.to_string())).unwrap_or_default(),
+                ports: get("port")
+                    .map(|(_, p)| p)
+                    .or_else(|| d.map(|d| d.2.to_string()))
+                    .unwrap_or_default(),
                 user: get("user").map(|(_, u)| u).unwrap_or_else(|| "root".into()),
                 user_basis: "xinetd user attribute".into(),
-                start: if disabled { format!("disabled in {}", s.path) } else { format!("on connection, by xinetd ({})", s.path) },
+                start: if disabled {
+                    format!("disabled in {}", s.path)
+                } else {
+                    format!("on connection, by xinetd ({})", s.path)
+                },
                 at_boot: !disabled,
-                evidence: Evidence { location: root.location(&s.path, Some(n), None), excerpt: format!("server = {server}") },
+                evidence: Evidence {
+                    location: root.location(&s.path, Some(n), None),
+                    excerpt: format!("server = {server}"),
+                },
                 line: server,
             });
         }
@@ -483,13 +651,28 @@ fn inetd(root: &Root<'_>, scripts: &BTreeMap<String, Script>, out: &mut Vec<Serv
 /// systemd units enabled through *.wants links.
 fn systemd(root: &Root<'_>, out: &mut Vec<Service>) {
     for (path, e) in root.view.entries() {
-        if !(path.contains(".wants/") && path.ends_with(".service")) || !matches!(e.kind, EntryKind::Symlink { .. } | EntryKind::File) {
+        if !(path.contains(".wants/") && path.ends_with(".service"))
+            || !matches!(e.kind, EntryKind::Symlink { .. } | EntryKind::File)
+        {
             continue;
         }
-        let Some((unit_path, _)) = root.view.resolve(&path) else { continue };
-        let Some((_, text)) = root.text(&unit_path) else { continue };
-        let get = |k: &str| text.lines().enumerate().find_map(|(i, l)| l.trim().strip_prefix(k).and_then(|r| r.strip_prefix('=')).map(|v| (i as u32 + 1, v.trim().to_string())));
-        let Some((n, exec)) = get("ExecStart") else { continue };
+        let Some((unit_path, _)) = root.view.resolve(&path) else {
+            continue;
+        };
+        let Some((_, text)) = root.text(&unit_path) else {
+            continue;
+        };
+        let get = |k: &str| {
+            text.lines().enumerate().find_map(|(i, l)| {
+                l.trim()
+                    .strip_prefix(k)
+                    .and_then(|r| r.strip_prefix('='))
+                    .map(|v| (i as u32 + 1, v.trim().to_string()))
+            })
+        };
+        let Some((n, exec)) = get("ExecStart") else {
+            continue;
+        };
         let cmd = exec.trim_start_matches(['-', '@', '+', '!']);
         let first = cmd.split_whitespace().next().unwrap_or("");
         let prog = first.rsplit('/').next().unwrap_or("").to_string();
@@ -500,11 +683,21 @@ fn systemd(root: &Root<'_>, out: &mut Vec<Service>) {
             path: program_path(root, first, &prog),
             protocol: d.map(|d| d.1).unwrap_or("").to_string(),
             ports: d.map(|d| ports_of(cmd, d)).unwrap_or_default(),
-            user: user.clone().or_else(|| default_user(&prog).map(str::to_string)).unwrap_or_else(|| "root".into()),
-            user_basis: if user.is_some() { "systemd User=".into() } else { "no User= in the unit".into() },
+            user: user
+                .clone()
+                .or_else(|| default_user(&prog).map(str::to_string))
+                .unwrap_or_else(|| "root".into()),
+            user_basis: if user.is_some() {
+                "systemd User=".into()
+            } else {
+                "no User= in the unit".into()
+            },
             start: format!("at boot (systemd, enabled by {path})"),
             at_boot: true,
-            evidence: Evidence { location: root.location(&unit_path, Some(n), None), excerpt: format!("ExecStart={exec}") },
+            evidence: Evidence {
+                location: root.location(&unit_path, Some(n), None),
+                excerpt: format!("ExecStart={exec}"),
+            },
             line: cmd.to_string(),
         });
     }
@@ -514,7 +707,9 @@ fn systemd(root: &Root<'_>, out: &mut Vec<Service>) {
 fn nvram_services(root: &Root<'_>, out: &mut Vec<Service>) {
     let vars = nvram::defaults(root);
     for v in &vars {
-        let Some(name) = v.key.strip_suffix("_enable") else { continue };
+        let Some(name) = v.key.strip_suffix("_enable") else {
+            continue;
+        };
         let prog = match name {
             "telnetd" | "telnet" => "telnetd",
             "sshd" => "dropbear",
@@ -526,7 +721,10 @@ fn nvram_services(root: &Root<'_>, out: &mut Vec<Service>) {
             _ => continue,
         };
         // The switch matters only if a boot binary reads it.
-        let reader = root.files.iter().find(|f| f.elf.is_some() && memchr::memmem::find(&f.data, v.key.as_bytes()).is_some());
+        let reader = root
+            .files
+            .iter()
+            .find(|f| f.elf.is_some() && memchr::memmem::find(&f.data, v.key.as_bytes()).is_some());
         let Some(reader) = reader else { continue };
         let on = v.value == "1";
         let d = daemon(prog).expect("table");
@@ -536,10 +734,23 @@ fn nvram_services(root: &Root<'_>, out: &mut Vec<Service>) {
             protocol: d.1.to_string(),
             ports: d.2.to_string(),
             user: "root".into(),
-            user_basis: format!("started by the init binary ({}) with no user switch", reader.path),
-            start: if on { format!("at boot: nvram default {}=1, read by {}", v.key, reader.path) } else { format!("off by default ({}={})", v.key, v.value) },
+            user_basis: format!(
+                "started by the init binary ({}) with no user switch",
+                reader.path
+            ),
+            start: if on {
+                format!(
+                    "at boot: nvram default {}=1, read by {}",
+                    v.key, reader.path
+                )
+            } else {
+                format!("off by default ({}={})", v.key, v.value)
+            },
             at_boot: on,
-            evidence: Evidence { location: root.location(&v.path, v.line, v.offset), excerpt: format!("{}={}", v.key, v.value) },
+            evidence: Evidence {
+                location: root.location(&v.path, v.line, v.offset),
+                excerpt: format!("{}={}", v.key, v.value),
+            },
             line: format!("{}={}", v.key, v.value),
         });
     }
@@ -548,17 +759,25 @@ fn nvram_services(root: &Root<'_>, out: &mut Vec<Service>) {
 /// Daemons whose command lines are strings inside a boot-started binary (a vendor service
 /// manager such as TP-Link's `cos`).
 fn launched_by_binaries(root: &Root<'_>, out: &mut Vec<Service>) {
-    let starters: Vec<String> = out.iter().filter(|s| s.at_boot && s.protocol.is_empty()).filter_map(|s| s.path.clone()).collect();
+    let starters: Vec<String> = out
+        .iter()
+        .filter(|s| s.at_boot && s.protocol.is_empty())
+        .filter_map(|s| s.path.clone())
+        .collect();
     let mut seen: BTreeSet<String> = out.iter().map(|s| s.program.clone()).collect();
     for sp in starters {
         let Some(f) = root.file(&sp) else { continue };
         for part in f.data.split(|b| *b == 0) {
-            let Ok(s) = std::str::from_utf8(part) else { continue };
+            let Ok(s) = std::str::from_utf8(part) else {
+                continue;
+            };
             let first = s.split_whitespace().next().unwrap_or("");
             let prog = first.rsplit('/').next().unwrap_or("");
             let Some(d) = daemon(prog) else { continue };
             // A command line: the bare name, or with arguments or `&`.
-            if !(s == first || s.starts_with(&format!("{first} "))) || !seen.insert(prog.to_string()) {
+            if !(s == first || s.starts_with(&format!("{first} ")))
+                || !seen.insert(prog.to_string())
+            {
                 continue;
             }
             let off = memchr::memmem::find(&f.data, part).unwrap_or(0);
@@ -568,10 +787,13 @@ fn launched_by_binaries(root: &Root<'_>, out: &mut Vec<Service>) {
                 protocol: d.1.to_string(),
                 ports: d.2.to_string(),
                 user: "root".into(),
-                user_basis: format!("launched by {sp} (root) with no user switch visible", ),
+                user_basis: format!("launched by {sp} (root) with no user switch visible",),
                 start: format!("launched by {sp} (the condition is inside the binary)"),
                 at_boot: false,
-                evidence: Evidence { location: root.location(&f.path, None, Some(off as u64)), excerpt: excerpt(s) },
+                evidence: Evidence {
+                    location: root.location(&f.path, None, Some(off as u64)),
+                    excerpt: excerpt(s),
+                },
                 line: s.to_string(),
             });
         }
@@ -583,15 +805,29 @@ fn judge(root: &Root<'_>, services: &[Service], obs: &mut Observations) {
     for s in services {
         let d = daemon(&s.program);
         let kind = d.map(|d| d.3);
-        let no_login = s.line.contains(" -l /bin/sh") || s.line.contains(" -l /bin/ash") || s.line.contains(" -l sh") || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"));
+        let no_login = s.line.contains(" -l /bin/sh")
+            || s.line.contains(" -l /bin/ash")
+            || s.line.contains(" -l sh")
+            || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"));
         match kind {
             Some(Kind::RemoteShell) | Some(Kind::Ftp) | Some(Kind::Tftp) => {
                 let (outcome, sev) = if s.at_boot {
-                    (Outcome::Fail, if no_login { Severity::Critical } else { Severity::High })
+                    (
+                        Outcome::Fail,
+                        if no_login {
+                            Severity::Critical
+                        } else {
+                            Severity::High
+                        },
+                    )
                 } else {
                     (Outcome::Info, Severity::Low)
                 };
-                let provs: &[&str] = if kind == Some(Kind::Tftp) { &["5.6-1"] } else { &["5.6-1", "5.5-7"] };
+                let provs: &[&str] = if kind == Some(Kind::Tftp) {
+                    &["5.6-1"]
+                } else {
+                    &["5.6-1", "5.5-7"]
+                };
                 obs.findings.push(
                     Finding::new(CHECK.id, provs, outcome, sev, Source::Firmware, format!("{} ({}) {}", s.protocol, s.program, s.start))
                         .detail(format!(
@@ -612,36 +848,69 @@ fn judge(root: &Root<'_>, services: &[Service], obs: &mut Observations) {
             }
             _ => {}
         }
-        let network = kind.is_some_and(|k| k != Kind::Net || !["dnsmasq"].contains(&s.program.as_str()))
-            || s.path.as_deref().and_then(|p| root.file(p)).and_then(|f| f.elf.as_ref()).is_some_and(|e| e.is_network_server());
-        let drops = s.path.as_deref().and_then(|p| root.file(p)).and_then(|f| f.elf.as_ref()).is_some_and(|e| e.can_drop_privileges());
-        if s.user == "root" && network && !NEEDS_ROOT.contains(&s.program.as_str()) && !drops && (s.at_boot || s.start.starts_with("launched by")) {
+        let network = kind
+            .is_some_and(|k| k != Kind::Net || !["dnsmasq"].contains(&s.program.as_str()))
+            || s.path
+                .as_deref()
+                .and_then(|p| root.file(p))
+                .and_then(|f| f.elf.as_ref())
+                .is_some_and(|e| e.is_network_server());
+        let drops = s
+            .path
+            .as_deref()
+            .and_then(|p| root.file(p))
+            .and_then(|f| f.elf.as_ref())
+            .is_some_and(|e| e.can_drop_privileges());
+        if s.user == "root"
+            && network
+            && !NEEDS_ROOT.contains(&s.program.as_str())
+            && !drops
+            && (s.at_boot || s.start.starts_with("launched by"))
+        {
             as_root.push(s);
         }
     }
     if !as_root.is_empty() {
-        let names: Vec<String> = as_root.iter().map(|s| s.program.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let names: Vec<String> = as_root
+            .iter()
+            .map(|s| s.program.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut f = Finding::new(CHECK.id, &["5.6-7"], Outcome::Fail, Severity::Medium, Source::Firmware,
             format!("network services run as root: {}", names.join(", ")))
             .detail("These network-facing programs start as root with no user switch in their start command, and their binaries cannot drop privileges (they import no setuid/setgroups). A flaw in any of them gives an attacker the whole device.");
         for s in as_root.iter().take(8) {
-            f = f.evidence(s.evidence.location.clone(), format!("{} — {}", s.evidence.excerpt, s.user_basis));
+            f = f.evidence(
+                s.evidence.location.clone(),
+                format!("{} — {}", s.evidence.excerpt, s.user_basis),
+            );
         }
         obs.findings.push(f);
     }
 }
 
 /// SNMP communities and UPnP settings.
-fn snmp_upnp(root: &Root<'_>, scripts: &BTreeMap<String, Script>, services: &[Service], obs: &mut Observations) {
+fn snmp_upnp(
+    root: &Root<'_>,
+    scripts: &BTreeMap<String, Script>,
+    services: &[Service],
+    obs: &mut Observations,
+) {
     let snmp_on = services.iter().any(|s| s.program == "snmpd" && s.at_boot);
     for s in scripts.values() {
         let base = s.path.rsplit('/').next().unwrap_or("");
         if base == "snmpd.conf" || s.path == "/etc/config/snmpd" {
             for (n, line) in &s.lines {
                 let code = strip_comment(line);
-                let w: Vec<&str> = code.split_whitespace().map(|x| x.trim_matches(['\'', '"'])).collect();
+                let w: Vec<&str> = code
+                    .split_whitespace()
+                    .map(|x| x.trim_matches(['\'', '"']))
+                    .collect();
                 let community = match w.as_slice() {
-                    ["rocommunity" | "rwcommunity" | "rocommunity6" | "rwcommunity6", c, ..] => Some(*c),
+                    ["rocommunity" | "rwcommunity" | "rocommunity6" | "rwcommunity6", c, ..] => {
+                        Some(*c)
+                    }
                     ["com2sec", _, _, c, ..] => Some(*c),
                     ["option", "community", c] => Some(*c),
                     _ => None,
@@ -660,7 +929,11 @@ fn snmp_upnp(root: &Root<'_>, scripts: &BTreeMap<String, Script>, services: &[Se
             for (n, line) in &s.lines {
                 let code = strip_comment(line).trim().to_string();
                 let insecure = code == "secure_mode=no"
-                    || code.replace(['\'', '"', '\t'], " ").split_whitespace().collect::<Vec<_>>() == ["option", "secure_mode", "0"]
+                    || code
+                        .replace(['\'', '"', '\t'], " ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        == ["option", "secure_mode", "0"]
                     || (code.starts_with("allow ") && code.contains("0.0.0.0/0"));
                 if insecure {
                     obs.findings.push(
@@ -676,19 +949,49 @@ fn snmp_upnp(root: &Root<'_>, scripts: &BTreeMap<String, Script>, services: &[Se
 }
 
 fn service_list(services: &[Service], obs: &mut Observations) {
-    let started: Vec<&Service> = services.iter().filter(|s| s.at_boot || s.start.starts_with("launched by")).collect();
+    let started: Vec<&Service> = services
+        .iter()
+        .filter(|s| s.at_boot || s.start.starts_with("launched by"))
+        .collect();
     if services.is_empty() {
         return;
     }
-    let mut f = Finding::new(CHECK.id, &["5.6-5"], Outcome::Info, Severity::Info, Source::Firmware,
-        format!("service list: {} services started at boot or by boot programs", started.len()))
-        .detail(
-            services
-                .iter()
-                .map(|s| format!("{}{} [start: {}; ports: {}; user: {} ({})]", s.program, if s.protocol.is_empty() { String::new() } else { format!(" ({})", s.protocol) }, s.start, if s.ports.is_empty() { "unknown" } else { &s.ports }, s.user, s.user_basis))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
+    let mut f = Finding::new(
+        CHECK.id,
+        &["5.6-5"],
+        Outcome::Info,
+        Severity::Info,
+        Source::Firmware,
+        format!(
+            "service list: {} services started at boot or by boot programs",
+            started.len()
+        ),
+    )
+    .detail(
+        services
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}{} [start: {}; ports: {}; user: {} ({})]",
+                    s.program,
+                    if s.protocol.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", s.protocol)
+                    },
+                    s.start,
+                    if s.ports.is_empty() {
+                        "unknown"
+                    } else {
+                        &s.ports
+                    },
+                    s.user,
+                    s.user_basis
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     for s in services.iter().take(40) {
         f = f.evidence(s.evidence.location.clone(), s.evidence.excerpt.clone());
     }
@@ -721,12 +1024,22 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let tty = if !id.is_empty() {
             id.to_string()
         } else {
-            ws.find(|w| w.starts_with("tty") || *w == "console").unwrap_or("the console").to_string()
+            ws.find(|w| w.starts_with("tty") || *w == "console")
+                .unwrap_or("the console")
+                .to_string()
         };
         let (sev, what, provs): (_, _, &[&str]) = if shell {
-            (Severity::High, format!("a root shell without login on {tty} ({action})"), &["5.6-4", "5.6-1"])
+            (
+                Severity::High,
+                format!("a root shell without login on {tty} ({action})"),
+                &["5.6-4", "5.6-1"],
+            )
         } else {
-            (Severity::Medium, format!("a login prompt on {tty} ({action})"), &["5.6-4", "5.6-1"])
+            (
+                Severity::Medium,
+                format!("a login prompt on {tty} ({action})"),
+                &["5.6-4", "5.6-1"],
+            )
         };
         let loc: Location = root.location("/etc/inittab", Some(*n), None);
         obs.findings.push(
@@ -734,12 +1047,19 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
                 .detail("A console on a serial line is a debug interface left enabled in software; EN 303 645 expects no logon prompt and no interactive shell on it.")
                 .evidence(loc.clone(), excerpt(line)),
         );
-        if !obs.facts.iter().any(|f| f.key == FactKey::DebugInterfaceAccessible) {
+        if !obs
+            .facts
+            .iter()
+            .any(|f| f.key == FactKey::DebugInterfaceAccessible)
+        {
             obs.facts.push(InferredFact {
                 key: FactKey::DebugInterfaceAccessible,
                 value: true,
                 reason: format!("/etc/inittab runs {process} on {tty}"),
-                evidence: vec![Evidence { location: loc, excerpt: excerpt(line) }],
+                evidence: vec![Evidence {
+                    location: loc,
+                    excerpt: excerpt(line),
+                }],
             });
         }
     }
@@ -754,7 +1074,10 @@ mod tests {
         let progs = |c: &str| launched(c).into_iter().map(|(_, p)| p).collect::<Vec<_>>();
         assert_eq!(progs("telnetd -l /bin/login.sh"), ["telnetd"]);
         assert_eq!(progs("  /usr/sbin/telnetd -p 23 &"), ["telnetd"]);
-        assert_eq!(progs("procd_set_param command /usr/sbin/telnetd -F -l /bin/login.sh"), ["telnetd"]);
+        assert_eq!(
+            progs("procd_set_param command /usr/sbin/telnetd -F -l /bin/login.sh"),
+            ["telnetd"]
+        );
         assert_eq!(progs("start-stop-daemon -S -x telnetd"), ["telnetd"]);
         assert!(!progs("killall telnetd").contains(&"telnetd".to_string()));
         assert!(!progs("echo telnetd disabled").contains(&"telnetd".to_string()));
@@ -763,9 +1086,22 @@ mod tests {
 
     #[test]
     fn users() {
-        assert_eq!(user_switch("start-stop-daemon -S -c nobody:nogroup -x /usr/sbin/lighttpd", "lighttpd").as_deref(), Some("nobody"));
-        assert_eq!(user_switch("dnsmasq -u dnsmasq -C /etc/dnsmasq.conf", "dnsmasq").as_deref(), Some("dnsmasq"));
+        assert_eq!(
+            user_switch(
+                "start-stop-daemon -S -c nobody:nogroup -x /usr/sbin/lighttpd",
+                "lighttpd"
+            )
+            .as_deref(),
+            Some("nobody")
+        );
+        assert_eq!(
+            user_switch("dnsmasq -u dnsmasq -C /etc/dnsmasq.conf", "dnsmasq").as_deref(),
+            Some("dnsmasq")
+        );
         assert_eq!(user_switch("/usr/bin/miniweb", "miniweb"), None);
-        assert_eq!(ports_of("telnetd -p 2323", daemon("telnetd").unwrap()), "2323/tcp");
+        assert_eq!(
+            ports_of("telnetd -p 2323", daemon("telnetd").unwrap()),
+            "2323/tcp"
+        );
     }
 }

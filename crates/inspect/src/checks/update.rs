@@ -6,7 +6,9 @@
 //! automatic updates).
 
 use iotassure_core::facts::{FactKey, InferredFact};
-use iotassure_core::finding::{Evidence, Finding, Location, Observations, Outcome, Severity, Source};
+use iotassure_core::finding::{
+    Evidence, Finding, Location, Observations, Outcome, Severity, Source,
+};
 
 use super::Check;
 use crate::text::{excerpt, strip_comment};
@@ -14,18 +16,65 @@ use crate::{Ctx, Root};
 
 pub const CHECK: Check = Check {
     id: "5.3-9-fw-update",
-    provisions: &["5.3-1", "5.3-2", "5.3-7", "5.3-9", "5.3-10", "5.7-1", "TEC-3-rollback"],
+    provisions: &[
+        "5.3-1",
+        "5.3-2",
+        "5.3-7",
+        "5.3-9",
+        "5.3-10",
+        "5.7-1",
+        "TEC-3-rollback",
+    ],
     run,
 };
 
 /// Words in update code that show a signature check.
-const VERIFY_WORDS: &[&str] = &["usign", "signify", "ucert", "fwtool", "verify_signature", "openssl dgst -verify", "openssl dgst -sha256 -verify", "gpg --verify", "gpgv", "check_signature", "verify_image_sig", "rsa_verify", "ecdsa_verify"];
-const VERIFY_IMPORTS: &[&str] = &["RSA_verify", "ECDSA_verify", "ECDSA_do_verify", "EVP_DigestVerifyFinal", "EVP_VerifyFinal", "EVP_PKEY_verify", "mbedtls_pk_verify", "mbedtls_rsa_pkcs1_verify", "wc_RsaSSL_Verify", "wc_ecc_verify_hash", "ed25519_verify", "crypto_sign_open"];
-const DIGEST_ONLY_WORDS: &[&str] = &["md5sum", "crc32", "cksum", "MD5Final", "md5VerifyDigest", "VerifyDigest"];
+const VERIFY_WORDS: &[&str] = &[
+    "usign",
+    "signify",
+    "ucert",
+    "fwtool",
+    "verify_signature",
+    "openssl dgst -verify",
+    "openssl dgst -sha256 -verify",
+    "gpg --verify",
+    "gpgv",
+    "check_signature",
+    "verify_image_sig",
+    "rsa_verify",
+    "ecdsa_verify",
+];
+const VERIFY_IMPORTS: &[&str] = &[
+    "RSA_verify",
+    "ECDSA_verify",
+    "ECDSA_do_verify",
+    "EVP_DigestVerifyFinal",
+    "EVP_VerifyFinal",
+    "EVP_PKEY_verify",
+    "mbedtls_pk_verify",
+    "mbedtls_rsa_pkcs1_verify",
+    "wc_RsaSSL_Verify",
+    "wc_ecc_verify_hash",
+    "ed25519_verify",
+    "crypto_sign_open",
+];
+const DIGEST_ONLY_WORDS: &[&str] = &[
+    "md5sum",
+    "crc32",
+    "cksum",
+    "MD5Final",
+    "md5VerifyDigest",
+    "VerifyDigest",
+];
 
 fn push_fact(obs: &mut Observations, key: FactKey, value: bool, reason: String, ev: &Evidence) {
     if !obs.facts.iter().any(|f| f.key == key && f.value == value) {
-        obs.facts.push(InferredFact { key, value, reason, evidence: vec![ev.clone()] });
+        obs.facts.push(InferredFact {
+            key,
+            value,
+            reason,
+            evidence: vec![ev.clone()],
+        });
     }
 }
 
@@ -37,8 +86,15 @@ struct Mechanism {
 
 fn is_update_script(path: &str, text: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    let named = p.contains("upgrade") || p.contains("update") || p.contains("ota") || p.contains("firmware") || p.contains("flash");
-    let writes = text.contains("mtd write") || text.contains("mtd -r write") || text.contains("sysupgrade") || text.contains("dd if=") && text.contains("of=/dev/mtd");
+    let named = p.contains("upgrade")
+        || p.contains("update")
+        || p.contains("ota")
+        || p.contains("firmware")
+        || p.contains("flash");
+    let writes = text.contains("mtd write")
+        || text.contains("mtd -r write")
+        || text.contains("sysupgrade")
+        || text.contains("dd if=") && text.contains("of=/dev/mtd");
     named && writes
 }
 
@@ -46,10 +102,28 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
     for root in &ctx.roots {
         let mut mechs: Vec<Mechanism> = Vec::new();
-        let ev_at = |p: &str, line: Option<u32>, ex: String| Evidence { location: root.location(p, line, None), excerpt: ex };
-        for (p, name) in [("/sbin/sysupgrade", "sysupgrade"), ("/usr/sbin/sysupgrade", "sysupgrade"), ("/bin/opkg", "opkg"), ("/usr/bin/opkg", "opkg"), ("/bin/ipkg", "ipkg"), ("/usr/bin/swupdate", "swupdate"), ("/usr/bin/rauc", "rauc"), ("/usr/bin/mender", "mender"), ("/usr/bin/apt-get", "apt"), ("/sbin/apk", "apk")] {
+        let ev_at = |p: &str, line: Option<u32>, ex: String| Evidence {
+            location: root.location(p, line, None),
+            excerpt: ex,
+        };
+        for (p, name) in [
+            ("/sbin/sysupgrade", "sysupgrade"),
+            ("/usr/sbin/sysupgrade", "sysupgrade"),
+            ("/bin/opkg", "opkg"),
+            ("/usr/bin/opkg", "opkg"),
+            ("/bin/ipkg", "ipkg"),
+            ("/usr/bin/swupdate", "swupdate"),
+            ("/usr/bin/rauc", "rauc"),
+            ("/usr/bin/mender", "mender"),
+            ("/usr/bin/apt-get", "apt"),
+            ("/sbin/apk", "apk"),
+        ] {
             if root.exists(p) && !mechs.iter().any(|m| m.name == name) {
-                mechs.push(Mechanism { name: name.into(), ev: ev_at(p, None, format!("{name} present")), network: name != "sysupgrade" });
+                mechs.push(Mechanism {
+                    name: name.into(),
+                    ev: ev_at(p, None, format!("{name} present")),
+                    network: name != "sysupgrade",
+                });
             }
         }
         // Custom OTA and upgrade scripts.
@@ -60,20 +134,49 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             }
             examined += 1;
             let text = String::from_utf8_lossy(&f.data).into_owned();
-            if is_update_script(&f.path, &text) || f.path.starts_with("/lib/upgrade/") || f.path.ends_with("/sysupgrade") {
-                let net = text.contains("wget ") || text.contains("curl ") || text.contains("tftp ");
-                if is_update_script(&f.path, &text) && !f.path.starts_with("/lib/upgrade/") && f.base() != "sysupgrade" {
-                    mechs.push(Mechanism { name: format!("update script {}", f.path), ev: ev_at(&f.path, None, "writes flash".into()), network: net });
+            if is_update_script(&f.path, &text)
+                || f.path.starts_with("/lib/upgrade/")
+                || f.path.ends_with("/sysupgrade")
+            {
+                let net =
+                    text.contains("wget ") || text.contains("curl ") || text.contains("tftp ");
+                if is_update_script(&f.path, &text)
+                    && !f.path.starts_with("/lib/upgrade/")
+                    && f.base() != "sysupgrade"
+                {
+                    mechs.push(Mechanism {
+                        name: format!("update script {}", f.path),
+                        ev: ev_at(&f.path, None, "writes flash".into()),
+                        network: net,
+                    });
                 }
                 scripts.push((f.path.clone(), text));
             }
         }
         // Facts.
         for m in &mechs {
-            push_fact(obs, FactKey::UpdateMechanism, true, format!("{} is in the image", m.name), &m.ev);
-            push_fact(obs, FactKey::SoftwareUpdateable, true, format!("{} can replace software", m.name), &m.ev);
+            push_fact(
+                obs,
+                FactKey::UpdateMechanism,
+                true,
+                format!("{} is in the image", m.name),
+                &m.ev,
+            );
+            push_fact(
+                obs,
+                FactKey::SoftwareUpdateable,
+                true,
+                format!("{} can replace software", m.name),
+                &m.ev,
+            );
             if m.network {
-                push_fact(obs, FactKey::UpdatesOverNetwork, true, format!("{} fetches updates over the network", m.name), &m.ev);
+                push_fact(
+                    obs,
+                    FactKey::UpdatesOverNetwork,
+                    true,
+                    format!("{} fetches updates over the network", m.name),
+                    &m.ev,
+                );
             }
         }
         opkg(root, obs);
@@ -86,7 +189,10 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
 }
 
 fn opkg(root: &Root<'_>, obs: &mut Observations) {
-    let Some((f, text)) = root.text("/etc/opkg.conf").or_else(|| root.text("/etc/ipkg.conf")) else {
+    let Some((f, text)) = root
+        .text("/etc/opkg.conf")
+        .or_else(|| root.text("/etc/ipkg.conf"))
+    else {
         return;
     };
     let mut sig: Option<(u32, String)> = None;
@@ -99,9 +205,22 @@ fn opkg(root: &Root<'_>, obs: &mut Observations) {
             }
         }
     }
-    let keys: Vec<String> = root.files.iter().filter(|k| (k.path.starts_with("/etc/opkg/keys/") || k.path.starts_with("/etc/opkg/keys")) && !k.data.is_empty()).map(|k| k.path.clone()).collect();
+    let keys: Vec<String> = root
+        .files
+        .iter()
+        .filter(|k| {
+            (k.path.starts_with("/etc/opkg/keys/") || k.path.starts_with("/etc/opkg/keys"))
+                && !k.data.is_empty()
+        })
+        .map(|k| k.path.clone())
+        .collect();
     let mut feeds = Vec::new();
-    for p in ["/etc/opkg.conf", "/etc/opkg/distfeeds.conf", "/etc/opkg/customfeeds.conf", "/etc/ipkg.conf"] {
+    for p in [
+        "/etc/opkg.conf",
+        "/etc/opkg/distfeeds.conf",
+        "/etc/opkg/customfeeds.conf",
+        "/etc/ipkg.conf",
+    ] {
         if let Some((ff, t)) = root.text(p) {
             for (i, l) in t.lines().enumerate() {
                 let c = strip_comment(l).trim();
@@ -111,10 +230,25 @@ fn opkg(root: &Root<'_>, obs: &mut Observations) {
             }
         }
     }
-    let http = feeds.iter().filter(|(_, _, l)| l.contains("http://")).count();
-    let ev = Evidence { location: root.location(&f.path, sig.as_ref().map(|s| s.0), None), excerpt: sig.as_ref().map(|s| s.1.clone()).unwrap_or_else(|| "no option check_signature".into()) };
+    let http = feeds
+        .iter()
+        .filter(|(_, _, l)| l.contains("http://"))
+        .count();
+    let ev = Evidence {
+        location: root.location(&f.path, sig.as_ref().map(|s| s.0), None),
+        excerpt: sig
+            .as_ref()
+            .map(|s| s.1.clone())
+            .unwrap_or_else(|| "no option check_signature".into()),
+    };
     if !feeds.is_empty() {
-        push_fact(obs, FactKey::UpdatesOverNetwork, true, format!("opkg feeds configured ({})", feeds[0].2), &ev);
+        push_fact(
+            obs,
+            FactKey::UpdatesOverNetwork,
+            true,
+            format!("opkg feeds configured ({})", feeds[0].2),
+            &ev,
+        );
     }
     match (&sig, keys.is_empty()) {
         (Some(_), false) => {
@@ -145,13 +279,37 @@ fn opkg(root: &Root<'_>, obs: &mut Observations) {
     }
 }
 
-fn sysupgrade(root: &Root<'_>, mechs: &[Mechanism], scripts: &[(String, String)], obs: &mut Observations) {
+fn sysupgrade(
+    root: &Root<'_>,
+    mechs: &[Mechanism],
+    scripts: &[(String, String)],
+    obs: &mut Observations,
+) {
     // `sysupgrade -n <file on USB>`: flashing from removable media, settings discarded.
-    for (p, text) in scripts.iter().map(|(p, t)| (p.clone(), t.clone())).chain(root.files.iter().filter(|f| f.is_text() && f.data.len() < 256 << 10 && f.path.starts_with("/etc/")).map(|f| (f.path.clone(), String::from_utf8_lossy(&f.data).into_owned()))) {
+    for (p, text) in scripts.iter().map(|(p, t)| (p.clone(), t.clone())).chain(
+        root.files
+            .iter()
+            .filter(|f| f.is_text() && f.data.len() < 256 << 10 && f.path.starts_with("/etc/"))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    String::from_utf8_lossy(&f.data).into_owned(),
+                )
+            }),
+    ) {
         for (i, line) in text.lines().enumerate() {
             let c = strip_comment(line);
-            if c.contains("sysupgrade") && c.split_whitespace().any(|w| w == "-n") && (c.contains("/mnt/") || c.contains("/media/") || c.contains("usb") || c.contains("$")) {
-                let checked = text.contains("usign") || text.contains("signify") || text.contains("-verify") || text.contains("sha256sum -c");
+            if c.contains("sysupgrade")
+                && c.split_whitespace().any(|w| w == "-n")
+                && (c.contains("/mnt/")
+                    || c.contains("/media/")
+                    || c.contains("usb")
+                    || c.contains("$"))
+            {
+                let checked = text.contains("usign")
+                    || text.contains("signify")
+                    || text.contains("-verify")
+                    || text.contains("sha256sum -c");
                 if !checked {
                     obs.findings.push(
                         Finding::new(CHECK.id, &["5.3-9", "5.3-10", "5.7-1"], Outcome::Fail, Severity::High, Source::Firmware,
@@ -163,18 +321,28 @@ fn sysupgrade(root: &Root<'_>, mechs: &[Mechanism], scripts: &[(String, String)]
             }
         }
     }
-    let Some(m) = mechs.iter().find(|m| m.name == "sysupgrade") else { return };
+    let Some(m) = mechs.iter().find(|m| m.name == "sysupgrade") else {
+        return;
+    };
     let verify: Vec<(String, u32, String)> = scripts
         .iter()
         .filter(|(p, _)| p.starts_with("/lib/upgrade/") || p.ends_with("/sysupgrade"))
         .flat_map(|(p, t)| {
             t.lines().enumerate().filter_map(move |(i, l)| {
                 let c = strip_comment(l);
-                VERIFY_WORDS.iter().any(|w| c.contains(w)).then(|| (p.clone(), i as u32 + 1, l.to_string()))
+                VERIFY_WORDS
+                    .iter()
+                    .any(|w| c.contains(w))
+                    .then(|| (p.clone(), i as u32 + 1, l.to_string()))
             })
         })
         .collect();
-    let has_keys = root.files.iter().any(|f| (f.path.starts_with("/etc/opkg/keys/") || f.path.starts_with("/etc/ucert") || f.path.contains("/usign/")) && !f.data.is_empty());
+    let has_keys = root.files.iter().any(|f| {
+        (f.path.starts_with("/etc/opkg/keys/")
+            || f.path.starts_with("/etc/ucert")
+            || f.path.contains("/usign/"))
+            && !f.data.is_empty()
+    });
     if verify.is_empty() {
         obs.findings.push(
             Finding::new(CHECK.id, &["5.3-9", "5.3-10", "5.7-1"], Outcome::Fail, Severity::High, Source::Firmware, "sysupgrade installs firmware images without verifying a signature")
@@ -194,7 +362,8 @@ fn sysupgrade(root: &Root<'_>, mechs: &[Mechanism], scripts: &[(String, String)]
 
 /// A literal plain-HTTP URL (not a `http://*` pattern).
 fn http_url(c: &str) -> bool {
-    c.match_indices("http://").any(|(i, _)| c[i + 7..].starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '$'))
+    c.match_indices("http://")
+        .any(|(i, _)| c[i + 7..].starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '$'))
 }
 
 fn ota_urls(root: &Root<'_>, scripts: &[(String, String)], obs: &mut Observations) {
@@ -207,7 +376,12 @@ fn ota_urls(root: &Root<'_>, scripts: &[(String, String)], obs: &mut Observation
         let mut digest_reported = false;
         for (i, line) in text.lines().enumerate() {
             let c = strip_comment(line);
-            if http_url(c) && (c.contains("wget") || c.contains("curl") || c.contains("URL") || c.contains("url")) {
+            if http_url(c)
+                && (c.contains("wget")
+                    || c.contains("curl")
+                    || c.contains("URL")
+                    || c.contains("url"))
+            {
                 obs.findings.push(
                     Finding::new(CHECK.id, &["5.3-10", "5.5-1"], Outcome::Fail, Severity::Medium, Source::Firmware, format!("update fetched over plain HTTP in {p}"))
                         .detail("The update is downloaded without TLS; unless a signature is verified after download, anyone on the path can substitute it.")
@@ -215,7 +389,10 @@ fn ota_urls(root: &Root<'_>, scripts: &[(String, String)], obs: &mut Observation
                 );
                 n += 1;
             }
-            if !digest_reported && DIGEST_ONLY_WORDS.iter().any(|w| c.contains(w)) && !VERIFY_WORDS.iter().any(|w| text.contains(w)) {
+            if !digest_reported
+                && DIGEST_ONLY_WORDS.iter().any(|w| c.contains(w))
+                && !VERIFY_WORDS.iter().any(|w| text.contains(w))
+            {
                 digest_reported = true;
                 obs.findings.push(
                     Finding::new(CHECK.id, &["5.3-9", "5.3-7"], Outcome::Fail, Severity::Medium, Source::Firmware, format!("update integrity is a bare checksum in {p}"))
@@ -234,15 +411,33 @@ fn ota_urls(root: &Root<'_>, scripts: &[(String, String)], obs: &mut Observation
 /// Cron jobs or scripts that update automatically.
 fn automatic(root: &Root<'_>, obs: &mut Observations) {
     for f in &root.files {
-        if !(f.path.contains("cron") || f.path.contains("autoupdate") || f.path.contains("auto_upgrade")) || !f.is_text() {
+        if !(f.path.contains("cron")
+            || f.path.contains("autoupdate")
+            || f.path.contains("auto_upgrade"))
+            || !f.is_text()
+        {
             continue;
         }
         let text = String::from_utf8_lossy(&f.data);
         for (i, line) in text.lines().enumerate() {
             let c = strip_comment(line);
-            if c.contains("opkg upgrade") || c.contains("sysupgrade") || c.contains("autoupdate") || c.contains("auto_upgrade") || c.contains("ota") && c.contains("check") {
-                let ev = Evidence { location: root.location(&f.path, Some(i as u32 + 1), None), excerpt: excerpt(line) };
-                push_fact(obs, FactKey::AutomaticUpdatesOrNotifications, true, format!("{} runs an update job", f.path), &ev);
+            if c.contains("opkg upgrade")
+                || c.contains("sysupgrade")
+                || c.contains("autoupdate")
+                || c.contains("auto_upgrade")
+                || c.contains("ota") && c.contains("check")
+            {
+                let ev = Evidence {
+                    location: root.location(&f.path, Some(i as u32 + 1), None),
+                    excerpt: excerpt(line),
+                };
+                push_fact(
+                    obs,
+                    FactKey::AutomaticUpdatesOrNotifications,
+                    true,
+                    format!("{} runs an update job", f.path),
+                    &ev,
+                );
                 return;
             }
         }
@@ -256,14 +451,26 @@ fn verify_calls(root: &Root<'_>, obs: &mut Observations) {
     for f in &root.files {
         let Some(e) = &f.elf else { continue };
         let lower = f.path.to_ascii_lowercase();
-        let update_bin = ["upgrade", "update", "ota", "fw", "firmware", "cmm", "httpd"].iter().any(|w| lower.rsplit('/').next().unwrap_or("").contains(w));
+        let update_bin = ["upgrade", "update", "ota", "fw", "firmware", "cmm", "httpd"]
+            .iter()
+            .any(|w| lower.rsplit('/').next().unwrap_or("").contains(w));
         if !update_bin {
             continue;
         }
-        if let Some(i) = e.imports.iter().find(|i| VERIFY_IMPORTS.contains(&i.as_str())) {
+        if let Some(i) = e
+            .imports
+            .iter()
+            .find(|i| VERIFY_IMPORTS.contains(&i.as_str()))
+        {
             sig.push((f.path.clone(), i.clone()));
         }
-        for w in ["anti_rollback", "antirollback", "rollback_version", "secure_version", "downgrade"] {
+        for w in [
+            "anti_rollback",
+            "antirollback",
+            "rollback_version",
+            "secure_version",
+            "downgrade",
+        ] {
             if let Some(p) = memchr::memmem::find(&f.data, w.as_bytes()) {
                 rollback.push((root.location(&f.path, None, Some(p as u64)), w.to_string()));
                 break;
