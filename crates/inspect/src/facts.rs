@@ -79,7 +79,7 @@ pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
             continue;
         }
         let (blob, data) = (b.blob, &b.data);
-        if let Some(pos) = memchr::memmem::find(&data, b"console=tty") {
+        if let Some(pos) = memchr::memmem::find(data, b"console=tty") {
             let end = data[pos..]
                 .iter()
                 .position(|&b| b == 0 || b == b' ' || b == b'\n')

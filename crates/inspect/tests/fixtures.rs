@@ -190,7 +190,7 @@ fn blob_tree(dir: &Path, data: &[u8], base: Option<u64>) -> Tree {
 
 #[test]
 fn mcu_password_from_intel_hex() {
-    let mut flash = vec![0x0Cu8, 0x94, 0x47, 0x00].repeat(64);
+    let mut flash = [0x0Cu8, 0x94, 0x47, 0x00].repeat(64);
     flash.extend(b"Enter password: \0wrong password\0h4rdc0ded99\0Welcome\0");
     let (base, flat) = parse_intel_hex(&intel_hex(&flash, 0x0000));
     let dir = tempfile::tempdir().unwrap();

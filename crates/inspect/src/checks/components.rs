@@ -196,21 +196,15 @@ fn extract(cl: &Classifier, after: &[u8]) -> Option<String> {
     }
     match cl.name {
         // A kernel banner is `Linux version 3.18.9 (builder@host)`: the number comes first.
-        "linux" => {
-            if !after[v.len()..].starts_with(b" (") {
-                return None;
-            }
-        }
+        "linux" if !after[v.len()..].starts_with(b" (") => return None,
         "lua" => return Some(format!("5.{v}")),
-        "u-boot" => {
-            if !(v.len() >= 7 && v.as_bytes()[4] == b'.' && v[..4].parse::<u32>().is_ok()) {
-                return None;
-            }
+        "u-boot" if !(v.len() >= 7 && v.as_bytes()[4] == b'.' && v[..4].parse::<u32>().is_ok()) => {
+            return None
         }
-        "openvpn" | "hostapd" | "glibc" | "sqlite" => {
-            if !v.split('.').next().is_some_and(|m| m.len() <= 2) {
-                return None;
-            }
+        "openvpn" | "hostapd" | "glibc" | "sqlite"
+            if v.split('.').next().is_none_or(|m| m.len() > 2) =>
+        {
+            return None
         }
         _ => {}
     }

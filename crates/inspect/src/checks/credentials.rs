@@ -664,7 +664,7 @@ pub fn mcu_strings(
     for (off, s) in &strs {
         let near = prompts.iter().any(|p| p.abs_diff(*off) <= 256 && p != off);
         let listed = words.contains(s);
-        if !(near && password_like(s)) && !(listed && near) {
+        if !(near && (password_like(s) || listed)) {
             continue;
         }
         let addr = base

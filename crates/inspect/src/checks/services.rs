@@ -478,7 +478,7 @@ fn script_services(
                 if d.is_none()
                     && path
                         .as_deref()
-                        .is_none_or(|p| !root.file(p).is_some_and(|f| f.elf.is_some()))
+                        .is_none_or(|p| root.file(p).is_none_or(|f| f.elf.is_none()))
                 {
                     continue;
                 }
@@ -651,9 +651,9 @@ fn inetd(root: &Root<'_>, scripts: &BTreeMap<String, Script>, out: &mut Vec<Serv
 /// systemd units enabled through *.wants links.
 fn systemd(root: &Root<'_>, out: &mut Vec<Service>) {
     for (path, e) in root.view.entries() {
-        if !(path.contains(".wants/") && path.ends_with(".service"))
-            || !matches!(e.kind, EntryKind::Symlink { .. } | EntryKind::File)
-        {
+        let unit_link = path.contains(".wants/") && path.ends_with(".service");
+        let linkable = matches!(e.kind, EntryKind::Symlink { .. } | EntryKind::File);
+        if !unit_link || !linkable {
             continue;
         }
         let Some((unit_path, _)) = root.view.resolve(&path) else {
