@@ -1,28 +1,13 @@
 //! Device-profile facts inferred from the tree as a whole (each with its reason and evidence).
-//! Checks add the facts they establish themselves (accounts → passwords used); this adds the
-//! rest: update mechanism, constrained or not, a serial console in the kernel command line.
+//! Checks add the facts they establish themselves (accounts → passwords used, update → update
+//! mechanism); this adds the rest: a web upgrade page, constrained or not, a serial console in
+//! the kernel command line.
 
 use iotassure_core::facts::{FactKey, InferredFact};
 use iotassure_core::finding::Location;
 use iotassure_core::finding::{Evidence, Observations};
-use iotassure_core::tree::BlobKind;
 
 use crate::Ctx;
-
-/// Files whose presence means an update mechanism (and, for these tools, network delivery).
-const UPDATERS: &[(&str, &str)] = &[
-    ("/sbin/sysupgrade", "sysupgrade"),
-    ("/usr/sbin/sysupgrade", "sysupgrade"),
-    ("/bin/opkg", "opkg"),
-    ("/usr/bin/opkg", "opkg"),
-    ("/bin/ipkg", "ipkg"),
-    ("/usr/bin/swupdate", "swupdate"),
-    ("/usr/bin/rauc", "rauc"),
-    ("/usr/bin/mender", "mender"),
-    ("/usr/sbin/fw_upgrade", "fw_upgrade"),
-    ("/sbin/fwupdate", "fwupdate"),
-    ("/usr/sbin/fwupdate", "fwupdate"),
-];
 
 pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
     for view in &ctx.roots {
@@ -36,40 +21,17 @@ pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
                 });
             }
         };
-        for (path, tool) in UPDATERS {
-            if view.resolve(path).is_some() {
-                let ev = Evidence {
-                    location: view.location(path, None, None),
-                    excerpt: format!("{tool} present"),
-                };
-                push(
-                    FactKey::UpdateMechanism,
-                    true,
-                    format!("{tool} is in the image ({path})"),
-                    Some(ev.clone()),
-                );
-                push(
-                    FactKey::SoftwareUpdateable,
-                    true,
-                    format!("{tool} can replace the firmware or packages"),
-                    Some(ev.clone()),
-                );
-                push(
-                    FactKey::UpdatesOverNetwork,
-                    true,
-                    format!("{tool} fetches or accepts images over the network"),
-                    Some(ev),
-                );
-                break;
-            }
-        }
-        let upgrade_page = view.files().into_iter().find(|(p, _)| {
-            let base = p.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
-            (p.starts_with("/www/") || p.starts_with("/htdocs/") || p.starts_with("/web/"))
-                && (base.contains("upgrade") || base.contains("firmware"))
-                && !base.ends_with(".png")
-                && !base.ends_with(".gif")
-        });
+        let upgrade_page = view
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), ()))
+            .find(|(p, _)| {
+                let base = p.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                (p.starts_with("/www/") || p.starts_with("/htdocs/") || p.starts_with("/web/"))
+                    && (base.contains("upgrade") || base.contains("firmware"))
+                    && !base.ends_with(".png")
+                    && !base.ends_with(".gif")
+            });
         if let Some((p, _)) = upgrade_page {
             let ev = Evidence {
                 location: view.location(&p, None, None),
@@ -102,7 +64,7 @@ pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
             "/lib/ld-uClibc.so.0",
         ]
         .iter()
-        .any(|p| view.lstat(p).is_some())
+        .any(|p| view.view.lstat(p).is_some())
         {
             push(
                 FactKey::Constrained,
@@ -112,14 +74,12 @@ pub fn infer(ctx: &Ctx<'_>, obs: &mut Observations) {
             );
         }
     }
-    for blob in &ctx.tree.blobs {
-        if blob.kind != BlobKind::Kernel {
+    for b in &ctx.blobs {
+        if !b.is_kernel {
             continue;
         }
-        let Ok(data) = ctx.tree.read_blob(blob, 64 << 20) else {
-            continue;
-        };
-        if let Some(pos) = memchr::memmem::find(&data, b"console=tty") {
+        let (blob, data) = (b.blob, &b.data);
+        if let Some(pos) = memchr::memmem::find(data, b"console=tty") {
             let end = data[pos..]
                 .iter()
                 .position(|&b| b == 0 || b == b' ' || b == b'\n')

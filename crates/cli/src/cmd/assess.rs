@@ -154,6 +154,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let inspect_opts = iotassure_inspect::Options {
         wordlist,
         crack_budget: std::time::Duration::from_secs(args.crack_time),
+        image: args.image.is_file().then(|| args.image.clone()),
+        ..Default::default()
     };
     let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
 

@@ -3,17 +3,15 @@
 //! OpenWrt's login treats as no password), extra UID-0 accounts, obsolete hash formats, and
 //! cracks every hash against the word list.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
+use std::collections::BTreeMap;
 
 use iotassure_core::facts::{FactKey, InferredFact};
 use iotassure_core::finding::{Finding, Location, Observations, Outcome, Severity, Source};
-use iotassure_core::tree::RootfsView;
 
 use super::Check;
 use crate::crack::{self, CrackResult};
-use crate::text::{excerpt, is_text, numbered_lines};
-use crate::Ctx;
+use crate::text::{excerpt, numbered_lines};
+use crate::{Ctx, Root};
 
 pub const CHECK: Check = Check {
     id: "5.1-1-fw-accounts",
@@ -57,7 +55,7 @@ fn is_account_file(path: &str) -> bool {
     })
 }
 
-fn parse(view: &RootfsView<'_>, path: &str, data: &[u8]) -> (Vec<Line>, Vec<Line>) {
+fn parse(path: &str, data: &[u8]) -> (Vec<Line>, Vec<Line>) {
     let mut passwd = Vec::new();
     let mut shadow = Vec::new();
     for (n, raw) in numbered_lines(data) {
@@ -90,59 +88,46 @@ fn parse(view: &RootfsView<'_>, path: &str, data: &[u8]) -> (Vec<Line>, Vec<Line
             shadow.push(l);
         }
     }
-    let _ = view;
     (passwd, shadow)
 }
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
-    let started = Instant::now();
     let mut examined = 0u64;
-    let mut cache: HashMap<String, CrackResult> = HashMap::new();
-    for view in &ctx.roots {
+    for root in &ctx.roots {
         let mut passwd = Vec::new();
         let mut shadow = Vec::new();
-        for (path, entry) in view.files() {
-            if !is_account_file(&path) || entry.size > 1 << 20 {
-                continue;
-            }
-            let Ok(data) = view.read_entry(entry, 1 << 20) else {
-                continue;
-            };
-            if !is_text(&data) {
+        for f in &root.files {
+            if !is_account_file(&f.path) || f.entry.size > 1 << 20 || !f.is_text() {
                 continue;
             }
             examined += 1;
-            let (p, s) = parse(view, &path, &data);
+            let (p, s) = parse(&f.path, &f.data);
             passwd.extend(p);
             shadow.extend(s);
         }
         // Symlinked /etc/passwd into a runtime folder: the accounts are made at boot.
         for name in ["/etc/passwd", "/etc/shadow"] {
-            if let Some(e) = view.lstat(name) {
-                if view.resolve(name).is_none() {
+            if let Some(e) = root.view.lstat(name) {
+                if root.view.resolve(name).is_none() {
                     obs.findings.push(
                         Finding::new(CHECK.id, &["5.1-1"], Outcome::Info, Severity::Info, Source::Firmware,
                             format!("{name} is generated at run time (it links outside the image)"))
-                        .detail("The accounts are created at boot from other configuration (for example nvram defaults); look for default credentials there.")
-                        .evidence(view.location(name, None, None), format!("{name} -> {}", match &e.kind { iotassure_core::tree::EntryKind::Symlink { target } => target.as_str(), _ => "" })),
+                        .detail("The accounts are created at boot from other configuration (for example nvram defaults or a copy made by a boot script); the credential checks look for their source.")
+                        .evidence(root.location(name, None, None), format!("{name} -> {}", match &e.kind { iotassure_core::tree::EntryKind::Symlink { target } => target.as_str(), _ => "" })),
                     );
                 }
             }
         }
-        judge(ctx, view, &passwd, &shadow, obs, &mut cache, started);
+        judge(ctx, root, &passwd, &shadow, obs);
     }
     obs.ran(CHECK.id, Source::Firmware, CHECK.provisions, examined);
 }
 
-fn judge(
-    ctx: &Ctx<'_>,
-    view: &RootfsView<'_>,
-    passwd: &[Line],
-    shadow: &[Line],
-    obs: &mut Observations,
-    cache: &mut HashMap<String, CrackResult>,
-    started: Instant,
-) {
+fn judge(ctx: &Ctx<'_>, root: &Root<'_>, passwd: &[Line], shadow: &[Line], obs: &mut Observations) {
+    let view = &root.view;
+    // A shadow file made at boot (a symlink out of the image) may hold the password.
+    let shadow_at_runtime =
+        view.lstat("/etc/shadow").is_some() && view.resolve("/etc/shadow").is_none();
     // The shadow line for a user: /etc/shadow first, then any sibling.
     let mut shadow_of: BTreeMap<&str, &Line> = BTreeMap::new();
     for s in shadow.iter().rev() {
@@ -156,7 +141,7 @@ fn judge(
         if p.password == "x" {
             match shadow_of.get(p.user.as_str()) {
                 Some(s) => judged.push((s, p, p.uid, login)),
-                None if login && p.path == "/etc/passwd" => {
+                None if login && p.path == "/etc/passwd" && !shadow_at_runtime => {
                     obs.findings.push(
                         Finding::new(CHECK.id, &["5.1-1"], Outcome::Fail, Severity::Critical, Source::Firmware,
                             format!("{} is shadowed (`x`) but has no shadow entry: OpenWrt's login treats it as no password", p.user))
@@ -203,7 +188,6 @@ fn judge(
         }
     }
 
-    let candidates_base = &ctx.opts.wordlist;
     for (pw_line, p, uid, login) in judged {
         let pw = pw_line.password.as_str();
         let loc = view.location(&pw_line.path, Some(pw_line.line), None);
@@ -237,14 +221,7 @@ fn judge(
                 .evidence(loc.clone(), excerpt(&pw_line.raw)),
             );
         }
-        let remaining = ctx.opts.crack_budget.saturating_sub(started.elapsed());
-        let result = cache
-            .entry(pw.to_string())
-            .or_insert_with(|| {
-                let cands = candidates_base.with_mutations(&[p.user.as_str()]);
-                crack::crack(pw, &cands, remaining)
-            })
-            .clone();
+        let result = ctx.crack(pw, &[p.user.as_str()]);
         let uid_note = match uid {
             Some(0) => " (UID 0)",
             _ => "",
@@ -257,11 +234,12 @@ fn judge(
                     format!("\"{word}\"")
                 };
                 obs.findings.push(
-                    Finding::new(CHECK.id, &["5.1-1", "5.1-2"], Outcome::Fail, Severity::Critical, Source::Firmware,
+                    Finding::new(CHECK.id, &["5.1-1", "5.1-2", "5.4-3"], Outcome::Fail, Severity::Critical, Source::Firmware,
                         format!("`{}`{uid_note} has the guessable password {shown} (cracked {})", p.user, kind.name()))
                     .detail(format!(
-                        "The hash in {} is the same in every unit with this firmware and falls to a dictionary of common defaults: a universal default password.",
-                        pw_line.path
+                        "The hash in {} is the same in every unit with this firmware and falls to a dictionary of common defaults: a universal default password, hard-coded in the image.{}",
+                        pw_line.path,
+                        if crack::md5_empty_salt(pw) { " It is md5-crypt with an empty salt, so the same password gives the same hash everywhere." } else { "" }
                     ))
                     .evidence(loc, excerpt(&pw_line.raw)),
                 );

@@ -29,22 +29,20 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
     let mut found = false;
     for view in &ctx.roots {
-        for (path, entry) in view.files() {
+        for f in &view.files {
+            let (path, data) = (f.path.clone(), &f.data);
             let is_sectxt = path.ends_with("/security.txt");
             let in_web = WEB_ROOTS.iter().any(|w| path.starts_with(w));
-            if !(is_sectxt || in_web) || entry.size > 4 << 20 {
+            if !(is_sectxt || in_web) || f.entry.size > 4 << 20 {
                 continue;
             }
-            let Ok(data) = view.read_entry(entry, 4 << 20) else {
-                continue;
-            };
             examined += 1;
-            if !is_text(&data) {
+            if !is_text(data) {
                 continue;
             }
             if is_sectxt {
                 found = true;
-                let fields: Vec<(u32, String)> = numbered_lines(&data)
+                let fields: Vec<(u32, String)> = numbered_lines(data)
                     .into_iter()
                     .filter(|(_, l)| {
                         let k = l
@@ -70,7 +68,7 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
                 obs.findings.push(f);
                 continue;
             }
-            for (n, l) in numbered_lines(&data) {
+            for (n, l) in numbered_lines(data) {
                 let low = l.to_ascii_lowercase();
                 if low.contains("security@")
                     || low.contains("psirt@")

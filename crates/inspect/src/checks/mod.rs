@@ -1,14 +1,22 @@
-//! The check registry. A check is a function over the rootfs views; its id is a stable,
-//! TS 103 701-like test unit (`5.1-1-fw-shadow`).
+//! The check registry. A check is a function over the loaded context; its id is a stable,
+//! TS 103 701-like test unit (`5.1-1-fw-accounts`).
 
 use iotassure_core::finding::Observations;
 
 use crate::Ctx;
 
 pub mod accounts;
-pub mod boot;
+pub mod components;
+pub mod credentials;
+pub mod crypto;
 pub mod disclosure;
+pub mod elf;
+pub mod input;
+pub mod integrity;
 pub mod keys;
+pub mod reset;
+pub mod services;
+pub mod update;
 
 pub struct Check {
     pub id: &'static str,
@@ -16,4 +24,17 @@ pub struct Check {
     pub run: fn(&Ctx<'_>, &mut Observations),
 }
 
-pub static CHECKS: &[Check] = &[accounts::CHECK, keys::CHECK, boot::CHECK, disclosure::CHECK];
+pub static CHECKS: &[Check] = &[
+    accounts::CHECK,
+    credentials::CHECK,
+    keys::CHECK,
+    services::CHECK,
+    elf::CHECK,
+    components::CHECK,
+    update::CHECK,
+    crypto::CHECK,
+    integrity::CHECK,
+    reset::CHECK,
+    input::CHECK,
+    disclosure::CHECK,
+];
