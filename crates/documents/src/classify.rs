@@ -76,22 +76,18 @@ pub fn classify(name: &str, text: &Text, sectxt: &SecurityTxt) -> BTreeSet<Kind>
     if (named_security_txt(name) && !text.was_html) || securitytxt::looks_like(sectxt) {
         kinds.insert(Kind::SecurityTxt);
     }
-    // A security.txt's prose is its comments; its field values (URLs) are not prose.
-    let prose: String = if kinds.contains(&Kind::SecurityTxt) {
-        sectxt
-            .comments
-            .iter()
-            .map(|(_, c)| c.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    } else {
-        text.plain.clone()
-    };
+    // A security.txt is only that: its comments often mention the policy ("our disclosure
+    // policy is linked below") without being it. The policy check still reads its comments for
+    // timelines.
+    if !kinds.is_empty() {
+        return kinds;
+    }
+    let prose = &text.plain;
     for kind in Kind::ALL {
         let Some((strong, weak)) = kind.sections() else {
             continue;
         };
-        if TABLE.is_match(strong, &prose) || TABLE.count_distinct(weak, &prose) >= WEAK_NEEDED {
+        if TABLE.is_match(strong, prose) || TABLE.count_distinct(weak, prose) >= WEAK_NEEDED {
             kinds.insert(kind);
         }
     }
@@ -113,7 +109,7 @@ mod tests {
         let cases: &[(&str, &str, &[Kind])] = &[
             ("x/.well-known/security.txt", "Contact: mailto:a@b.example\nExpires: 2030-01-01T00:00:00Z\n", &[SecurityTxt]),
             ("saved.txt", "Contact: mailto:a@b.example\nExpires: 2030-01-01T00:00:00Z\n", &[SecurityTxt]),
-            ("security.txt", "# Vulnerability disclosure: we acknowledge within 2 days\nContact: mailto:a@b.example\n", &[SecurityTxt, DisclosurePolicy]),
+            ("security.txt", "# Vulnerability disclosure: we acknowledge within 2 days\nContact: mailto:a@b.example\n", &[SecurityTxt]),
             ("p.html", "<h1>Vulnerability Disclosure Policy</h1><p>Report to us.</p>", &[DisclosurePolicy]),
             ("s.txt", "Support period\nThis camera receives security updates until 31 December 2030.", &[SupportPeriod]),
             ("s.txt", "We provide lifetime updates for all our products.", &[SupportPeriod]),

@@ -99,6 +99,24 @@ impl Doc {
             .filter_map(move |(i, u)| t.find(section, &u.text).map(|span| (i, u, span)))
     }
 
+    /// Like [`Doc::hits`], best first: units matching an earlier pattern of the section (the
+    /// tables list the most telling phrases first) come before later ones.
+    pub fn ranked_hits<'a>(&'a self, t: &'a Table, section: &'a str) -> Vec<(usize, &'a Unit)> {
+        let pats = t.get(section);
+        let mut v: Vec<(usize, usize, &Unit)> = self
+            .units()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| {
+                pats.iter()
+                    .position(|re| re.is_match(&u.text))
+                    .map(|p| (p, i, u))
+            })
+            .collect();
+        v.sort_by_key(|(p, i, _)| (*p, *i));
+        v.into_iter().map(|(_, i, u)| (i, u)).collect()
+    }
+
     pub fn evidence(&self, u: &Unit) -> Evidence {
         Evidence {
             location: text::at(&self.name, u.line),

@@ -86,14 +86,20 @@ fn segment(plain: &str, line_map: &[u32]) -> Vec<Unit> {
         para.clear();
         marks.clear();
     };
+    let mut prev = "";
     for (i, line) in plain.lines().enumerate() {
         let src = line_map.get(i).copied().unwrap_or(i as u32 + 1);
         let t = line.trim();
         if t.is_empty() {
             flush(&mut para, &mut marks, &mut units);
+            prev = "";
             continue;
         }
-        let starts_new = BULLET.is_match(line) || t.contains(" | ") || t.starts_with('|');
+        let starts_new = BULLET.is_match(line)
+            || t.contains(" | ")
+            || t.starts_with('|')
+            || after_heading(prev, t);
+        prev = t;
         if starts_new {
             flush(&mut para, &mut marks, &mut units);
         }
@@ -108,6 +114,18 @@ fn segment(plain: &str, line_map: &[u32]) -> Vec<Unit> {
     }
     flush(&mut para, &mut marks, &mut units);
     units
+}
+
+/// A short line without closing punctuation, followed by a capitalised line, is a heading
+/// ("Removing your data" / "Before giving the camera away, …"), not a wrapped sentence.
+fn after_heading(prev: &str, cur: &str) -> bool {
+    !prev.is_empty()
+        && prev.chars().count() <= 50
+        && !prev.ends_with(['.', ',', ';', ':', '-', '(', '&'])
+        && !prev.ends_with(" and")
+        && !prev.ends_with(" or")
+        && !prev.ends_with(" to")
+        && cur.chars().next().is_some_and(char::is_uppercase)
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -199,7 +217,7 @@ mod tests {
     #[test]
     fn sentences_and_lines() {
         let t = Text::new(
-            "Title\n\nWe acknowledge reports within 3 days. We send\nupdates every 14 days, e.g. by email.\n- item one\n- item two\nModel | 2030-01-01\n",
+            "Title\n\nWe acknowledge reports within 3 days. We send\nupdates every 14 days, e.g. by email.\n- item one\n- item two\nModel | 2030-01-01\nA heading\nText under it, wrapped to\nThe next line.\n",
             Some(false),
         );
         let u: Vec<(&str, u32)> = t.units.iter().map(|u| (u.text.as_str(), u.line)).collect();
@@ -212,6 +230,8 @@ mod tests {
                 ("- item one", 5),
                 ("- item two", 6),
                 ("Model | 2030-01-01", 7),
+                ("A heading", 8),
+                ("Text under it, wrapped to The next line.", 9),
             ]
         );
     }

@@ -65,14 +65,19 @@ pub fn elements(policies: &[&Doc], sectxts: &[&Doc]) -> PolicyElements {
             }
         }
     }
-    // Prose: the policies, and a security.txt's comments when it reads as a policy.
-    for d in policies {
+    // Prose: the policies, and a security.txt's comments (some state the timelines there).
+    for d in policies.iter().chain(sectxts) {
         for u in d.units() {
             let t = u.text.as_str();
             let has_address = COMMON.is_match("email", t)
                 || COMMON.is_match("url", t)
                 || COMMON.is_match("phone", t);
-            if (has_address && TABLE.is_match("contact", t)) || TABLE.is_match("contact_form", t) {
+            // A security.txt's contacts are its Contact fields, counted above.
+            let field_syntax = d.is(Kind::SecurityTxt);
+            if !field_syntax
+                && ((has_address && TABLE.is_match("contact", t))
+                    || TABLE.is_match("contact_form", t))
+            {
                 el.contact.push(d.evidence(u));
             }
             let timed = !dates::find_durations(t).is_empty();
@@ -115,7 +120,8 @@ fn run_policy(ctx: &Ctx<'_>, obs: &mut Observations) {
         Finding::new(POLICY_ID, &["5.2-1"], o, s, Source::Documents, t).heuristic()
     };
 
-    if policies.is_empty() {
+    let complete = !el.contact.is_empty() && !el.ack.is_empty() && !el.status.is_empty();
+    if policies.is_empty() && !complete {
         let links: Vec<String> = sectxts
             .iter()
             .flat_map(|d| d.links.iter().map(|l| l.value.clone()))
@@ -151,7 +157,11 @@ fn run_policy(ctx: &Ctx<'_>, obs: &mut Observations) {
     if el.status.is_empty() && el.status_vague.is_empty() {
         missing.push("a timeline for status updates until the issue is resolved".to_string());
     }
-    let names: Vec<String> = policies.iter().map(|d| d.name.clone()).collect();
+    let names: Vec<String> = policies
+        .iter()
+        .chain(&sectxts)
+        .map(|d| d.name.clone())
+        .collect();
     let found = || {
         el.contact
             .iter()
@@ -203,7 +213,12 @@ fn run_policy(ctx: &Ctx<'_>, obs: &mut Observations) {
 fn run_bounty(ctx: &Ctx<'_>, obs: &mut Observations) {
     let prov = &["TEC-2-bug-bounty"];
     if ctx.docs.is_empty() {
-        obs.skipped(BOUNTY_ID, Source::Documents, prov, "no documents given");
+        obs.skipped(
+            BOUNTY_ID,
+            Source::Documents,
+            prov,
+            ctx.none_among("document"),
+        );
         return;
     }
     obs.ran(BOUNTY_ID, Source::Documents, prov, ctx.docs.len() as u64);
@@ -246,6 +261,10 @@ fn run_timely(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut spans = Vec::new();
     for d in &policies {
         for (_, u, _) in d.hits(&TABLE, "remediation") {
+            // "updates every 14 days until resolved" is about status updates, not the fix.
+            if TABLE.is_match("status", &u.text) || TABLE.is_match("ack", &u.text) {
+                continue;
+            }
             let durations: Vec<_> = dates::find_durations(&u.text)
                 .into_iter()
                 .filter(|x| x.unit >= dates::Unit::Day && x.days() >= 7)

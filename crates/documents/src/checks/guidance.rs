@@ -218,8 +218,10 @@ fn run_sensors(ctx: &Ctx<'_>, obs: &mut Observations) {
             } else {
                 ""
             };
+            // A heading ("Sensors", "Specifications") introduces the list under it.
+            let is_heading = heading.chars().count() < 60 && !heading.ends_with(['.', '!', '?']);
             let documented = TABLE.is_match("sensor_doc", &u.text)
-                || (heading.chars().count() < 60 && TABLE.is_match("sensor_doc", heading));
+                || (is_heading && TABLE.is_match("sensor_doc", heading));
             if !documented {
                 continue;
             }
@@ -290,6 +292,8 @@ mod tests {
             ("Specifications: 1080p camera, microphone, PIR motion sensor.", run_sensors, Some(Pass)),
             ("This plug has no camera or microphone.", run_sensors, Some(Pass)),
             ("Our office has a camera at the door.", run_sensors, Some(Inconclusive)),
+            ("Sensors\n\n- camera\n- microphone", run_sensors, Some(Pass)),
+            ("It has no other sensors.\nThe camera app is free.", run_sensors, Some(Inconclusive)),
             ("Welcome to your kettle.", run_sensors, Some(Inconclusive)),
         ];
         for (text, f, want) in cases {

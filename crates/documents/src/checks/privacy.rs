@@ -59,7 +59,11 @@ pub fn elements(docs: &[&Doc]) -> Vec<(&'static str, Vec<Evidence>)> {
         .map(|(sec, label)| {
             let ev: Vec<Evidence> = docs
                 .iter()
-                .flat_map(|d| d.hits(&TABLE, sec).map(move |(_, u, _)| d.evidence(u)))
+                .flat_map(|d| {
+                    d.ranked_hits(&TABLE, sec)
+                        .into_iter()
+                        .map(move |(_, u)| d.evidence(u))
+                })
                 .take(2)
                 .collect();
             (*label, ev)

@@ -97,7 +97,11 @@ fn judge(ctx: &Ctx<'_>, d: &Doc, obs: &mut Observations) {
                     finding(Outcome::Fail, Severity::Medium, format!("security.txt expired on {}", e.value))
                         .detail(format!(
                             "RFC 9116 §2.5.5: a security.txt past its Expires date is stale and SHOULD NOT be used. Its contact information can no longer be relied on as the published route for reports (5.2-1). Checked at {}.",
-                            ctx.now.format(&Rfc3339).unwrap_or_default()
+                            ctx.now
+                                .replace_nanosecond(0)
+                                .unwrap_or(ctx.now)
+                                .format(&Rfc3339)
+                                .unwrap_or_default()
                         ))
                         .evidence(ev(d, e.line), format!("{}: {}", e.name, e.value)),
                 );
