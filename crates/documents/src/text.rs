@@ -134,13 +134,10 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 fn split_sentences(para: &str, marks: &[(usize, u32)], units: &mut Vec<Unit>) {
+    // Marks are in offset order: binary search keeps long paragraphs linear-ish.
     let line_at = |off: usize| {
-        marks
-            .iter()
-            .take_while(|(o, _)| *o <= off)
-            .last()
-            .map(|(_, l)| *l)
-            .unwrap_or(marks.first().map(|m| m.1).unwrap_or(1))
+        let k = marks.partition_point(|(o, _)| *o <= off);
+        marks.get(k.saturating_sub(1)).map(|(_, l)| *l).unwrap_or(1)
     };
     let bytes = para.as_bytes();
     let mut start = 0;
@@ -196,8 +193,10 @@ static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
 pub fn negated_before(text: &str, pos: usize) -> bool {
     let before = &text[..pos.min(text.len())];
     let clause_start = before
-        .rfind([',', ';', ':', '(', '.', '—'])
-        .map_or(0, |p| p + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | '.' | '—'))
+        .map_or(0, |(p, c)| p + c.len_utf8());
     let clause = &before[clause_start..];
     let words: Vec<&str> = clause.split_whitespace().collect();
     let tail = words[words.len().saturating_sub(6)..].join(" ");
