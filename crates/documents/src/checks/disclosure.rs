@@ -80,21 +80,53 @@ pub fn elements(policies: &[&Doc], sectxts: &[&Doc]) -> PolicyElements {
             {
                 el.contact.push(d.evidence(u));
             }
-            let timed = !dates::find_durations(t).is_empty();
-            let interval = timed || dates::find_frequency(t).is_some();
-            if TABLE.is_match("ack", t) && timed {
-                el.ack.push(d.evidence(u));
-            }
-            if TABLE.is_match("status", t) {
-                if interval {
-                    el.status.push(d.evidence(u));
-                } else if TABLE.is_match("resolution", t) {
-                    el.status_vague.push(d.evidence(u));
+            // A timeline belongs to the clause of its commitment: in "we send regular updates,
+            // and aim to fix within 90 days" the 90 days are the fix's, not the updates'.
+            for c in clauses(t) {
+                let timed = !dates::find_durations(c).is_empty();
+                let interval = timed || dates::find_frequency(c).is_some();
+                if TABLE.is_match("ack", c) && timed {
+                    el.ack.push(d.evidence(u));
+                }
+                if TABLE.is_match("status", c) {
+                    if interval {
+                        el.status.push(d.evidence(u));
+                    } else if TABLE.is_match("resolution", c) || TABLE.is_match("vague_interval", c)
+                    {
+                        el.status_vague.push(d.evidence(u));
+                    }
                 }
             }
         }
     }
     el
+}
+
+/// Splits a sentence at clause joints that start a new commitment ("; ", ", and ", ", but ",
+/// " and we "), keeping "Every 30 days, we will …" whole.
+fn clauses(t: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    let lower = t.to_ascii_lowercase();
+    let mut base = 0;
+    loop {
+        let tail = &lower[base..];
+        let cut = ["; ", ", and ", ", but ", " and we ", " and will "]
+            .iter()
+            .filter_map(|j| tail.find(j).map(|p| (p, j.len())))
+            .min();
+        match cut {
+            Some((p, n)) => {
+                out.push(&rest[..p]);
+                rest = &rest[p + n..];
+                base += p + n;
+            }
+            None => {
+                out.push(rest);
+                return out;
+            }
+        }
+    }
 }
 
 fn run_policy(ctx: &Ctx<'_>, obs: &mut Observations) {
@@ -192,9 +224,9 @@ fn run_policy(ctx: &Ctx<'_>, obs: &mut Observations) {
         let f = new(
             Outcome::Inconclusive,
             Severity::Low,
-            "Disclosure policy promises status updates until resolution but states no interval".into(),
+            "Disclosure policy promises status updates but states no interval".into(),
         )
-        .detail("The policy gives a contact and an acknowledgement timeline, and says reporters are kept informed until the issue is resolved, but not when or how often. 5.2-1 asks for information on timelines for status updates; whether \"until resolved\" alone suffices is a judgement for the assessor.");
+        .detail("The policy gives a contact and an acknowledgement timeline, and promises status updates (\"until resolved\", \"regular updates\") but not when or how often. 5.2-1 asks for information on timelines for status updates until resolution; whether this wording suffices is a judgement for the assessor.");
         obs.findings.push(with_evidence(f, found()));
         return;
     }
@@ -308,6 +340,8 @@ mod tests {
             ("Vulnerability disclosure policy. Use our web form. We acknowledge receipt within three (3) working days. We will keep you informed of our progress until the issue is resolved.", true, true, false, true),
             ("Vulnerability disclosure policy. We take security seriously and welcome reports. We will acknowledge your report promptly.", false, false, false, false),
             ("Vulnerability disclosure policy. Report to security@x.example. We acknowledge reports quickly and keep you updated.", true, false, false, false),
+            ("Vulnerability disclosure policy. Contact psirt@x.example. We will acknowledge receipt within 72 hours. We will provide regular updates on our progress, and we aim to resolve critical issues within 90 days.", true, true, false, true),
+            ("Vulnerability disclosure policy. Contact psirt@x.example. Every 30 days, we will send you a status update. We will acknowledge your report, and aim to fix it within 90 days.", true, false, true, false),
         ];
         for (text, c, a, s, v) in cases {
             let d = doc("p.txt", text);

@@ -273,3 +273,134 @@ fn ev(d: &Doc, line: u32) -> iotassure_core::finding::Location {
         .unwrap_or(line);
     crate::text::at(&d.name, src)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::Origin;
+    use time::macros::datetime;
+
+    /// (outcome, severity, title fragment) of every finding for one security.txt.
+    fn judge_text(name: &str, text: &str) -> Vec<(Outcome, Severity, String)> {
+        let docs = vec![Doc::new(name, text, Some(false), Origin::Given)];
+        let ctx = Ctx {
+            docs: &docs,
+            now: datetime!(2026-06-01 12:00 UTC),
+        };
+        let mut obs = Observations::default();
+        run(&ctx, &mut obs);
+        obs.findings
+            .into_iter()
+            .map(|f| (f.outcome, f.severity, f.title))
+            .collect()
+    }
+
+    fn has(v: &[(Outcome, Severity, String)], o: Outcome, s: Severity, frag: &str) -> bool {
+        v.iter()
+            .any(|(a, b, t)| *a == o && *b == s && t.contains(frag))
+    }
+
+    #[test]
+    fn rfc9116_rules_table() {
+        use Outcome::*;
+        let ok = "Expires: 2026-12-01T00:00:00Z";
+        let cases: &[(&str, Outcome, Severity, &str)] = &[
+            (
+                &format!("Contact: mailto:a@b.example\n{ok}\n"),
+                Info,
+                Severity::Info,
+                "valid and current",
+            ),
+            (&format!("{ok}\n"), Fail, Severity::High, "no Contact"),
+            (
+                "Contact: mailto:a@b.example\n",
+                Fail,
+                Severity::Medium,
+                "no Expires",
+            ),
+            (
+                "Contact: mailto:a@b.example\nExpires: 2026-05-31T23:59:59Z\n",
+                Fail,
+                Severity::Medium,
+                "expired on",
+            ),
+            (
+                "Contact: mailto:a@b.example\nExpires: next year\n",
+                Fail,
+                Severity::Medium,
+                "not an RFC 3339",
+            ),
+            (
+                &format!("Contact: mailto:a@b.example\n{ok}\n{ok}\n"),
+                Fail,
+                Severity::Medium,
+                "2 Expires",
+            ),
+            (
+                "Contact: mailto:a@b.example\nExpires: 2028-01-01T00:00:00Z\n",
+                Info,
+                Severity::Low,
+                "more than a year ahead",
+            ),
+            (
+                &format!("Contact: http://b.example/report\n{ok}\n"),
+                Info,
+                Severity::Low,
+                "not https://",
+            ),
+            (
+                &format!("Contact: a@b.example\n{ok}\n"),
+                Info,
+                Severity::Low,
+                "not a URI",
+            ),
+            (
+                &format!("Contact: mailto:a@b.example\n{ok}\nthis line is junk\n"),
+                Info,
+                Severity::Low,
+                "neither fields nor comments",
+            ),
+            (
+                &format!(
+                    "Contact: mailto:a@b.example\n{ok}\nPolicy: https://elsewhere.example/p\n"
+                ),
+                Info,
+                Severity::Info,
+                "valid and current",
+            ),
+        ];
+        for (text, o, s, frag) in cases {
+            let got = judge_text("security.txt", text);
+            assert!(has(&got, *o, *s, frag), "{text}\n{got:#?}");
+            let fails = got.iter().any(|g| g.0 == Fail);
+            assert_eq!(fails, *o == Fail, "{text}\n{got:#?}");
+            assert!(
+                got.iter().all(|g| g.0 != Pass),
+                "a security.txt alone never passes 5.2-1"
+            );
+        }
+    }
+
+    #[test]
+    fn signed_file_is_judged_on_its_content() {
+        let t = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nContact: mailto:a@b.example\nExpires: 2026-12-01T00:00:00Z\n-----BEGIN PGP SIGNATURE-----\n\nwsBcBAEBCAAQ\n-----END PGP SIGNATURE-----\n";
+        let got = judge_text("security.txt", t);
+        assert!(
+            has(&got, Outcome::Info, Severity::Info, "valid and current"),
+            "{got:#?}"
+        );
+        assert_eq!(got.len(), 1, "{got:#?}");
+    }
+
+    #[test]
+    fn served_over_http_is_a_low_warning() {
+        let got = judge_text(
+            "http://192.0.2.1/.well-known/security.txt",
+            "Contact: mailto:a@b.example\nExpires: 2026-12-01T00:00:00Z\n",
+        );
+        assert!(
+            has(&got, Outcome::Info, Severity::Low, "plain HTTP"),
+            "{got:#?}"
+        );
+    }
+}
