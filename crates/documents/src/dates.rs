@@ -37,7 +37,8 @@ pub struct BareYear {
 const MONTHS: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
 
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\b").unwrap()
+    Regex::new(r"\b(\d{4})[-/.](\d{2})[-/.](\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\b")
+        .unwrap()
 });
 static DMY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(

@@ -397,6 +397,8 @@ mod tests {
             ("Support period: security updates were provided until 30 June 2024.", &[(Pass, Severity::Info), (Info, Severity::High)]),
             ("We provide security updates for at least 5 years from the date of purchase.", &[(Pass, Severity::Info)]),
             ("We provide security updates for at least 5 years after the product was last placed on the market.", &[(Pass, Severity::Info)]),
+            ("Support period: we will provide security updates for at least four years after the device is last available for purchase on our websites.", &[(Pass, Severity::Info)]),
+            ("Support period: security updates for at least 5 years from when the device first became available in the UK.", &[(Pass, Severity::Info)]),
             ("Support period: we provide security updates for 5 years.", &[(Inconclusive, Severity::Low)]),
             ("Support period: security updates until 2028.", &[(Inconclusive, Severity::Low)]),
             ("We provide security updates for the lifetime of the product.", &[(Fail, Severity::High)]),
