@@ -82,6 +82,9 @@ pub fn elements(policies: &[&Doc], sectxts: &[&Doc]) -> PolicyElements {
             }
             // A timeline belongs to the clause of its commitment: in "we send regular updates,
             // and aim to fix within 90 days" the 90 days are the fix's, not the updates'.
+            if !TABLE.is_match("ack", t) && !TABLE.is_match("status", t) {
+                continue;
+            }
             for c in clauses(t) {
                 let timed = !dates::find_durations(c).is_empty();
                 let interval = timed || dates::find_frequency(c).is_some();

@@ -284,6 +284,11 @@ fn says_not_updateable(t: &str) -> bool {
         "until",
         "unless",
         "if ",
+        "while",
+        "during",
+        "automatic",
+        "manual",
+        "without",
     ]
     .iter()
     .any(|w| l.contains(w));
@@ -435,5 +440,13 @@ mod tests {
             (None, 0)
         );
         assert_eq!(run("Updates are installed automatically."), (None, 0));
+        assert_eq!(
+            run("The firmware is not updated automatically; update it in the app."),
+            (None, 0)
+        );
+        assert_eq!(
+            run("The camera cannot be updated while it is recording."),
+            (None, 0)
+        );
     }
 }
