@@ -89,7 +89,14 @@ pub fn resolve(base: &str, reference: &str) -> Option<String> {
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Some(r.to_string());
     }
-    if r.contains("://") || r.is_empty() {
+    // Any other scheme (file:, ftp://, mailto:) is not something to fetch.
+    let has_scheme = r.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    });
+    if has_scheme || r.is_empty() {
         return None;
     }
     let t = parse_url(base).ok()?;
@@ -460,6 +467,8 @@ mod tests {
             ("/z", Some("https://x.example:8443/z")),
             ("z.html", Some("https://x.example:8443/a/b/z.html")),
             ("ftp://y/z", None),
+            ("file:policy.txt", None),
+            ("mailto:a@b.example", None),
             ("", None),
         ];
         for (r, want) in cases {

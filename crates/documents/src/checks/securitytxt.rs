@@ -9,7 +9,7 @@ use iotassure_core::finding::{Finding, Observations, Outcome, Severity, Source};
 use time::format_description::well_known::Rfc3339;
 
 use super::{Check, Ctx};
-use crate::classify::Kind;
+use crate::classify::{self, Kind};
 use crate::doc::{and_list, Doc, LinkState};
 use crate::securitytxt::{self, ContactKind};
 
@@ -28,11 +28,34 @@ fn finding(outcome: Outcome, sev: Severity, title: impl Into<String>) -> Finding
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let docs = ctx.of(Kind::SecurityTxt);
-    if docs.is_empty() {
+    // Named like a security.txt but not one: an HTML page or error text served in its place.
+    let impostors: Vec<&Doc> = ctx
+        .docs
+        .iter()
+        .filter(|d| classify::named_security_txt(&d.name) && !d.is(Kind::SecurityTxt))
+        .collect();
+    if docs.is_empty() && impostors.is_empty() {
         obs.skipped(ID, Source::Documents, PROV, ctx.none_among("security.txt"));
         return;
     }
-    obs.ran(ID, Source::Documents, PROV, docs.len() as u64);
+    obs.ran(
+        ID,
+        Source::Documents,
+        PROV,
+        (docs.len() + impostors.len()) as u64,
+    );
+    for d in impostors {
+        let served = d
+            .content_type
+            .as_deref()
+            .map(|c| format!(" (served as {c})"))
+            .unwrap_or_default();
+        obs.findings.push(
+            finding(Outcome::Inconclusive, Severity::Low, format!("{} is not a security.txt{served}", d.name))
+                .detail("The document at this name has no RFC 9116 Contact or Expires field; a site that answers with an HTML page here publishes no security.txt there.")
+                .evidence(d.whole().location, d.whole().excerpt),
+        );
+    }
     for d in docs {
         judge(ctx, d, obs);
     }
@@ -390,6 +413,37 @@ mod tests {
             "{got:#?}"
         );
         assert_eq!(got.len(), 1, "{got:#?}");
+    }
+
+    #[test]
+    fn an_html_page_in_place_of_security_txt_is_reported() {
+        let got = judge_text_html(
+            "https://x.example/.well-known/security.txt",
+            "<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>",
+        );
+        assert!(
+            has(
+                &got,
+                Outcome::Inconclusive,
+                Severity::Low,
+                "is not a security.txt"
+            ),
+            "{got:#?}"
+        );
+    }
+
+    fn judge_text_html(name: &str, text: &str) -> Vec<(Outcome, Severity, String)> {
+        let docs = vec![Doc::new(name, text, None, Origin::Given)];
+        let ctx = Ctx {
+            docs: &docs,
+            now: datetime!(2026-06-01 12:00 UTC),
+        };
+        let mut obs = Observations::default();
+        run(&ctx, &mut obs);
+        obs.findings
+            .into_iter()
+            .map(|f| (f.outcome, f.severity, f.title))
+            .collect()
     }
 
     #[test]
