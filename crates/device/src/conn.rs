@@ -266,12 +266,14 @@ fn tls_config() -> Arc<ClientConfig> {
     CONFIG
         .get_or_init(|| {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let cfg = ClientConfig::builder_with_provider(provider.clone())
+            let mut cfg = ClientConfig::builder_with_provider(provider.clone())
                 .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
                 .expect("ring supports TLS 1.2 and 1.3")
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
                 .with_no_client_auth();
+            // Every probe stands alone: no session resumed from another port or probe.
+            cfg.resumption = rustls::client::Resumption::disabled();
             Arc::new(cfg)
         })
         .clone()

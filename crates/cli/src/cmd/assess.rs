@@ -56,6 +56,9 @@ pub struct Args {
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let started = Instant::now();
+    if args.live.probe.dry_run {
+        return live::dry_run(&args.live, &args.creds);
+    }
     let cat = catalog();
     if cat.profile(&args.profile).is_none() {
         bail!(
@@ -130,7 +133,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     };
     let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
 
-    let gathered = live::gather(&args.live, progress)?;
+    let gathered = live::gather(&args.live, &args.creds, progress)?;
+    live::write_artifacts(&gathered, &staged.dir)?;
     observations.extend(gathered.observations);
 
     progress.stage("judging");
@@ -154,7 +158,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     )?;
     std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
     std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
-    std::fs::write(dir.join("sbom.cdx.json"), serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?)?;
+    std::fs::write(
+        dir.join("sbom.cdx.json"),
+        serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
+    )?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),
@@ -168,7 +175,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     drop(scratch);
     let out = staged.commit()?;
     if let Some(p) = &args.sbom {
-        std::fs::copy(out.join("sbom.cdx.json"), p).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::copy(out.join("sbom.cdx.json"), p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
 
     let sel = report.selected().expect("profile exists");

@@ -260,6 +260,19 @@ pub struct Protected {
     pub challenge: String,
 }
 
+/// Whether two pages are the same page give or take dynamic parts (counters, times, tokens):
+/// most of the lines of one are lines of the other.
+fn similar(a: &str, b: &str) -> bool {
+    let la: std::collections::HashSet<&str> =
+        a.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lb: Vec<&str> = b.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lb.is_empty() {
+        return la.is_empty();
+    }
+    let common = lb.iter().filter(|l| la.contains(*l)).count();
+    common * 10 >= lb.len() * 7
+}
+
 fn is_login_path(p: &str) -> bool {
     let l = p.to_ascii_lowercase();
     l.contains("login") || l.contains("signin") || l.contains("auth")
@@ -285,7 +298,7 @@ pub fn http_paths(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) -> H
     let bogus = format!("/{}-not-found", text::marker());
     let soft404 = http::fetch(ctx, &mut ex, svc.port, svc.tls, &http::Request::get(&bogus))
         .filter(|r| r.status == 200)
-        .map(|r| r.body.len());
+        .map(|r| r.body_text().replace(&bogus, ""));
     // The root page: redirects to HTTPS, links, parameters.
     let mut paths: Vec<(String, Option<&Row>)> = PATHS
         .iter()
@@ -368,7 +381,11 @@ pub fn http_paths(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) -> H
             }
             continue;
         }
-        if r.status != 200 || soft404.is_some_and(|n| r.body.len().abs_diff(n) <= n / 20 + 16) {
+        if r.status != 200
+            || soft404
+                .as_deref()
+                .is_some_and(|b| similar(b, &r.body_text().replace(path.as_str(), "")))
+        {
             continue;
         }
         let body = r.body_text();
@@ -382,7 +399,7 @@ pub fn http_paths(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) -> H
         let ctype = r.header("content-type").unwrap_or("").to_ascii_lowercase();
         let low = body.to_ascii_lowercase();
         let matched = if row.needles.is_empty() {
-            r.body.len() > 64 && row.kind != Kind::Data
+            r.body.len() >= 8 && row.kind != Kind::Data
         } else {
             row.needles.iter().any(|n| {
                 if *n == "image/" {

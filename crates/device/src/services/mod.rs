@@ -306,8 +306,8 @@ fn identify_speaker(
     }
     if first[0] == 0xff {
         let mut s = telnet::Session::new(c);
-        let (txt, reply) = telnet::strip_iac(&first);
         ex.received(&first);
+        let (txt, reply) = telnet::strip_iac(&first);
         if !reply.is_empty() {
             let _ = s.conn.send_as(
                 ex,
