@@ -186,9 +186,15 @@ fn telnet_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempt
     let t = login_timeout(ctx);
     let mut pacer = AuthPacer::new(ctx.opts.auth_rate);
     let mut session: Option<(telnet::Session, Exchange<'_>, String)> = None;
+    // A lockout is per account: skip a locked user's other candidates and go on with the rest.
+    let mut locked_users: Vec<String> = Vec::new();
     let mut errors = 0;
     let mut i = 0;
     while i < list.len() {
+        if locked_users.contains(&list[i].user) {
+            i += 1;
+            continue;
+        }
         if ctx.deadline.expired() {
             a.stopped = Some("time budget spent".into());
             break;
@@ -236,10 +242,12 @@ fn telnet_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempt
             telnet::Login::Rejected => {
                 a.tried += 1;
                 i += 1;
-                let next = s.read_prompt(ex, t);
+                let next = s.next_prompt(ex, t);
                 if telnet::locked_out(&next) {
-                    a.locked = Some(crate::text::line(next.as_bytes(), 100));
-                    break;
+                    locked_users.push(cred.user.clone());
+                    a.locked = Some(format!("account(s) {} locked", locked_users.join(", ")));
+                    session = None;
+                    continue;
                 }
                 match telnet::prompt_of(&next) {
                     telnet::Prompt::Login | telnet::Prompt::Password => *text = next,
@@ -248,9 +256,10 @@ fn telnet_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempt
             }
             telnet::Login::LockedOut => {
                 a.tried += 1;
-                a.locked =
-                    Some("the service said the account is locked or attempts are limited".into());
-                break;
+                i += 1;
+                locked_users.push(cred.user.clone());
+                a.locked = Some(format!("account(s) {} locked", locked_users.join(", ")));
+                session = None;
             }
             telnet::Login::Open { .. } | telnet::Login::NoPrompt | telnet::Login::Broken(_) => {
                 errors += 1;

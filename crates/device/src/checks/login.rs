@@ -101,7 +101,7 @@ impl<'c, 'a> Attempter<'c, 'a> {
                 Try::Accepted
             }
             telnet::Login::Rejected => {
-                let next = s.read_prompt(&mut self.ex, t);
+                let next = s.next_prompt(&mut self.ex, t);
                 if telnet::locked_out(&next) {
                     self.telnet = None;
                     return Try::Locked(crate::text::line(next.as_bytes(), 100));

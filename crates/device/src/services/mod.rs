@@ -174,7 +174,7 @@ impl Service {
             || self
                 .disclosed
                 .iter()
-                .any(|d| d.field == field && d.value == value)
+                .any(|d| d.value == value)
         {
             return;
         }

@@ -126,6 +126,8 @@ pub fn locked_out(text: &str) -> bool {
 pub struct Session {
     pub conn: Conn,
     pub text: String,
+    /// The text the last read returned (a refusal and the next prompt often come together).
+    pub last: String,
 }
 
 impl Session {
@@ -133,7 +135,17 @@ impl Session {
         Session {
             conn,
             text: String::new(),
+            last: String::new(),
         }
+    }
+
+    /// The next prompt after a refusal: already read with it, or read now.
+    pub fn next_prompt(&mut self, ex: &mut Exchange<'_>, timeout: Duration) -> String {
+        let last = std::mem::take(&mut self.last);
+        if matches!(prompt_of(&last), Prompt::Login | Prompt::Password) {
+            return last;
+        }
+        self.read_prompt(ex, timeout)
     }
 
     /// Reads until the text so far ends in a prompt, the peer closes, or `timeout`. Returns the new text.
@@ -159,7 +171,7 @@ impl Session {
             let wait = if more(&new) {
                 left
             } else {
-                left.min(Duration::from_millis(150))
+                left.min(Duration::from_millis(80))
             };
             let chunk = match self.conn.read_chunk(wait) {
                 Ok(c) => c,
@@ -187,6 +199,7 @@ impl Session {
                 break;
             }
         }
+        self.last = new.clone();
         new
     }
 
