@@ -23,28 +23,61 @@ fn summary(o: &ProbeOutcome) -> String {
     o.observations
         .findings
         .iter()
-        .map(|f| format!("  {:?} {} {:?} {}\n      {}", f.outcome, f.check, f.provisions, f.title, f.detail.clone().unwrap_or_default().replace('\n', "\n      ")))
+        .map(|f| {
+            format!(
+                "  {:?} {} {:?} {}\n      {}",
+                f.outcome,
+                f.check,
+                f.provisions,
+                f.title,
+                f.detail
+                    .clone()
+                    .unwrap_or_default()
+                    .replace('\n', "\n      ")
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 fn outcomes(o: &ProbeOutcome, prov: &str) -> Vec<Outcome> {
-    o.observations.findings.iter().filter(|f| f.source == Source::Device && f.provisions.iter().any(|p| p == prov)).map(|f| f.outcome).collect()
+    o.observations
+        .findings
+        .iter()
+        .filter(|f| f.source == Source::Device && f.provisions.iter().any(|p| p == prov))
+        .map(|f| f.outcome)
+        .collect()
 }
 
 #[track_caller]
 fn assert_fail(o: &ProbeOutcome, prov: &str) {
-    assert!(outcomes(o, prov).contains(&Outcome::Fail), "expected FAIL on {prov}; findings:\n{}", summary(o));
+    assert!(
+        outcomes(o, prov).contains(&Outcome::Fail),
+        "expected FAIL on {prov}; findings:\n{}",
+        summary(o)
+    );
 }
 
 #[track_caller]
 fn assert_pass(o: &ProbeOutcome, prov: &str) {
     let v = outcomes(o, prov);
-    assert!(v.contains(&Outcome::Pass) && !v.contains(&Outcome::Fail), "expected PASS (and no FAIL) on {prov}; findings:\n{}", summary(o));
+    assert!(
+        v.contains(&Outcome::Pass) && !v.contains(&Outcome::Fail),
+        "expected PASS (and no FAIL) on {prov}; findings:\n{}",
+        summary(o)
+    );
 }
 
-fn with_check<'a>(o: &'a ProbeOutcome, check: &str, outcome: Outcome) -> Vec<&'a iotassure_core::finding::Finding> {
-    o.observations.findings.iter().filter(|f| f.check == check && f.outcome == outcome).collect()
+fn with_check<'a>(
+    o: &'a ProbeOutcome,
+    check: &str,
+    outcome: Outcome,
+) -> Vec<&'a iotassure_core::finding::Finding> {
+    o.observations
+        .findings
+        .iter()
+        .filter(|f| f.check == check && f.outcome == outcome)
+        .collect()
 }
 
 #[test]
@@ -66,16 +99,32 @@ fn telnet_weak_account_fails_and_lockout_variant_passes_bruteforce() {
     assert_fail(&weak, "5.1-5");
     let f = &with_check(&weak, "5.1-1-dev-default-creds", Outcome::Fail)[0];
     let transcript = format!("{:?}", f.evidence[0].location);
-    assert!(transcript.contains("IOTA42SURE"), "the login is proven by a command's output: {transcript}");
+    assert!(
+        transcript.contains("IOTA42SURE"),
+        "the login is proven by a command's output: {transcript}"
+    );
 
     let locked = run(lock_host.ip, &[23], |o| {
         o.bruteforce = true;
-        o.known_logins = vec![Credential::new(fx::LOCKOUT_USER, fx::STRONG_PASSWORD, "--login")];
+        o.known_logins = vec![Credential::new(
+            fx::LOCKOUT_USER,
+            fx::STRONG_PASSWORD,
+            "--login",
+        )];
     });
     assert_pass(&locked, "5.1-5");
     // The default-credential probe met the lockout, so it cannot claim every candidate refused.
-    assert!(!outcomes(&locked, "5.1-1").contains(&Outcome::Pass) && !outcomes(&locked, "5.1-1").contains(&Outcome::Fail), "{}", summary(&locked));
-    assert!(outcomes(&locked, "5.1-1").contains(&Outcome::Inconclusive), "{}", summary(&locked));
+    assert!(
+        !outcomes(&locked, "5.1-1").contains(&Outcome::Pass)
+            && !outcomes(&locked, "5.1-1").contains(&Outcome::Fail),
+        "{}",
+        summary(&locked)
+    );
+    assert!(
+        outcomes(&locked, "5.1-1").contains(&Outcome::Inconclusive),
+        "{}",
+        summary(&locked)
+    );
 }
 
 #[test]
@@ -86,7 +135,13 @@ fn telnet_without_login_is_an_open_shell() {
     let o = run(host.ip, &[23], |_| {});
     assert_fail(&o, "5.5-4");
     assert_fail(&o, "5.5-5");
-    assert!(with_check(&o, "5.5-5-dev-unauth-config", Outcome::Fail).iter().any(|f| f.title.contains("shell without any login")), "{}", summary(&o));
+    assert!(
+        with_check(&o, "5.5-5-dev-unauth-config", Outcome::Fail)
+            .iter()
+            .any(|f| f.title.contains("shell without any login")),
+        "{}",
+        summary(&o)
+    );
 }
 
 #[test]
@@ -104,7 +159,13 @@ fn dropbear_weak_password_fails_and_publickey_only_passes() {
     assert_pass(&hard, "5.1-1");
     assert_pass(&hard, "5.5-4");
     let s = &hard.services[0];
-    assert!(s.ssh.as_ref().is_some_and(|k| k.kex.iter().any(|a| a.starts_with("curve25519"))), "KEXINIT read: {:?}", s.ssh);
+    assert!(
+        s.ssh
+            .as_ref()
+            .is_some_and(|k| k.kex.iter().any(|a| a.starts_with("curve25519"))),
+        "KEXINIT read: {:?}",
+        s.ssh
+    );
 }
 
 #[test]
@@ -124,7 +185,13 @@ fn lighttpd_weak_fails_and_hardened_passes() {
     assert_fail(&weak, "5.5-4"); // /backup.cfg served without login
     assert_fail(&weak, "5.5-7"); // Basic auth over cleartext HTTP
     assert_fail(&weak, "5.13-1"); // the CGI reflects its query
-    assert!(weak.documents.iter().any(|(u, t)| u.ends_with("/.well-known/security.txt") && t.contains("Expires: 2021")), "the device's security.txt is handed to the document checks: {:?}", weak.documents);
+    assert!(
+        weak.documents
+            .iter()
+            .any(|(u, t)| u.ends_with("/.well-known/security.txt") && t.contains("Expires: 2021")),
+        "the device's security.txt is handed to the document checks: {:?}",
+        weak.documents
+    );
 
     let hard = run(h2.ip, &[80], |o| {
         o.fuzz = true;
@@ -133,8 +200,16 @@ fn lighttpd_weak_fails_and_hardened_passes() {
     assert_pass(&hard, "5.1-1");
     assert_pass(&hard, "5.6-2");
     assert_pass(&hard, "5.13-1");
-    assert!(outcomes(&hard, "5.5-4").iter().all(|x| *x != Outcome::Fail), "{}", summary(&hard));
-    assert!(hard.documents.iter().any(|(_, t)| t.contains("Policy:")), "{:?}", hard.documents);
+    assert!(
+        outcomes(&hard, "5.5-4").iter().all(|x| *x != Outcome::Fail),
+        "{}",
+        summary(&hard)
+    );
+    assert!(
+        hard.documents.iter().any(|(_, t)| t.contains("Policy:")),
+        "{:?}",
+        hard.documents
+    );
 }
 
 #[test]
@@ -172,17 +247,34 @@ fn tls_weak_servers_fail_and_modern_passes() {
     assert_fail(&old, "TEC-5-no-downgrade");
     let t = &old.tls[0];
     assert_eq!(t.versions, vec!["TLS 1.0"]);
-    let c = t.cert.as_ref().expect("certificate read from the TLS 1.0 flight");
-    assert_eq!((c.key_bits, c.signature.as_str(), c.self_signed), (1024, "sha1WithRSAEncryption", true));
+    let c = t
+        .cert
+        .as_ref()
+        .expect("certificate read from the TLS 1.0 flight");
+    assert_eq!(
+        (c.key_bits, c.signature.as_str(), c.self_signed),
+        (1024, "sha1WithRSAEncryption", true)
+    );
 
     let null = run(h.ip, &[4432], |_| {});
     assert_fail(&null, "5.5-1");
     assert_fail(&null, "5.5-7");
     let t = &null.tls[0];
-    let weak: Vec<&str> = t.weak_suites().iter().map(|(_, s)| s.name.as_str()).collect();
-    assert!(weak.iter().any(|n| n.contains("NULL")) && weak.iter().any(|n| n.contains("anon")), "{weak:?}");
+    let weak: Vec<&str> = t
+        .weak_suites()
+        .iter()
+        .map(|(_, s)| s.name.as_str())
+        .collect();
+    assert!(
+        weak.iter().any(|n| n.contains("NULL")) && weak.iter().any(|n| n.contains("anon")),
+        "{weak:?}"
+    );
     assert!(t.accepts(0x0301) && t.accepts(0x0304));
-    assert_eq!(t.fallback_scsv_refused, Some(true), "OpenSSL honours TLS_FALLBACK_SCSV");
+    assert_eq!(
+        t.fallback_scsv_refused,
+        Some(true),
+        "OpenSSL honours TLS_FALLBACK_SCSV"
+    );
 
     let modern = run(h.ip, &[443], |_| {});
     assert_pass(&modern, "5.5-1");
@@ -191,7 +283,11 @@ fn tls_weak_servers_fail_and_modern_passes() {
     let t = &modern.tls[0];
     assert_eq!(t.versions, vec!["TLS 1.2", "TLS 1.3"]);
     assert!(t.weak_suites().is_empty());
-    assert_eq!(modern.services[0].name(), "https", "HTTPS identified through rustls");
+    assert_eq!(
+        modern.services[0].name(),
+        "https",
+        "HTTPS identified through rustls"
+    );
 }
 
 #[test]
@@ -200,10 +296,26 @@ fn ssdp_responder_discloses_versions() {
     let h = fx::loopback();
     let _r = fx::ssdp_responder(&h, 49152);
     let o = run(h.ip, &[49152], |o| o.udp = true);
-    let ssdp = o.services.iter().find(|s| s.udp && s.port == 1900).unwrap_or_else(|| panic!("SSDP answered unicast: {:?}", o.udp));
-    assert!(ssdp.info.iter().any(|(k, v)| k == "modelNumber" && v == "FW 4.2.1"), "description fetched: {:?}", ssdp.info);
+    let ssdp = o
+        .services
+        .iter()
+        .find(|s| s.udp && s.port == 1900)
+        .unwrap_or_else(|| panic!("SSDP answered unicast: {:?}", o.udp));
+    assert!(
+        ssdp.info
+            .iter()
+            .any(|(k, v)| k == "modelNumber" && v == "FW 4.2.1"),
+        "description fetched: {:?}",
+        ssdp.info
+    );
     assert_fail(&o, "5.6-2");
-    assert!(with_check(&o, "5.6-2-dev-banners", Outcome::Fail).iter().any(|f| f.title.contains("Linux/5.10.0-iot")), "{}", summary(&o));
+    assert!(
+        with_check(&o, "5.6-2-dev-banners", Outcome::Fail)
+            .iter()
+            .any(|f| f.title.contains("Linux/5.10.0-iot")),
+        "{}",
+        summary(&o)
+    );
 }
 
 #[test]
@@ -215,10 +327,19 @@ fn miniupnpd_in_a_namespace_fails_unauthenticated_igd_and_full_scan_sees_only_it
         o.udp = true;
     });
     assert_eq!(o.scan.ports_total, 65535);
-    assert_eq!(o.scan.open, vec![5000], "only miniupnpd's HTTP port is open in the namespace");
+    assert_eq!(
+        o.scan.open,
+        vec![5000],
+        "only miniupnpd's HTTP port is open in the namespace"
+    );
     assert_fail(&o, "5.5-5"); // GetExternalIPAddress without authentication
     assert_fail(&o, "5.6-2"); // Server header with the OS and kernel version
-    let server = o.services.iter().find(|s| s.port == 1900 && s.udp).and_then(|s| s.banner.clone()).unwrap_or_default();
+    let server = o
+        .services
+        .iter()
+        .find(|s| s.port == 1900 && s.udp)
+        .and_then(|s| s.banner.clone())
+        .unwrap_or_default();
     assert!(server.contains("MiniUPnPd/"), "{server}");
 }
 
@@ -228,6 +349,14 @@ fn probes_touch_only_the_target() {
     let target: Host = fx::loopback();
     let _d = fx::mosquitto(&target, 1883, true);
     let o = run(target.ip, &[1883, 1884], |o| o.udp = true);
-    assert!(o.log.iter().all(|e| e.host == target.ip.to_string()), "every logged exchange is with the target");
-    assert!(o.log.iter().any(|e| e.dir == "sent" && e.data.contains("MQTT")), "the log keeps the bytes sent");
+    assert!(
+        o.log.iter().all(|e| e.host == target.ip.to_string()),
+        "every logged exchange is with the target"
+    );
+    assert!(
+        o.log
+            .iter()
+            .any(|e| e.dir == "sent" && e.data.contains("MQTT")),
+        "the log keeps the bytes sent"
+    );
 }

@@ -37,7 +37,11 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("iotassure-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "iotassure-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("temp dir");
         TempDir(p)
@@ -76,8 +80,16 @@ pub fn loopback() -> Host {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
-    let ip = Ipv4Addr::new(127, 100 + (pid % 100) as u8, (pid / 100 % 200) as u8 + (n / 250) as u8, (n % 250) as u8 + 2);
-    Host { ip: IpAddr::V4(ip), netns: None }
+    let ip = Ipv4Addr::new(
+        127,
+        100 + (pid % 100) as u8,
+        (pid / 100 % 200) as u8 + (n / 250) as u8,
+        (n % 250) as u8 + 2,
+    );
+    Host {
+        ip: IpAddr::V4(ip),
+        netns: None,
+    }
 }
 
 /// A running daemon; killed on drop.
@@ -116,7 +128,14 @@ impl Drop for Daemon {
 
 /// Runs `script` with `sh -c` (in `host`'s namespace; with private mounts if asked), waits for
 /// `port` to accept TCP connections, and panics with the daemon's output if it never does.
-fn spawn(host: &Host, name: &str, script: &str, dir: TempDir, port: u16, private_mounts: bool) -> Daemon {
+fn spawn(
+    host: &Host,
+    name: &str,
+    script: &str,
+    dir: TempDir,
+    port: u16,
+    private_mounts: bool,
+) -> Daemon {
     let log = dir.path().join(format!("{name}.log"));
     let logf = std::fs::File::create(&log).expect("log file");
     let mut cmd = match &host.netns {
@@ -128,11 +147,25 @@ fn spawn(host: &Host, name: &str, script: &str, dir: TempDir, port: u16, private
         None => Command::new("env"),
     };
     if private_mounts {
-        cmd.arg(require_tool("unshare", "util-linux")).args(["-m", "--propagation", "private"]);
+        cmd.arg(require_tool("unshare", "util-linux"))
+            .args(["-m", "--propagation", "private"]);
     }
-    cmd.args(["sh", "-c", script]).stdin(Stdio::null()).stdout(logf.try_clone().expect("log")).stderr(logf);
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
-    let mut d = Daemon { name: name.into(), ip: host.ip, port, child: Some(child), stop: None, _dir: Some(dir), log };
+    cmd.args(["sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(logf.try_clone().expect("log"))
+        .stderr(logf);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let mut d = Daemon {
+        name: name.into(),
+        ip: host.ip,
+        port,
+        child: Some(child),
+        stop: None,
+        _dir: Some(dir),
+        log,
+    };
     wait_tcp(&mut d, Duration::from_secs(10));
     d
 }
@@ -145,17 +178,33 @@ fn wait_tcp(d: &mut Daemon, limit: Duration) {
         }
         if let Some(c) = &mut d.child {
             if let Ok(Some(st)) = c.try_wait() {
-                panic!("{} exited ({st}) before listening on {}:\n{}", d.name, d.addr(), d.log());
+                panic!(
+                    "{} exited ({st}) before listening on {}:\n{}",
+                    d.name,
+                    d.addr(),
+                    d.log()
+                );
             }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{} did not listen on {} within {limit:?}:\n{}", d.name, d.addr(), d.log());
+    panic!(
+        "{} did not listen on {} within {limit:?}:\n{}",
+        d.name,
+        d.addr(),
+        d.log()
+    );
 }
 
 /// SHA-512 crypt of `pass` (busybox login and dropbear both read it).
 pub fn sha512_crypt(pass: &str) -> String {
-    let out = crate::run(Command::new(require_tool("openssl", "openssl")).args(["passwd", "-6", "-salt", "iotassureSalt", pass]));
+    let out = crate::run(Command::new(require_tool("openssl", "openssl")).args([
+        "passwd",
+        "-6",
+        "-salt",
+        "iotassureSalt",
+        pass,
+    ]));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -192,8 +241,20 @@ pub enum Telnet {
 /// busybox-static's telnetd (Debian's dynamic busybox lacks it).
 pub fn telnetd(host: &Host, port: u16, kind: Telnet) -> Daemon {
     let bb = require_tool("busybox", "busybox-static");
-    let has_telnetd = Command::new(&bb).arg("--list").output().map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l == "telnetd")).unwrap_or(false);
-    assert!(has_telnetd, "{} has no telnetd applet: apt-get install busybox-static", bb.display());
+    let has_telnetd = Command::new(&bb)
+        .arg("--list")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == "telnetd")
+        })
+        .unwrap_or(false);
+    assert!(
+        has_telnetd,
+        "{} has no telnetd applet: apt-get install busybox-static",
+        bb.display()
+    );
     let dir = TempDir::new("telnetd");
     let d = dir.path().display().to_string();
     dir.write("issue", "Welcome to a test device\n");
@@ -239,8 +300,19 @@ exit 1
         }
         Telnet::NoLogin => (String::new(), "/bin/sh".into()),
     };
-    let script = format!("{mounts}exec {} telnetd -F -b {}:{port} -l {login} -f {d}/issue", bb.display(), host.ip);
-    spawn(host, "telnetd", &script, dir, port, matches!(kind, Telnet::Weak))
+    let script = format!(
+        "{mounts}exec {} telnetd -F -b {}:{port} -l {login} -f {d}/issue",
+        bb.display(),
+        host.ip
+    );
+    spawn(
+        host,
+        "telnetd",
+        &script,
+        dir,
+        port,
+        matches!(kind, Telnet::Weak),
+    )
 }
 
 fn make_executable(p: &Path) {
@@ -256,7 +328,13 @@ pub fn dropbear(host: &Host, port: u16, password_auth: bool) -> Daemon {
     let key = dir.path().join("host_key");
     crate::run(Command::new(dk).args(["-t", "ed25519", "-f"]).arg(&key));
     let mounts = accounts(&dir, &[("admin", "admin")]);
-    let script = format!("{mounts}exec {} -F -E {} -p {}:{port} -r {}", db.display(), if password_auth { "" } else { "-s" }, host.ip, key.display());
+    let script = format!(
+        "{mounts}exec {} -F -E {} -p {}:{port} -r {}",
+        db.display(),
+        if password_auth { "" } else { "-s" },
+        host.ip,
+        key.display()
+    );
     spawn(host, "dropbear", &script, dir, port, true)
 }
 
@@ -275,8 +353,14 @@ pub fn lighttpd(host: &Host, port: u16, weak: bool) -> Daemon {
     });
     dir.write("www/admin/index.html", "<html><form action=\"/admin/save\" method=\"post\"><input name=\"ssid\"><input type=\"submit\"></form></html>\n");
     if weak {
-        dir.write("www/.well-known/security.txt", "Contact: mailto:security@example.invalid\nExpires: 2021-01-01T00:00:00.000Z\n");
-        dir.write("www/backup.cfg", "wifi_password=hunter2\nadmin_pass=admin\n");
+        dir.write(
+            "www/.well-known/security.txt",
+            "Contact: mailto:security@example.invalid\nExpires: 2021-01-01T00:00:00.000Z\n",
+        );
+        dir.write(
+            "www/backup.cfg",
+            "wifi_password=hunter2\nadmin_pass=admin\n",
+        );
         let cgi = dir.write(
             "www/cgi-bin/search.cgi",
             "#!/bin/sh\n# Echoes the query back, decoded and unescaped (a reflected-input bug, on purpose).\nq=$(printf '%s' \"$QUERY_STRING\" | sed 's/^q=//; s/+/ /g; s/%\\([0-9A-Fa-f][0-9A-Fa-f]\\)/\\\\x\\1/g')\nprintf 'Content-Type: text/html\\r\\n\\r\\n<html><body>Results for: '\nbusybox printf \"$q\"\nprintf '</body></html>\\n'\n",
@@ -284,7 +368,10 @@ pub fn lighttpd(host: &Host, port: u16, weak: bool) -> Daemon {
         make_executable(&cgi);
         dir.write("users", "admin:admin\n");
     } else {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let next_year = 1970 + now / 31_556_952 + 1;
         dir.write(
             "www/.well-known/security.txt",
@@ -308,8 +395,16 @@ auth.require = ("/admin" => ("method" => "basic", "realm" => "Router admin", "re
 "#,
         ip = host.ip,
         cgi_mod = if weak { ", \"mod_cgi\"" } else { "" },
-        tag = if weak { "" } else { "server.tag = \"lighttpd\"" },
-        cgi = if weak { "cgi.assign = (\".cgi\" => \"\")" } else { "" },
+        tag = if weak {
+            ""
+        } else {
+            "server.tag = \"lighttpd\""
+        },
+        cgi = if weak {
+            "cgi.assign = (\".cgi\" => \"\")"
+        } else {
+            ""
+        },
     );
     let c = dir.write("lighttpd.conf", conf);
     let script = format!("exec {} -D -f {}", lt.display(), c.display());
@@ -321,13 +416,23 @@ pub fn mosquitto(host: &Host, port: u16, anonymous: bool) -> Daemon {
     let mq = require_tool("mosquitto", "mosquitto");
     let dir = TempDir::new("mosquitto");
     let d = dir.path().display().to_string();
-    let mut conf = format!("listener {port} {}\npersistence false\nlog_dest stderr\n", host.ip);
+    let mut conf = format!(
+        "listener {port} {}\npersistence false\nlog_dest stderr\n",
+        host.ip
+    );
     if anonymous {
         conf.push_str("allow_anonymous true\n");
     } else {
         let pw = dir.path().join("passwords");
-        crate::run(Command::new(require_tool("mosquitto_passwd", "mosquitto")).args(["-b", "-c"]).arg(&pw).args(["iotuser", STRONG_PASSWORD]));
-        conf.push_str(&format!("allow_anonymous false\npassword_file {d}/passwords\n"));
+        crate::run(
+            Command::new(require_tool("mosquitto_passwd", "mosquitto"))
+                .args(["-b", "-c"])
+                .arg(&pw)
+                .args(["iotuser", STRONG_PASSWORD]),
+        );
+        conf.push_str(&format!(
+            "allow_anonymous false\npassword_file {d}/passwords\n"
+        ));
     }
     let c = dir.write("mosquitto.conf", conf);
     let script = format!("exec {} -c {}", mq.display(), c.display());
@@ -348,28 +453,62 @@ pub enum Tls {
 pub fn s_server(host: &Host, port: u16, kind: Tls) -> Daemon {
     let ossl = require_tool("openssl", "openssl");
     let dir = TempDir::new("s_server");
-    let (bits, md) = if kind == Tls::Tls10Rsa1024Sha1 { ("rsa:1024", "-sha1") } else { ("rsa:2048", "-sha256") };
+    let (bits, md) = if kind == Tls::Tls10Rsa1024Sha1 {
+        ("rsa:1024", "-sha1")
+    } else {
+        ("rsa:2048", "-sha256")
+    };
     let key = dir.path().join("key.pem");
     let crt = dir.path().join("cert.pem");
-    crate::run(Command::new(&ossl).args(["req", "-x509", "-newkey", bits, md, "-nodes", "-days", "30", "-subj", "/CN=device.test", "-keyout"]).arg(&key).arg("-out").arg(&crt));
+    crate::run(
+        Command::new(&ossl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                bits,
+                md,
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=device.test",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt),
+    );
     let opts = match kind {
         Tls::Tls10Rsa1024Sha1 => "-tls1 -cipher DEFAULT:@SECLEVEL=0",
         Tls::NullAnon => "-cipher ALL:COMPLEMENTOFALL:@SECLEVEL=0",
         Tls::Modern => "-no_ssl3 -no_tls1 -no_tls1_1 -cipher ECDHE+AESGCM:ECDHE+CHACHA20",
     };
-    let script = format!("exec {} s_server -quiet -www -accept {}:{port} -cert {} -key {} {opts}", ossl.display(), host.ip, crt.display(), key.display());
+    let script = format!(
+        "exec {} s_server -quiet -www -accept {}:{port} -cert {} -key {} {opts}",
+        ossl.display(),
+        host.ip,
+        crt.display(),
+        key.display()
+    );
     spawn(host, "s_server", &script, dir, port, false)
 }
 
 /// A minimal SSDP responder (UDP 1900 on the host's address, unicast replies) with a description
 /// served over HTTP on `http_port`. Its SERVER header carries an OS and version, like many devices.
 pub fn ssdp_responder(host: &Host, http_port: u16) -> Daemon {
-    assert!(host.netns.is_none(), "the built-in responder runs on loopback; use miniupnpd in a namespace");
+    assert!(
+        host.netns.is_none(),
+        "the built-in responder runs on loopback; use miniupnpd in a namespace"
+    );
     let ip = host.ip;
     let server = "Linux/5.10.0-iot UPnP/1.0 TestResponder/1.2";
-    let udp = UdpSocket::bind(SocketAddr::new(ip, 1900)).unwrap_or_else(|e| panic!("bind {ip}:1900: {e}"));
-    udp.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
-    let http = TcpListener::bind(SocketAddr::new(ip, http_port)).unwrap_or_else(|e| panic!("bind {ip}:{http_port}: {e}"));
+    let udp = UdpSocket::bind(SocketAddr::new(ip, 1900))
+        .unwrap_or_else(|e| panic!("bind {ip}:1900: {e}"));
+    udp.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let http = TcpListener::bind(SocketAddr::new(ip, http_port))
+        .unwrap_or_else(|e| panic!("bind {ip}:{http_port}: {e}"));
     http.set_nonblocking(true).expect("nonblocking");
     let stop = Arc::new(AtomicBool::new(false));
     let (s1, s2) = (stop.clone(), stop.clone());
@@ -402,7 +541,15 @@ pub fn ssdp_responder(host: &Host, http_port: u16) -> Daemon {
             }
         }
     });
-    Daemon { name: "ssdp-responder".into(), ip, port: http_port, child: None, stop: Some(stop), _dir: None, log: PathBuf::new() }
+    Daemon {
+        name: "ssdp-responder".into(),
+        ip,
+        port: http_port,
+        child: None,
+        stop: Some(stop),
+        _dir: None,
+        log: PathBuf::new(),
+    }
 }
 
 /// A network namespace holding the "device", joined to the test by a veth pair in a /30 of
@@ -417,11 +564,18 @@ pub struct Netns {
 }
 
 fn ip_cmd(args: &[&str]) -> Result<(), String> {
-    let out = Command::new(require_tool("ip", "iproute2")).args(args).output().map_err(|e| e.to_string())?;
+    let out = Command::new(require_tool("ip", "iproute2"))
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -442,15 +596,64 @@ impl Netns {
         if let Err(e) = ip_cmd(&["netns", "add", &name]) {
             panic!("cannot create network namespace {name}: {e}\nThe device tests need `ip netns` (iproute2) and root; they do not pass without it.");
         }
-        let ns = Netns { name: name.clone(), host_ip, device_ip, host_if: host_if.clone(), device_if: device_if.clone() };
+        let ns = Netns {
+            name: name.clone(),
+            host_ip,
+            device_ip,
+            host_if: host_if.clone(),
+            device_if: device_if.clone(),
+        };
         let steps: Vec<Vec<String>> = vec![
-            vec!["link".into(), "add".into(), host_if.clone(), "type".into(), "veth".into(), "peer".into(), "name".into(), device_if.clone()],
-            vec!["link".into(), "set".into(), device_if.clone(), "netns".into(), name.clone()],
-            vec!["addr".into(), "add".into(), format!("{host_ip}/30"), "dev".into(), host_if.clone()],
+            vec![
+                "link".into(),
+                "add".into(),
+                host_if.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                device_if.clone(),
+            ],
+            vec![
+                "link".into(),
+                "set".into(),
+                device_if.clone(),
+                "netns".into(),
+                name.clone(),
+            ],
+            vec![
+                "addr".into(),
+                "add".into(),
+                format!("{host_ip}/30"),
+                "dev".into(),
+                host_if.clone(),
+            ],
             vec!["link".into(), "set".into(), host_if.clone(), "up".into()],
-            vec!["-n".into(), name.clone(), "addr".into(), "add".into(), format!("{device_ip}/30"), "dev".into(), device_if.clone()],
-            vec!["-n".into(), name.clone(), "link".into(), "set".into(), device_if.clone(), "up".into()],
-            vec!["-n".into(), name.clone(), "link".into(), "set".into(), "lo".into(), "up".into()],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("{device_ip}/30"),
+                "dev".into(),
+                device_if.clone(),
+            ],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "link".into(),
+                "set".into(),
+                device_if.clone(),
+                "up".into(),
+            ],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "link".into(),
+                "set".into(),
+                "lo".into(),
+                "up".into(),
+            ],
         ];
         for s in steps {
             let a: Vec<&str> = s.iter().map(String::as_str).collect();
@@ -462,7 +665,10 @@ impl Netns {
     }
 
     pub fn device(&self) -> Host {
-        Host { ip: IpAddr::V4(self.device_ip), netns: Some(self.name.clone()) }
+        Host {
+            ip: IpAddr::V4(self.device_ip),
+            netns: Some(self.name.clone()),
+        }
     }
 
     /// A second veth pair inside the namespace, for daemons that need a "WAN" interface
@@ -472,12 +678,24 @@ impl Netns {
         let b = Ipv4Addr::new(10, 250, 0, 4 * (slot + 32) + 2);
         let n = self.name.as_str();
         for s in [
-            vec!["-n", n, "link", "add", "wan0", "type", "veth", "peer", "name", "wan1"],
+            vec![
+                "-n", n, "link", "add", "wan0", "type", "veth", "peer", "name", "wan1",
+            ],
             vec!["-n", n, "addr", "add", &format!("{a}/30"), "dev", "wan0"],
             vec!["-n", n, "addr", "add", &format!("{b}/30"), "dev", "wan1"],
             vec!["-n", n, "link", "set", "wan0", "up"],
             vec!["-n", n, "link", "set", "wan1", "up"],
-            vec!["-n", n, "route", "add", "default", "via", &b.to_string(), "dev", "wan0"],
+            vec![
+                "-n",
+                n,
+                "route",
+                "add",
+                "default",
+                "via",
+                &b.to_string(),
+                "dev",
+                "wan0",
+            ],
         ] {
             let owned: Vec<String> = s.iter().map(|x| x.to_string()).collect();
             let a: Vec<&str> = owned.iter().map(String::as_str).collect();
@@ -490,10 +708,18 @@ impl Netns {
 }
 
 fn remove_stale(addrs: &[Ipv4Addr]) {
-    let Ok(out) = Command::new(require_tool("ip", "iproute2")).args(["-o", "-4", "addr", "show"]).output() else { return };
+    let Ok(out) = Command::new(require_tool("ip", "iproute2"))
+        .args(["-o", "-4", "addr", "show"])
+        .output()
+    else {
+        return;
+    };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() > 3 && f[1].starts_with("iv") && addrs.iter().any(|a| f[3].starts_with(&format!("{a}/"))) {
+        if f.len() > 3
+            && f[1].starts_with("iv")
+            && addrs.iter().any(|a| f[3].starts_with(&format!("{a}/")))
+        {
             let _ = ip_cmd(&["link", "del", f[1].split('@').next().unwrap_or(f[1])]);
         }
     }
@@ -502,7 +728,10 @@ fn remove_stale(addrs: &[Ipv4Addr]) {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Stop whatever still runs inside, then remove the namespace (its veth end goes with it).
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }

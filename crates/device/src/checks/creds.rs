@@ -411,7 +411,9 @@ fn ssh_attempts(
             Err(_) => {
                 // Most servers drop the connection after a few failures: reconnect and go on.
                 reconnects += 1;
-                session.take().map(|s| s.close());
+                if let Some(s) = session.take() {
+                    s.close();
+                }
                 if reconnects > 12 {
                     a.stopped = Some("the server kept dropping the connection".into());
                     break;

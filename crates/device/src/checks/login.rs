@@ -150,13 +150,17 @@ impl<'c, 'a> Attempter<'c, 'a> {
             };
             match r {
                 Ok(AuthResult::Success) => {
-                    self.ssh.take().map(|s| s.close());
+                    if let Some(s) = self.ssh.take() {
+                        s.close();
+                    }
                     return Try::Accepted;
                 }
                 Ok(AuthResult::Failure(_)) => return Try::Rejected,
                 Err(_) => {
                     // Dropped after too many tries on one connection: a fresh one, once.
-                    self.ssh.take().map(|s| s.close());
+                    if let Some(s) = self.ssh.take() {
+                        s.close();
+                    }
                 }
             }
         }

@@ -42,7 +42,7 @@ impl Response {
         let s = low.find("<title")?;
         let s = s + low[s..].find('>')? + 1;
         let e = s + low[s..].find("</title")?;
-        let t = text::line(b[s..e].as_bytes(), 120);
+        let t = text::line(&b.as_bytes()[s..e], 120);
         (!t.is_empty()).then_some(t)
     }
 }

@@ -170,12 +170,7 @@ impl Service {
 
     pub fn disclose(&mut self, field: &str, value: &str, location: Option<Location>) {
         let value = text::line(value.as_bytes(), 200);
-        if value.is_empty()
-            || self
-                .disclosed
-                .iter()
-                .any(|d| d.value == value)
-        {
+        if value.is_empty() || self.disclosed.iter().any(|d| d.value == value) {
             return;
         }
         self.disclosed.push(Disclosed {

@@ -103,8 +103,8 @@ enum Cipher {
     AesCtr {
         enc: Box<dyn StreamCipherBox>,
         dec: Box<dyn StreamCipherBox>,
-        mac_out: hmac::Key,
-        mac_in: hmac::Key,
+        mac_out: Box<hmac::Key>,
+        mac_in: Box<hmac::Key>,
         mac_len: usize,
     },
 }
@@ -322,8 +322,8 @@ impl Session {
             Cipher::AesCtr {
                 enc: mk(&k_c, &iv_c),
                 dec: mk(&k_s2, &iv_s),
-                mac_out: hmac::Key::new(alg, &m_c),
-                mac_in: hmac::Key::new(alg, &m_s),
+                mac_out: Box::new(hmac::Key::new(alg, &m_c)),
+                mac_in: Box::new(hmac::Key::new(alg, &m_s)),
                 mac_len: mlen,
             }
         };
