@@ -146,7 +146,10 @@ pub fn dh_prime_bits(ske: &[u8]) -> Option<usize> {
 
 /// The named curve of an ECDHE ServerKeyExchange.
 pub fn ecdhe_curve(ske: &[u8]) -> Option<u16> {
-    (ske.first() == Some(&3)).then(|| u16::from_be_bytes([ske[1], ske[2]]))
+    match ske {
+        [3, a, b, ..] => Some(u16::from_be_bytes([*a, *b])),
+        _ => None,
+    }
 }
 
 pub fn group_name(g: u16) -> String {
