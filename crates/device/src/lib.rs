@@ -23,7 +23,7 @@ pub mod tls;
 pub use checks::{probe, ProbeOutcome};
 pub use creds::Credential;
 pub use log::LogEntry;
-pub use options::{Options, Ports};
+pub use options::{Options, Ports, Stage};
 pub use plan::{plan, PlannedProbe};
 
 use std::net::{IpAddr, ToSocketAddrs};

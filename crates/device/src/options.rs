@@ -81,6 +81,37 @@ pub fn compress_ranges(v: &[u16]) -> String {
     out.join(",")
 }
 
+/// How far a run goes (`--only`): the scan alone, up to service identification, up to the TLS
+/// probe, or every check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Scan,
+    Identify,
+    Tls,
+    All,
+}
+
+impl Stage {
+    pub fn parse(s: &str) -> Result<Stage, String> {
+        match s {
+            "scan" => Ok(Stage::Scan),
+            "identify" => Ok(Stage::Identify),
+            "tls" => Ok(Stage::Tls),
+            "all" => Ok(Stage::All),
+            other => Err(format!("`{other}`: expected scan, identify, tls or all")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Scan => "scan",
+            Stage::Identify => "identify",
+            Stage::Tls => "tls",
+            Stage::All => "all",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The one host probed (address as resolved, and the name as given for Host/SNI).
@@ -113,6 +144,8 @@ pub struct Options {
     pub io_timeout: Duration,
     /// How long to wait for a service to speak first (SSH, FTP, telnet banners).
     pub banner_wait: Duration,
+    /// How far the run goes.
+    pub stage: Stage,
     /// Wall-clock budget for the whole run; probes still pending when it runs out are recorded as
     /// skipped with that reason.
     pub max_time: Duration,
@@ -131,13 +164,14 @@ impl Options {
             bruteforce: false,
             bruteforce_attempts: 8,
             fuzz: false,
-            rate: 50_000,
+            rate: 150_000,
             auth_rate: 10.0,
             concurrency: 1024,
             connect_timeout: Duration::from_millis(1000),
             io_timeout: Duration::from_millis(2500),
             banner_wait: Duration::from_millis(600),
             max_time: Duration::from_secs(900),
+            stage: Stage::All,
         }
     }
 

@@ -31,7 +31,10 @@ impl Rng {
                 0 => v[i] = self.next() as u8,
                 1 => v.truncate(i),
                 2 => v.insert(i, self.next() as u8),
-                _ => v[i] = [0x00, 0xff, 0x7f, 0x80, b'\r', b'\n', b':', b'<'][(self.next() % 8) as usize],
+                _ => {
+                    v[i] = [0x00, 0xff, 0x7f, 0x80, b'\r', b'\n', b':', b'<']
+                        [(self.next() % 8) as usize]
+                }
             }
         }
         v
@@ -43,7 +46,10 @@ fn all_parsers(b: &[u8]) {
     let _ = http::parse(b);
     let _ = http::complete(b);
     let _ = http::login_form(&s, "/a/b");
-    let _ = http::tags(&s, "input").iter().map(|t| http::attr(t, "name")).count();
+    let _ = http::tags(&s, "input")
+        .iter()
+        .map(|t| http::attr(t, "name"))
+        .count();
     let _ = http::param(&s, "realm");
     let _ = http::digest_auth(&s, "GET", "/", "u", "p", "c");
     let _ = telnet::strip_iac(b);

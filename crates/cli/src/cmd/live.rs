@@ -37,7 +37,7 @@ pub struct ProbeOpts {
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub max_attempts: usize,
     /// Global cap on new connections and datagrams per second.
-    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    #[arg(long, default_value_t = 150_000, value_name = "N")]
     pub rate: u32,
     /// Cap on login attempts per second, per service (default-credential probe).
     #[arg(long, default_value_t = 10.0, value_name = "N")]
@@ -57,6 +57,10 @@ pub struct ProbeOpts {
     /// Do not probe the IoT UDP ports (SSDP, mDNS, TFTP, SNMP, CoAP).
     #[arg(long)]
     pub no_udp: bool,
+    /// Stop early: `scan` (ports only), `identify` (and what answers), `tls` (and the TLS probe),
+    /// or `all`.
+    #[arg(long, default_value = "all", value_name = "STAGE")]
+    pub only: String,
     /// List every probe that would be sent (with the exact payloads) and exit; nothing is sent.
     #[arg(long)]
     pub dry_run: bool,
@@ -71,13 +75,14 @@ impl Default for ProbeOpts {
             bruteforce_attempts: 10,
             fuzz: false,
             max_attempts: 60,
-            rate: 50_000,
+            rate: 150_000,
             auth_rate: 10.0,
             concurrency: 1024,
             connect_timeout: 1000,
             io_timeout: 2500,
             probe_time: 900,
             no_udp: false,
+            only: "all".into(),
             dry_run: false,
         }
     }
@@ -115,6 +120,8 @@ impl ProbeOpts {
             bail!("--rate, --auth-rate and --concurrency must be above zero");
         }
         o.udp = !self.no_udp;
+        o.stage = iotassure_device::Stage::parse(&self.only)
+            .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
         o.bruteforce = self.bruteforce_test;
         o.bruteforce_attempts = self.bruteforce_attempts;
         o.fuzz = self.fuzz;

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::ctx::Ctx;
 use crate::log::LogEntry;
-use crate::options::Options;
+use crate::options::{Options, Stage};
 use crate::scan::{self, TcpScan};
 use crate::services::{self, Proto, Service};
 use crate::tls::TlsReport;
@@ -274,7 +274,11 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         "probing {host}: identifying {} service(s)",
         scan.open.len()
     ));
-    let mut services: Vec<Service> = parallel(&scan.open, 32, |&p| services::identify(&ctx, p));
+    let mut services: Vec<Service> = if opts.stage == Stage::Scan {
+        Vec::new()
+    } else {
+        parallel(&scan.open, 32, |&p| services::identify(&ctx, p))
+    };
     services.sort_by_key(|s| s.port);
     for s in &services {
         progress.note(&format!(
@@ -319,7 +323,18 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         .cloned()
         .chain(udp_services.iter().cloned())
         .collect();
-    let per: Vec<Out> = parallel(&all_services, 16, |svc| per_service(&ctx, svc));
+    let per: Vec<Out> = match opts.stage {
+        Stage::All => parallel(&all_services, 16, |svc| per_service(&ctx, svc)),
+        Stage::Tls => parallel(&all_services, 16, |svc| {
+            let mut out = Out::default();
+            if svc.tls {
+                let label = format!("{}:{}", ctx.opts.ip, svc.label());
+                transport::tls_checks(&ctx, svc, &label, &mut out);
+            }
+            out
+        }),
+        Stage::Scan | Stage::Identify => Vec::new(),
+    };
     for o in per {
         out.extend(o);
     }
@@ -428,6 +443,23 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         );
     }
 
+    if opts.stage != Stage::All {
+        // A partial run (--only): what did not run says so.
+        let kept: &[&str] = match opts.stage {
+            Stage::Scan => &[ids::PORTS, ids::UDP],
+            Stage::Identify => &[ids::PORTS, ids::UDP, ids::BANNERS],
+            _ => &[ids::PORTS, ids::UDP, ids::BANNERS, ids::TLS],
+        };
+        for c in obs
+            .checks
+            .iter_mut()
+            .filter(|c| !kept.contains(&c.check.as_str()))
+        {
+            c.status = iotassure_core::finding::RunStatus::Skipped {
+                reason: format!("not run: --only {}", opts.stage.as_str()),
+            };
+        }
+    }
     let summary = summarise(&out.tally, &host);
     obs.findings.extend(out.findings);
     obs.findings.extend(summary);

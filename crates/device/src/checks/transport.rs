@@ -185,7 +185,7 @@ fn ssh_algorithms(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
     );
 }
 
-fn tls_checks(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
+pub fn tls_checks(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
     ctx.progress.note(&format!("TLS probe of {}", svc.label()));
     let r = tls::probe(ctx, svc.port);
     let loc = r

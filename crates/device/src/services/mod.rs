@@ -444,7 +444,14 @@ fn try_http(ctx: &Ctx<'_>, ex: &mut Exchange<'_>, svc: &mut Service, tls: bool) 
         }
     }
     merge_headers(svc, &r, ex);
-    svc.banner = Some(format!("{} {} {}", r.proto, r.status, r.reason));
+    let mut banner = format!("{} {} {}", r.proto, r.status, r.reason);
+    if let Some(server) = r.header("server") {
+        banner.push_str(&format!("; Server: {server}"));
+    }
+    if let Some(t) = r.title() {
+        banner.push_str(&format!("; title \"{t}\""));
+    }
+    svc.banner = Some(banner);
     let form = http::login_form(&r.body_text(), &path);
     svc.http = Some(HttpSeen {
         path,
