@@ -15,7 +15,7 @@ fn bench_fixture() {
     let _ = std::fs::remove_file(&stop);
     let ns = Netns::new(20);
     let dev = ns.device();
-    let _daemons = vec![
+    let _daemons = [
         fx::telnetd(&dev, 23, Telnet::Weak),
         fx::dropbear(&dev, 22, true),
         fx::lighttpd(&dev, 80, true),
