@@ -62,6 +62,26 @@ impl Ports {
     }
 }
 
+/// Parses `--expect`: `22,80/tcp,1900/udp` (TCP when no protocol is given).
+pub fn parse_expected(s: &str) -> Result<Vec<(u16, bool)>, String> {
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (port, udp) = match part.split_once('/') {
+            Some((p, "tcp")) => (p, false),
+            Some((p, "udp")) => (p, true),
+            Some((_, other)) => {
+                return Err(format!("`{part}`: protocol `{other}` is not tcp or udp"))
+            }
+            None => (part, false),
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("`{part}` is not PORT[/tcp|/udp]"))?;
+        v.push((port, udp));
+    }
+    Ok(v)
+}
+
 /// `[1,2,3,7]` → `1-3,7`.
 pub fn compress_ranges(v: &[u16]) -> String {
     let mut out: Vec<String> = Vec::new();
@@ -146,6 +166,10 @@ pub struct Options {
     pub banner_wait: Duration,
     /// How far the run goes.
     pub stage: Stage,
+    /// The interfaces the maker declares (`--expect`, the IXIT's list): (port, UDP?). With it,
+    /// an open port not declared is a 5.6-1 violation and a device with only declared ports
+    /// passes 5.6-1.
+    pub expected: Option<Vec<(u16, bool)>>,
     /// Wall-clock budget for the whole run; probes still pending when it runs out are recorded as
     /// skipped with that reason.
     pub max_time: Duration,
@@ -172,6 +196,7 @@ impl Options {
             banner_wait: Duration::from_millis(600),
             max_time: Duration::from_secs(900),
             stage: Stage::All,
+            expected: None,
         }
     }
 

@@ -169,6 +169,35 @@ fn dropbear_weak_password_fails_and_publickey_only_passes() {
 }
 
 #[test]
+fn ssh_client_speaks_every_algorithm_it_offers_with_openssh() {
+    fx::require_root();
+    for (cipher, mac, kex) in [
+        ("aes128-ctr", "hmac-sha2-256", "ecdh-sha2-nistp256"),
+        ("aes256-ctr", "hmac-sha1", "ecdh-sha2-nistp384"),
+        (
+            "chacha20-poly1305@openssh.com",
+            "hmac-sha2-256",
+            "curve25519-sha256",
+        ),
+    ] {
+        let h = fx::loopback();
+        let _d = fx::openssh(&h, 22, cipher, mac, kex);
+        let o = run(h.ip, &[22], |o| o.max_attempts = 3);
+        let negotiated = o
+            .log
+            .iter()
+            .find(|e| e.data.starts_with("negotiated"))
+            .map(|e| e.data.clone())
+            .unwrap_or_default();
+        assert!(
+            negotiated.contains(kex) && negotiated.contains(cipher),
+            "{negotiated}"
+        );
+        assert_fail(&o, "5.1-1"); // admin:admin accepted: the whole transport worked
+    }
+}
+
+#[test]
 fn lighttpd_weak_fails_and_hardened_passes() {
     fx::require_root();
     let h1 = fx::loopback();
@@ -358,5 +387,30 @@ fn probes_touch_only_the_target() {
             .iter()
             .any(|e| e.dir == "sent" && e.data.contains("MQTT")),
         "the log keeps the bytes sent"
+    );
+}
+
+#[test]
+fn declared_interfaces_decide_5_6_1() {
+    fx::require_root();
+    let h = fx::loopback();
+    let _d = fx::mosquitto(&h, 1883, false);
+    let ok = run(h.ip, &[1883, 8883], |o| {
+        o.expected = Some(vec![(1883, false)]);
+        o.max_attempts = 3;
+    });
+    assert_pass(&ok, "5.6-1");
+    assert_pass(&ok, "5.6-5");
+    let bad = run(h.ip, &[1883], |o| {
+        o.expected = Some(vec![(8883, false)]);
+        o.max_attempts = 3;
+    });
+    assert_fail(&bad, "5.6-1");
+    // Without the maker's list there is nothing to pass 5.6-1 against.
+    let none = run(h.ip, &[1883], |o| o.max_attempts = 3);
+    assert!(
+        !outcomes(&none, "5.6-1").contains(&Outcome::Pass),
+        "{}",
+        summary(&none)
     );
 }

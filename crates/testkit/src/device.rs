@@ -338,6 +338,28 @@ pub fn dropbear(host: &Host, port: u16, password_auth: bool) -> Daemon {
     spawn(host, "dropbear", &script, dir, port, true)
 }
 
+/// OpenSSH's sshd with the account admin/admin and exactly the given algorithms, to check the
+/// probe's SSH client against a second implementation (and every cipher it speaks).
+pub fn openssh(host: &Host, port: u16, cipher: &str, mac: &str, kex: &str) -> Daemon {
+    let sshd = require_tool("sshd", "openssh-server");
+    let keygen = require_tool("ssh-keygen", "openssh-client");
+    let dir = TempDir::new("sshd");
+    let key = dir.path().join("host_key");
+    crate::run(Command::new(keygen).args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    let mounts = accounts(&dir, &[("admin", "admin")]);
+    // sshd needs its privilege-separation user and directory.
+    let mut passwd = std::fs::read_to_string(dir.path().join("passwd")).expect("passwd");
+    passwd.push_str("sshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n");
+    dir.write("passwd", passwd);
+    let script = format!(
+        "mkdir -p /run/sshd && {mounts}exec {} -D -e -p {port} -o ListenAddress={} -h {} -o UsePAM=no -o PasswordAuthentication=yes -o PidFile=none -o Ciphers={cipher} -o MACs={mac} -o KexAlgorithms={kex}",
+        sshd.display(),
+        host.ip,
+        key.display()
+    );
+    spawn(host, "sshd", &script, dir, port, true)
+}
+
 /// lighttpd. Weak: Basic auth admin:admin on /admin, the default Server tag (with its version),
 /// an expired security.txt without a policy, a configuration backup in the web root, and a CGI
 /// that reflects its query. Hardened: a strong password on /admin, a Server tag without version,

@@ -57,6 +57,10 @@ pub struct ProbeOpts {
     /// Do not probe the IoT UDP ports (SSDP, mDNS, TFTP, SNMP, CoAP).
     #[arg(long)]
     pub no_udp: bool,
+    /// The interfaces the maker declares (the IXIT's list), e.g. `22,443,1900/udp`. An open port
+    /// not on it fails 5.6-1; with every open port on it, 5.6-1 passes.
+    #[arg(long, value_name = "PORT[/udp],…")]
+    pub expect: Option<String>,
     /// Stop early: `scan` (ports only), `identify` (and what answers), `tls` (and the TLS probe),
     /// or `all`.
     #[arg(long, default_value = "all", value_name = "STAGE")]
@@ -83,6 +87,7 @@ impl Default for ProbeOpts {
             probe_time: 900,
             no_udp: false,
             only: "all".into(),
+            expect: None,
             dry_run: false,
         }
     }
@@ -120,6 +125,12 @@ impl ProbeOpts {
             bail!("--rate, --auth-rate and --concurrency must be above zero");
         }
         o.udp = !self.no_udp;
+        if let Some(e) = &self.expect {
+            o.expected = Some(
+                iotassure_device::options::parse_expected(e)
+                    .map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
+            );
+        }
         o.stage = iotassure_device::Stage::parse(&self.only)
             .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
         o.bruteforce = self.bruteforce_test;

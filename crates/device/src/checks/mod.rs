@@ -106,6 +106,8 @@ const TALLIED: &[(&str, &str)] = &[
     ("5.5-4", ids::UNAUTH),
     ("5.6-2", ids::BANNERS),
     ("5.13-1", ids::FUZZ),
+    ("5.6-1", ids::PORTS),
+    ("5.6-5", ids::PORTS),
 ];
 
 fn static_provision(p: &str) -> Option<&'static str> {
@@ -488,6 +490,7 @@ fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
     let label = format!("{}:{}", ctx.opts.ip, svc.label());
     disclosure::run(ctx, svc, &label, &mut out);
     discovery::risky(ctx, svc, &label, &mut out);
+    discovery::expected(ctx, svc, &label, &mut out);
     let http = if svc.proto == Proto::Http {
         Some(unauth::http_paths(ctx, svc, &label, &mut out))
     } else {

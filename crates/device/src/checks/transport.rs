@@ -121,7 +121,19 @@ pub fn run(ctx: &Ctx<'_>, svc: &Service, label: &str, http: Option<&HttpPaths>, 
 }
 
 fn cleartext(ctx: &Ctx<'_>, svc: &Service, label: &str, why: &str, out: &mut Out) {
-    let f = Finding::new(ids::CLEARTEXT, &["5.5-1", "5.5-7", "5.8-1"], Outcome::Fail, Severity::High, Source::Device, format!("{} is a cleartext management channel", svc.label()))
+    // A login over cleartext is also authentication without best-practice cryptography (5.1-3)
+    // and a critical security parameter sent unencrypted (5.5-6).
+    let login = svc.proto != Proto::Shell
+        && (svc.asks_password()
+            || svc.proto == Proto::Snmp
+            || why.contains("credentials")
+            || why.contains("password"));
+    let provs: &[&str] = if login {
+        &["5.5-1", "5.5-7", "5.8-1", "5.1-3", "5.5-6"]
+    } else {
+        &["5.5-1", "5.5-7", "5.8-1"]
+    };
+    let f = Finding::new(ids::CLEARTEXT, provs, Outcome::Fail, Severity::High, Source::Device, format!("{} is a cleartext management channel", svc.label()))
         .detail(format!("{label}: {why}. EN 303 645 5.5-1 asks for best-practice cryptography on communications; 5.5-7 for confidentiality of critical security parameters over remotely accessible interfaces."))
         .evidence(svc_location(ctx, svc), svc.banner.clone().unwrap_or_default());
     out.fail(f, label);
