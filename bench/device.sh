@@ -88,7 +88,8 @@ tls_same=yes
 t_sslyze=0; t_testssl=0; t_iota_tls=0
 for port in 4431 4432 443; do
   a=$(timeit "$WORK/sslyze-$port.txt" "$SSLYZE" --json_out="$WORK/sslyze-$port.json" "$T:$port")
-  b=$(timeit "$WORK/testssl-$port.txt" env OPENSSL_CONF="$WORK/openssl.cnf" testssl --quiet --color 0 --warnings off -p -e -S --jsonfile "$WORK/testssl-$port.json" "$T:$port")
+  # testssl refuses to overwrite its JSON file: a fresh one per run.
+  b=$(timeit "$WORK/testssl-$port.txt" sh -c "rm -f '$WORK/testssl-$port.json'; OPENSSL_CONF='$WORK/openssl.cnf' exec testssl --quiet --color 0 --warnings off -p -e -S --jsonfile '$WORK/testssl-$port.json' '$T:$port'")
   c=$(timeit "$WORK/iota-tls-$port.txt" "$IOTA" -q probe "$T" --ports "$port" --only tls --no-udp --out "$WORK/tls-$port" --force)
   t_sslyze=$(echo "$t_sslyze + $a" | bc -l); t_testssl=$(echo "$t_testssl + $b" | bc -l); t_iota_tls=$(echo "$t_iota_tls + $c" | bc -l)
   cmp=$(python3 - "$WORK/sslyze-$port.json" "$WORK/tls-$port/probe.json" <<'EOF'

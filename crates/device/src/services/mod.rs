@@ -13,7 +13,8 @@ pub mod tftp;
 pub mod udp;
 pub mod upnp;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use iotassure_core::finding::Location;
 use serde::Serialize;
@@ -210,42 +211,78 @@ fn probe_order(port: u16) -> [Proto; 4] {
 
 /// Identifies the service on an open TCP port.
 pub fn identify(ctx: &Ctx<'_>, port: u16) -> Service {
-    let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
-    let mut svc = Service::new(port, false, Proto::Unknown);
-    // 1. Passive: wait briefly for the service to speak first.
-    if let Ok(mut c) = ctx.connect(&mut ex, port) {
-        let first = c.read_chunk(ctx.opts.banner_wait).unwrap_or_default();
-        if !first.is_empty() {
-            if let Some(done) = identify_speaker(ctx, &mut ex, &mut svc, c, first) {
-                svc.evidence = Some(ex.location());
+    let cancel = AtomicBool::new(false);
+    let order = probe_order(port);
+    std::thread::scope(|s| {
+        // 1. Passive, on a connection of its own: does the service speak first (SSH, FTP,
+        //    telnet)? Such services send their banner on connect, so the active probe below
+        //    cannot hide it; the wait runs in parallel instead of before every active probe.
+        let passive = s.spawn(|| {
+            let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
+            let mut c = ctx.connect(&mut ex, port).ok()?;
+            let end = Instant::now() + ctx.opts.banner_wait;
+            loop {
+                let left = end.saturating_duration_since(Instant::now());
+                if cancel.load(Ordering::Relaxed) || left.is_zero() || c.eof {
+                    c.close();
+                    return None;
+                }
+                let chunk = c.read_chunk(left.min(Duration::from_millis(20))).ok()?;
+                if !chunk.is_empty() {
+                    return Some((ex, c, chunk));
+                }
+            }
+        });
+        // 2. Meanwhile the likeliest active probe for this port; not on the ports of services
+        //    that speak first, which would take an HTTP request for a login attempt.
+        let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
+        let mut svc = Service::new(port, false, Proto::Unknown);
+        if !speaker_port(port) && try_active(ctx, &mut ex, &mut svc, order[0]) {
+            cancel.store(true, Ordering::Relaxed);
+            let _ = passive.join();
+            svc.evidence = Some(ex.location());
+            return svc;
+        }
+        // 3. A service that spoke first.
+        if let Some((mut pex, c, first)) = passive.join().ok().flatten() {
+            let mut spoke = Service::new(port, false, Proto::Unknown);
+            if let Some(mut done) = identify_speaker(ctx, &mut pex, &mut spoke, c, first) {
+                done.evidence = Some(pex.location());
                 return done;
             }
-        } else {
-            c.close();
         }
-    }
-    // 2. Active probes.
-    for proto in probe_order(port) {
-        if ctx.deadline.expired() {
-            svc.note = Some("the run's time budget ran out during identification".into());
-            break;
+        // 4. The other active probes.
+        let rest = if speaker_port(port) { &order[..] } else { &order[1..] };
+        for proto in rest {
+            if ctx.deadline.expired() {
+                svc.note = Some("the run's time budget ran out during identification".into());
+                break;
+            }
+            if try_active(ctx, &mut ex, &mut svc, *proto) {
+                break;
+            }
         }
-        let found = match proto {
-            Proto::Http => try_http(ctx, &mut ex, &mut svc, false),
-            Proto::Tls => try_tls(ctx, &mut ex, &mut svc),
-            Proto::Mqtt => try_mqtt(ctx, &mut ex, &mut svc, false),
-            Proto::Rtsp => try_rtsp(ctx, &mut ex, &mut svc),
-            _ => false,
-        };
-        if found {
-            break;
+        if svc.proto == Proto::Unknown && svc.note.is_none() {
+            svc.note = Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
         }
+        svc.evidence = Some(ex.location());
+        svc
+    })
+}
+
+/// Ports where the usual service speaks first (FTP, SSH, telnet, SMTP, POP3, IMAP).
+fn speaker_port(port: u16) -> bool {
+    matches!(port, 21 | 22 | 23 | 25 | 110 | 143 | 222 | 2222 | 2323 | 8022 | 8023)
+}
+
+fn try_active(ctx: &Ctx<'_>, ex: &mut Exchange<'_>, svc: &mut Service, proto: Proto) -> bool {
+    match proto {
+        Proto::Http => try_http(ctx, ex, svc, false),
+        Proto::Tls => try_tls(ctx, ex, svc),
+        Proto::Mqtt => try_mqtt(ctx, ex, svc, false),
+        Proto::Rtsp => try_rtsp(ctx, ex, svc),
+        _ => false,
     }
-    if svc.proto == Proto::Unknown && svc.note.is_none() {
-        svc.note = Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
-    }
-    svc.evidence = Some(ex.location());
-    svc
 }
 
 /// A service that spoke first. Returns the identified service (consuming the connection).
