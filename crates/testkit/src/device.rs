@@ -345,7 +345,11 @@ pub fn openssh(host: &Host, port: u16, cipher: &str, mac: &str, kex: &str) -> Da
     let keygen = require_tool("ssh-keygen", "openssh-client");
     let dir = TempDir::new("sshd");
     let key = dir.path().join("host_key");
-    crate::run(Command::new(keygen).args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    crate::run(
+        Command::new(keygen)
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key),
+    );
     let mounts = accounts(&dir, &[("admin", "admin")]);
     // sshd needs its privilege-separation user and directory.
     let mut passwd = std::fs::read_to_string(dir.path().join("passwd")).expect("passwd");

@@ -169,8 +169,18 @@ fn report(ctx: &Ctx<'_>, svc: &Service, label: &str, a: &Attempts, out: &mut Out
         label,
         Tallied::Pass(
             format!(
-                "{} asks for a password and refused all {} default credentials tried",
-                a.what, a.tried
+                "{} asks for a password and refused all {} default credentials tried{}",
+                a.what,
+                a.tried,
+                if ctx.opts.credentials.len() > ctx.opts.max_attempts {
+                    format!(
+                        " (the first {} of {} in the lists; --max-attempts bounds it)",
+                        ctx.opts.max_attempts,
+                        ctx.opts.credentials.len()
+                    )
+                } else {
+                    String::new()
+                }
             ),
             Some(svc_location(ctx, svc)),
         ),

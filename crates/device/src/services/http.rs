@@ -203,8 +203,7 @@ pub fn fetch_timeout(
 ) -> Option<Response> {
     let mut c = ctx.open(ex, port, tls).ok()?;
     c.max_reply = 512 << 10;
-    c.send(ex, &req.bytes(&ctx.opts.ip.to_string(), port, tls))
-        .ok()?;
+    c.send(ex, &req.bytes(ctx.host(), port, tls)).ok()?;
     let buf = c.read_until(ex, timeout, complete);
     c.close();
     parse(&buf)

@@ -252,7 +252,11 @@ pub fn identify(ctx: &Ctx<'_>, port: u16) -> Service {
             }
         }
         // 4. The other active probes.
-        let rest = if speaker_port(port) { &order[..] } else { &order[1..] };
+        let rest = if speaker_port(port) {
+            &order[..]
+        } else {
+            &order[1..]
+        };
         for proto in rest {
             if ctx.deadline.expired() {
                 svc.note = Some("the run's time budget ran out during identification".into());
@@ -263,7 +267,8 @@ pub fn identify(ctx: &Ctx<'_>, port: u16) -> Service {
             }
         }
         if svc.proto == Proto::Unknown && svc.note.is_none() {
-            svc.note = Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
+            svc.note =
+                Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
         }
         svc.evidence = Some(ex.location());
         svc
@@ -272,7 +277,10 @@ pub fn identify(ctx: &Ctx<'_>, port: u16) -> Service {
 
 /// Ports where the usual service speaks first (FTP, SSH, telnet, SMTP, POP3, IMAP).
 fn speaker_port(port: u16) -> bool {
-    matches!(port, 21 | 22 | 23 | 25 | 110 | 143 | 222 | 2222 | 2323 | 8022 | 8023)
+    matches!(
+        port,
+        21 | 22 | 23 | 25 | 110 | 143 | 222 | 2222 | 2323 | 8022 | 8023
+    )
 }
 
 fn try_active(ctx: &Ctx<'_>, ex: &mut Exchange<'_>, svc: &mut Service, proto: Proto) -> bool {
@@ -440,7 +448,7 @@ fn try_http(ctx: &Ctx<'_>, ex: &mut Exchange<'_>, svc: &mut Service, tls: bool) 
     let Ok(mut c) = ctx.open(ex, svc.port, tls) else {
         return false;
     };
-    let _ = c.send(ex, &req.bytes(&ctx.opts.ip.to_string(), svc.port, tls));
+    let _ = c.send(ex, &req.bytes(ctx.host(), svc.port, tls));
     let buf = c.read_until(ex, ctx.opts.io_timeout, http::complete);
     c.close();
     if !tls && (buf.starts_with(&[0x15, 0x03]) || buf.starts_with(&[0x16, 0x03])) {
