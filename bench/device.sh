@@ -33,7 +33,13 @@ SSLYZE=$VENV/bin/sslyze
 
 echo "==> building iotassure (release)"
 cargo build -q --release -p iotassure
-IOTA=$ROOT/target/release/iotassure
+IOTA_BIN=$ROOT/target/release/iotassure
+# iotassure exits 0 (pass) or 1 (fails/incomplete); 2 is an error, which must not pass as a time:
+# the wrapper leaves a marker that die_if_failed turns into a failed bench.
+IOTA="$WORK/iota-strict"
+printf '#!/bin/sh\n"%s" "$@"; rc=$?; [ $rc -le 1 ] || echo "iotassure $* exited $rc" >>"%s"; exit 0\n' "$IOTA_BIN" "$WORK/failed" >"$IOTA"
+chmod +x "$IOTA"
+die_if_failed() { if [ -e "$WORK/failed" ]; then cat "$WORK/failed"; exit 1; fi; }
 
 echo "==> starting the daemons"
 IOTASSURE_BENCH_STOP=$STOP cargo test -q -p iotassure-device --test bench_fixture -- --ignored --nocapture >"$WORK/fixture.log" 2>&1 &
@@ -52,7 +58,7 @@ ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
 
 echo "==> 1. full TCP port scan"
 t_nmap_scan=$(timeit "$WORK/nmap-scan.txt" nmap -sT -p- -T4 -n -Pn "$T")
-t_iota_scan=$(timeit "$WORK/iota-scan.txt" "$IOTA" -q probe "$T" --only scan --no-udp --out "$WORK/scan" --force)
+t_iota_scan=$(timeit "$WORK/iota-scan.txt" "$IOTA" -q probe "$T" --only scan --no-udp --out "$WORK/scan" --force); die_if_failed
 nmap_open=$(grep -E '^[0-9]+/tcp +open' "$WORK/nmap-scan.txt" | cut -d/ -f1 | sort -n | paste -sd, -)
 iota_open=$(python3 -c "import json;print(','.join(map(str,json.load(open('$WORK/scan/probe.json'))['scan']['open'])))")
 echo "    nmap -sT -p- -T4: ${t_nmap_scan}s open=$nmap_open"
@@ -61,7 +67,7 @@ echo "    iotassure:        ${t_iota_scan}s open=$iota_open"
 
 echo "==> 2. service identification on $iota_open"
 t_nmap_sv=$(timeit "$WORK/nmap-sv.txt" nmap -sT -sV -p "$iota_open" -n -Pn "$T")
-t_iota_sv=$(timeit "$WORK/iota-sv.txt" "$IOTA" -q probe "$T" --ports "$iota_open" --only identify --no-udp --out "$WORK/sv" --force)
+t_iota_sv=$(timeit "$WORK/iota-sv.txt" "$IOTA" -q probe "$T" --ports "$iota_open" --only identify --no-udp --out "$WORK/sv" --force); die_if_failed
 echo "    nmap -sT -sV: ${t_nmap_sv}s"
 grep -E '^[0-9]+/tcp' "$WORK/nmap-sv.txt" | sed 's/^/      nmap      /'
 python3 - "$WORK/sv/probe.json" <<'EOF'
@@ -90,7 +96,7 @@ for port in 4431 4432 443; do
   a=$(timeit "$WORK/sslyze-$port.txt" "$SSLYZE" --json_out="$WORK/sslyze-$port.json" "$T:$port")
   # testssl refuses to overwrite its JSON file: a fresh one per run.
   b=$(timeit "$WORK/testssl-$port.txt" sh -c "rm -f '$WORK/testssl-$port.json'; OPENSSL_CONF='$WORK/openssl.cnf' exec testssl --quiet --color 0 --warnings off -p -e -S --jsonfile '$WORK/testssl-$port.json' '$T:$port'")
-  c=$(timeit "$WORK/iota-tls-$port.txt" "$IOTA" -q probe "$T" --ports "$port" --only tls --no-udp --out "$WORK/tls-$port" --force)
+  c=$(timeit "$WORK/iota-tls-$port.txt" "$IOTA" -q probe "$T" --ports "$port" --only tls --no-udp --out "$WORK/tls-$port" --force); die_if_failed
   t_sslyze=$(echo "$t_sslyze + $a" | bc -l); t_testssl=$(echo "$t_testssl + $b" | bc -l); t_iota_tls=$(echo "$t_iota_tls + $c" | bc -l)
   cmp=$(python3 - "$WORK/sslyze-$port.json" "$WORK/tls-$port/probe.json" <<'EOF'
 import json, sys

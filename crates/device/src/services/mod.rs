@@ -13,8 +13,7 @@ pub mod tftp;
 pub mod udp;
 pub mod upnp;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use iotassure_core::finding::Location;
 use serde::Serialize;
@@ -124,6 +123,10 @@ pub struct Service {
     /// Other facts seen (SSDP LOCATION, CoAP resources, mDNS service types...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<(String, String)>,
+    /// The last active probe's connection was closed by the service without a byte: it does not
+    /// speak first, so no banner wait is needed.
+    #[serde(skip)]
+    pub closed_silently: bool,
     /// Why identification stopped short, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -145,6 +148,7 @@ impl Service {
             mqtt_anonymous: None,
             telnet_prompt: None,
             info: Vec::new(),
+            closed_silently: false,
             note: None,
         }
     }
@@ -211,68 +215,55 @@ fn probe_order(port: u16) -> [Proto; 4] {
 
 /// Identifies the service on an open TCP port.
 pub fn identify(ctx: &Ctx<'_>, port: u16) -> Service {
-    let cancel = AtomicBool::new(false);
     let order = probe_order(port);
-    std::thread::scope(|s| {
-        // 1. Passive, on a connection of its own: does the service speak first (SSH, FTP,
-        //    telnet)? Such services send their banner on connect, so the active probe below
-        //    cannot hide it; the wait runs in parallel instead of before every active probe.
-        let passive = s.spawn(|| {
-            let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
-            let mut c = ctx.connect(&mut ex, port).ok()?;
-            let end = Instant::now() + ctx.opts.banner_wait;
-            loop {
-                let left = end.saturating_duration_since(Instant::now());
-                if cancel.load(Ordering::Relaxed) || left.is_zero() || c.eof {
-                    c.close();
-                    return None;
-                }
-                let chunk = c.read_chunk(left.min(Duration::from_millis(20))).ok()?;
-                if !chunk.is_empty() {
-                    return Some((ex, c, chunk));
-                }
-            }
-        });
-        // 2. Meanwhile the likeliest active probe for this port; not on the ports of services
-        //    that speak first, which would take an HTTP request for a login attempt.
-        let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
-        let mut svc = Service::new(port, false, Proto::Unknown);
-        if !speaker_port(port) && try_active(ctx, &mut ex, &mut svc, order[0]) {
-            cancel.store(true, Ordering::Relaxed);
-            let _ = passive.join();
-            svc.evidence = Some(ex.location());
-            return svc;
-        }
-        // 3. A service that spoke first.
-        if let Some((mut pex, c, first)) = passive.join().ok().flatten() {
+    let mut ex = ctx.exchange(PROBE_ID, port, "tcp");
+    let mut svc = Service::new(port, false, Proto::Unknown);
+    // 1. The likeliest active probe first, except on the ports of services that speak first
+    //    (there an HTTP request would be taken for a login attempt). Waiting for a banner before
+    //    every probe would cost each silent service the wait, and a parallel idle connection
+    //    would block the many single-threaded embedded servers.
+    let first_tried = !speaker_port(port);
+    if first_tried && try_active(ctx, &mut ex, &mut svc, order[0]) {
+        svc.evidence = Some(ex.location());
+        return svc;
+    }
+    // 2. Does it speak first? A speaker's banner arrives at once (it may already have answered
+    //    the probe above with it); otherwise wait `banner_wait` for a slow one.
+    let wait = if svc.closed_silently {
+        Duration::ZERO
+    } else {
+        ctx.opts.banner_wait
+    };
+    if let Some(mut c) = (!wait.is_zero())
+        .then(|| ctx.connect(&mut ex, port).ok())
+        .flatten()
+    {
+        let first = c.read_chunk(wait).unwrap_or_default();
+        if !first.is_empty() {
             let mut spoke = Service::new(port, false, Proto::Unknown);
-            if let Some(mut done) = identify_speaker(ctx, &mut pex, &mut spoke, c, first) {
-                done.evidence = Some(pex.location());
+            if let Some(mut done) = identify_speaker(ctx, &mut ex, &mut spoke, c, first) {
+                done.evidence = Some(ex.location());
                 return done;
             }
-        }
-        // 4. The other active probes.
-        let rest = if speaker_port(port) {
-            &order[..]
         } else {
-            &order[1..]
-        };
-        for proto in rest {
-            if ctx.deadline.expired() {
-                svc.note = Some("the run's time budget ran out during identification".into());
-                break;
-            }
-            if try_active(ctx, &mut ex, &mut svc, *proto) {
-                break;
-            }
+            c.close();
         }
-        if svc.proto == Proto::Unknown && svc.note.is_none() {
-            svc.note =
-                Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
+    }
+    // 3. The other active probes.
+    for proto in order.iter().skip(usize::from(first_tried)) {
+        if ctx.deadline.expired() {
+            svc.note = Some("the run's time budget ran out during identification".into());
+            break;
         }
-        svc.evidence = Some(ex.location());
-        svc
-    })
+        if try_active(ctx, &mut ex, &mut svc, *proto) {
+            break;
+        }
+    }
+    if svc.proto == Proto::Unknown && svc.note.is_none() {
+        svc.note = Some("no reply to the HTTP, TLS, MQTT and RTSP probes, and no banner".into());
+    }
+    svc.evidence = Some(ex.location());
+    svc
 }
 
 /// Ports where the usual service speaks first (FTP, SSH, telnet, SMTP, POP3, IMAP).
@@ -450,6 +441,7 @@ fn try_http(ctx: &Ctx<'_>, ex: &mut Exchange<'_>, svc: &mut Service, tls: bool) 
     };
     let _ = c.send(ex, &req.bytes(ctx.host(), svc.port, tls));
     let buf = c.read_until(ex, ctx.opts.io_timeout, http::complete);
+    svc.closed_silently = buf.is_empty() && c.eof;
     c.close();
     if !tls && (buf.starts_with(&[0x15, 0x03]) || buf.starts_with(&[0x16, 0x03])) {
         // A TLS server answered plaintext with an alert: go straight to TLS.
