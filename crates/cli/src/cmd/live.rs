@@ -205,7 +205,7 @@ pub fn absorb(live: &mut Live, outcome: ProbeOutcome) {
             .extend(outcome.documents.iter().map(|(n, _)| n.clone()));
     }
     live.probe = Some(serde_json::json!({
-        "target": outcome.scan.ports_total,
+        "target": live.device.clone(),
         "elapsed_s": outcome.elapsed.as_secs_f64(),
         "scan": {
             "ports_scanned": outcome.scan.ports_total,
