@@ -56,6 +56,9 @@ pub struct Args {
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let started = Instant::now();
+    if args.live.probe.dry_run {
+        return live::dry_run(&args.live, &args.creds);
+    }
     let cat = catalog();
     if cat.profile(&args.profile).is_none() {
         bail!(
@@ -159,7 +162,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     };
     let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
 
-    let gathered = live::gather(&args.live, progress)?;
+    let gathered = live::gather(&args.live, &args.creds, progress)?;
+    live::write_artifacts(&gathered, &staged.dir)?;
     observations.extend(gathered.observations);
 
     progress.stage("judging");

@@ -1,12 +1,165 @@
-//! Live evidence for `assess`: the device and the published documents. (The `probe` and document
-//! checks fill this in; without --device or --doc there is nothing to gather.)
+//! Live evidence for `assess`: the device (`--device`) and the published documents (`--doc`).
+//! The probe options here are shared with `iotassure probe`.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use iotassure_core::finding::Observations;
 use iotassure_core::progress::Progress;
+use iotassure_device::{Credential, LogEntry, Options, Ports, ProbeOutcome};
+use iotassure_documents::{DocOptions, DocSource};
+
+/// How the live device is probed (shared by `probe` and `assess --device`).
+#[derive(Args, Debug, Clone)]
+pub struct ProbeOpts {
+    /// TCP ports to scan: `all` (1-65535) or a list such as `22,80,443,8000-8100`.
+    #[arg(long, default_value = "all", value_name = "LIST|all")]
+    pub ports: String,
+    /// A valid login (USER:PASS) the brute-force test tries after its wrong passwords, to tell a
+    /// lockout from a refusal. Repeatable.
+    #[arg(long = "login", value_name = "USER:PASS")]
+    pub login: Vec<String>,
+    /// Opt-in: send a bounded series of wrong passwords to each login service (5.1-5). It may
+    /// lock accounts on the device.
+    #[arg(long = "bruteforce-test")]
+    pub bruteforce_test: bool,
+    /// Wrong passwords per service in the brute-force test.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub bruteforce_attempts: u32,
+    /// Opt-in: send bounded malformed inputs to HTTP, MQTT and telnet (5.13-1). A fragile
+    /// service may crash.
+    #[arg(long)]
+    pub fuzz: bool,
+    /// Most default-credential attempts per service.
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub max_attempts: usize,
+    /// Global cap on new connections and datagrams per second.
+    #[arg(long, default_value_t = 150_000, value_name = "N")]
+    pub rate: u32,
+    /// Cap on login attempts per second, per service (default-credential probe).
+    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    pub auth_rate: f64,
+    /// TCP connects in flight during the scan.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub concurrency: usize,
+    /// Connect timeout during the scan, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub connect_timeout: u64,
+    /// Reply timeout of every exchange, in milliseconds.
+    #[arg(long, default_value_t = 2500, value_name = "MS")]
+    pub io_timeout: u64,
+    /// Wall-clock budget for all probes, in seconds.
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    pub probe_time: u64,
+    /// Do not probe the IoT UDP ports (SSDP, mDNS, TFTP, SNMP, CoAP).
+    #[arg(long)]
+    pub no_udp: bool,
+    /// The interfaces the maker declares (the IXIT's list), e.g. `22,443,1900/udp`. An open port
+    /// not on it fails 5.6-1; with every open port on it, 5.6-1 passes.
+    #[arg(long, value_name = "PORT[/udp],…")]
+    pub expect: Option<String>,
+    /// Stop early: `scan` (ports only), `identify` (and what answers), `tls` (and the TLS probe),
+    /// or `all`.
+    #[arg(long, default_value = "all", value_name = "STAGE")]
+    pub only: String,
+    /// List every probe that would be sent (with the exact payloads) and exit; nothing is sent.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Default for ProbeOpts {
+    fn default() -> Self {
+        ProbeOpts {
+            ports: "all".into(),
+            login: Vec::new(),
+            bruteforce_test: false,
+            bruteforce_attempts: 10,
+            fuzz: false,
+            max_attempts: 60,
+            rate: 150_000,
+            auth_rate: 10.0,
+            concurrency: 1024,
+            connect_timeout: 1000,
+            io_timeout: 2500,
+            probe_time: 900,
+            no_udp: false,
+            only: "all".into(),
+            expect: None,
+            dry_run: false,
+        }
+    }
+}
+
+impl ProbeOpts {
+    /// The probe options for `target`, with the credential lists `creds` added.
+    pub fn options(&self, target: &str, creds: &[PathBuf]) -> Result<Options> {
+        let ip = iotassure_device::resolve(target).map_err(anyhow::Error::msg)?;
+        let mut o = Options::new(ip, target.trim_start_matches('[').trim_end_matches(']'));
+        o.ports = Ports::parse(&self.ports).map_err(|e| anyhow::anyhow!("--ports: {e}"))?;
+        for c in creds {
+            if c.is_dir() {
+                let mut files: Vec<PathBuf> = std::fs::read_dir(c)
+                    .with_context(|| format!("reading {}", c.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .collect();
+                files.sort();
+                for f in files {
+                    o.add_credential_file(&f)
+                        .with_context(|| format!("reading credential list {}", f.display()))?;
+                }
+            } else {
+                o.add_credential_file(c)
+                    .with_context(|| format!("reading credential list {}", c.display()))?;
+            }
+        }
+        for l in &self.login {
+            let c = Credential::parse(l, "--login")
+                .with_context(|| format!("--login {l}: expected USER:PASS"))?;
+            o.known_logins.push(c);
+        }
+        if self.rate == 0 || self.auth_rate <= 0.0 || self.concurrency == 0 {
+            bail!("--rate, --auth-rate and --concurrency must be above zero");
+        }
+        o.udp = !self.no_udp;
+        if let Some(e) = &self.expect {
+            o.expected = Some(
+                iotassure_device::options::parse_expected(e)
+                    .map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
+            );
+        }
+        o.stage = iotassure_device::Stage::parse(&self.only)
+            .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+        o.bruteforce = self.bruteforce_test;
+        o.bruteforce_attempts = self.bruteforce_attempts;
+        o.fuzz = self.fuzz;
+        o.max_attempts = self.max_attempts;
+        o.rate = self.rate;
+        o.auth_rate = self.auth_rate;
+        o.concurrency = self.concurrency;
+        o.connect_timeout = Duration::from_millis(self.connect_timeout.max(1));
+        o.io_timeout = Duration::from_millis(self.io_timeout.max(1));
+        o.max_time = Duration::from_secs(self.probe_time.max(1));
+        Ok(o)
+    }
+}
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct LiveArgs {}
+pub struct LiveArgs {
+    /// Probe this live device (an IP address or host name; one host only) and merge its
+    /// evidence with the firmware's. See `iotassure probe --help` for what is sent.
+    #[arg(long, value_name = "TARGET")]
+    pub device: Option<String>,
+    /// The maker's published documents to judge (security.txt, disclosure policy, support
+    /// period, privacy notice): files, or http(s) URLs. Nothing else is fetched.
+    #[arg(long = "doc", value_name = "URL|FILE", num_args = 1..)]
+    pub docs: Vec<String>,
+    #[command(flatten)]
+    pub probe: ProbeOpts,
+}
 
 /// What live evidence gathering produced.
 #[derive(Debug, Default)]
@@ -14,10 +167,115 @@ pub struct Live {
     pub observations: Observations,
     /// The device target probed, if any.
     pub device: Option<String>,
-    /// Documents assessed (files or URLs as given).
+    /// Documents assessed (files or URLs as given, and documents the device served).
     pub documents: Vec<String>,
+    /// Every byte the probe sent and received.
+    pub log: Vec<LogEntry>,
+    /// The probe's own summary (services, TLS, UDP), for probe.json.
+    pub probe: Option<serde_json::Value>,
 }
 
-pub fn gather(_args: &LiveArgs, _progress: &dyn Progress) -> anyhow::Result<Live> {
-    Ok(Live::default())
+pub fn gather(args: &LiveArgs, creds: &[PathBuf], progress: &dyn Progress) -> Result<Live> {
+    let mut live = Live::default();
+    if let Some(t) = &args.device {
+        let opts = args.probe.options(t, creds)?;
+        let outcome =
+            iotassure_device::probe(&opts, progress).with_context(|| format!("probing {t}"))?;
+        live.device = Some(t.clone());
+        absorb(&mut live, outcome);
+    }
+    if !args.docs.is_empty() {
+        progress.stage("reading documents");
+        let sources: Vec<DocSource> = args.docs.iter().map(|d| DocSource::parse(d)).collect();
+        let obs = iotassure_documents::assess(&sources, &DocOptions::default(), progress)?;
+        live.observations.extend(obs);
+        live.documents.extend(args.docs.iter().cloned());
+    }
+    Ok(live)
+}
+
+/// Moves a probe outcome into `live`: its observations, the device's own documents (judged by
+/// the document checks), the log and the summary.
+pub fn absorb(live: &mut Live, outcome: ProbeOutcome) {
+    live.observations.extend(outcome.observations);
+    if !outcome.documents.is_empty() {
+        live.observations
+            .extend(iotassure_documents::assess_texts(&outcome.documents));
+        live.documents
+            .extend(outcome.documents.iter().map(|(n, _)| n.clone()));
+    }
+    live.probe = Some(serde_json::json!({
+        "target": live.device.clone(),
+        "elapsed_s": outcome.elapsed.as_secs_f64(),
+        "scan": {
+            "ports_scanned": outcome.scan.ports_total,
+            "open": outcome.scan.open,
+            "closed": outcome.scan.closed,
+            "filtered": outcome.scan.filtered,
+            "self_connections_dropped": outcome.scan.self_connects,
+            "not_scanned": outcome.scan.not_scanned.len(),
+            "elapsed_s": outcome.scan.elapsed.as_secs_f64(),
+        },
+        "udp": outcome.udp,
+        "services": outcome.services,
+        "tls": outcome.tls,
+    }));
+    live.log = outcome.log;
+}
+
+/// Writes `probe-log.jsonl` (every byte sent and received) and `probe.json` into `dir`.
+pub fn write_artifacts(live: &Live, dir: &Path) -> Result<()> {
+    if live.device.is_none() {
+        return Ok(());
+    }
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("probe-log.jsonl"))?);
+    for e in &live.log {
+        serde_json::to_writer(&mut f, e)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    if let Some(p) = &live.probe {
+        std::fs::write(dir.join("probe.json"), serde_json::to_string_pretty(p)?)?;
+    }
+    Ok(())
+}
+
+/// `--dry-run`: prints what would be sent, sends nothing.
+pub fn dry_run(args: &LiveArgs, creds: &[PathBuf]) -> Result<u8> {
+    if let Some(t) = &args.device {
+        print_plan(&args.probe.options(t, creds)?);
+    }
+    for d in &args.docs {
+        match DocSource::parse(d) {
+            DocSource::File(p) => println!("documents  read {}", p.display()),
+            DocSource::Url(u) => {
+                println!("documents  GET {u} (only this URL; redirects within it)")
+            }
+        }
+    }
+    if args.device.is_none() && args.docs.is_empty() {
+        println!("nothing live to do: give --device TARGET and/or --doc URL|FILE");
+    }
+    Ok(crate::EXIT_PASS)
+}
+
+pub fn print_plan(o: &Options) {
+    let plan = iotassure_device::plan(o);
+    println!(
+        "# iotassure dry run: {} probe(s) for {} ({}); nothing was sent",
+        plan.len(),
+        o.host,
+        o.ip
+    );
+    for (i, p) in plan.iter().enumerate() {
+        println!(
+            "{:>3}. [{}] ({}) to {}, {}:\n     {}",
+            i + 1,
+            p.probe,
+            p.provisions.join(","),
+            p.target,
+            p.when,
+            p.sends
+        );
+    }
 }

@@ -1,18 +1,143 @@
-//! `iotassure probe`: live-device evidence alone.
+//! `iotassure probe`: live-device evidence alone, judged into verdicts and reports.
 
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
 use clap::Args as ClapArgs;
+use iotassure_assess::rollup::ProfileOutcome;
+use iotassure_assess::Evidence;
+use iotassure_core::catalog::catalog;
+use iotassure_core::finding::Outcome;
+use iotassure_core::progress::Progress;
 
+use super::live::{self, Live, ProbeOpts};
+use crate::output::Staged;
 use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
+#[command(
+    after_help = "What is sent: a TCP connect scan (all ports by default), unicast UDP probes of SSDP/mDNS/TFTP/SNMP/CoAP, service identification (banners, HTTP GET /, TLS and MQTT hellos, RTSP OPTIONS), raw TLS ClientHellos, default-credential logins (bounded, paced), GETs of a table of IoT web endpoints and /.well-known/security.txt, anonymous MQTT subscribe, SNMP `private`, and a read-only UPnP action. --bruteforce-test and --fuzz add their probes. --dry-run prints every probe with its payload and sends nothing. Only TARGET is ever contacted.
+
+Writes OUT/report.{json,md,html} (device verdicts), OUT/probe.json (services, TLS, UDP) and OUT/probe-log.jsonl (every byte sent and received).
+
+Exit status: 0 = the profile passes; 1 = it fails or is incomplete; 2 = error.
+
+Examples:
+  iotassure probe 192.168.1.20 --out probe/
+  iotassure probe cam.local --ports 22,80,443,554 --creds ../shared/corpus/credentials --out probe/
+  iotassure probe 10.0.0.5 --bruteforce-test --login admin:s3cret --fuzz --out probe/
+  iotassure probe 10.0.0.5 --dry-run"
+)]
 pub struct Args {
-    /// The device to probe: an IP address or host name.
+    /// The device to probe: an IP address or host name (one host).
     pub target: String,
+    /// Output folder (must not exist or be empty, unless --force). Not needed with --dry-run.
+    #[arg(long, short, required_unless_present = "dry_run")]
+    pub out: Option<PathBuf>,
+    /// Extra credential lists (`user:pass` per line, or one password per line), or a folder of
+    /// `.txt` lists. The built-in list of IoT defaults comes first. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub creds: Vec<PathBuf>,
+    /// Profile that decides the exit status.
+    #[arg(long, default_value = "en303645-m")]
+    pub profile: String,
+    /// Replace an existing, non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub probe: ProbeOpts,
 }
 
-pub fn run(args: Args, _progress: &Stderr) -> anyhow::Result<u8> {
-    anyhow::bail!(
-        "probing {} is not available in this build yet (the live-device probes are being built)",
-        args.target
-    )
+pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
+    let started = Instant::now();
+    if catalog().profile(&args.profile).is_none() {
+        bail!(
+            "unknown profile `{}`; see `iotassure catalog profiles`",
+            args.profile
+        );
+    }
+    let opts = args.probe.options(&args.target, &args.creds)?;
+    if args.probe.dry_run {
+        live::print_plan(&opts);
+        return Ok(crate::EXIT_PASS);
+    }
+    let out = args
+        .out
+        .as_ref()
+        .expect("clap requires --out without --dry-run");
+    let staged = Staged::new(out, args.force)?;
+    let outcome = iotassure_device::probe(&opts, progress)?;
+    let mut live = Live {
+        device: Some(args.target.clone()),
+        ..Default::default()
+    };
+    let services: Vec<String> = outcome
+        .services
+        .iter()
+        .map(|s| format!("{} {}", s.label(), s.banner.clone().unwrap_or_default()))
+        .collect();
+    let scan_line = format!(
+        "{} port(s) scanned in {:.2} s: {} open",
+        outcome.scan.ports_total,
+        outcome.scan.elapsed.as_secs_f64(),
+        outcome.scan.open.len()
+    );
+    live::absorb(&mut live, outcome);
+    live::write_artifacts(&live, &staged.dir)?;
+    let fails: Vec<String> = live
+        .observations
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Fail)
+        .map(|f| format!("  FAIL {:<24} {}", f.check, f.title))
+        .collect();
+    progress.stage("judging");
+    let report = iotassure_assess::assemble(
+        Evidence {
+            observations: live.observations,
+            statement: None,
+            firmware: None,
+            device: live.device.clone(),
+            documents: live.documents.clone(),
+        },
+        &args.profile,
+        env!("CARGO_PKG_VERSION"),
+    );
+    let dir = &staged.dir;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
+    std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
+    let out = staged.commit()?;
+    let sel = report.selected().expect("profile exists");
+    let c = report.en_counts();
+    println!("{}: {scan_line}", args.target);
+    for s in &services {
+        println!("  {s}");
+    }
+    for f in &fails {
+        println!("{f}");
+    }
+    println!(
+        "profile {} {} — EN 303 645: {} PASS, {} FAIL, {} INCONCLUSIVE, {} N/A ({:.1} s)",
+        sel.id,
+        sel.outcome.as_str(),
+        c.pass,
+        c.fail,
+        c.inconclusive,
+        c.not_applicable,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "reports: {}/report.{{json,md,html}}, probe log: {}/probe-log.jsonl",
+        out.display(),
+        out.display()
+    );
+    Ok(match sel.outcome {
+        ProfileOutcome::Pass => crate::EXIT_PASS,
+        _ => crate::EXIT_NOT_PASSED,
+    })
 }

@@ -1,0 +1,570 @@
+//! The probe run and its findings. Each check looks at one service (or the scan) and yields FAIL
+//! findings with their evidence; positive evidence and undecided cases go into a tally. At the end
+//! the tally gives each provision one device-level PASS, but only when *every* service the
+//! provision concerns showed the measure in place; otherwise an INCONCLUSIVE finding names the
+//! services that could not be decided. A service that was not understood never lets a PASS
+//! through.
+
+pub mod bruteforce;
+pub mod creds;
+pub mod disclosure;
+pub mod discovery;
+pub mod fuzz;
+pub mod login;
+pub mod sectxt;
+pub mod transport;
+pub mod unauth;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use iotassure_core::facts::{FactKey, InferredFact};
+use iotassure_core::finding::{
+    Evidence, Finding, Location, Observations, Outcome, Severity, Source,
+};
+use iotassure_core::progress::Progress;
+use serde::Serialize;
+
+use crate::ctx::Ctx;
+use crate::log::LogEntry;
+use crate::options::{Options, Stage};
+use crate::scan::{self, TcpScan};
+use crate::services::{self, Proto, Service};
+use crate::tls::TlsReport;
+
+/// Check ids: stable, TS 103 701-like test units.
+pub mod ids {
+    pub const PORTS: &str = "5.6-1-dev-ports";
+    pub const UDP: &str = "5.6-1-dev-udp";
+    pub const RISKY: &str = "5.6-1-dev-risky-services";
+    pub const BANNERS: &str = "5.6-2-dev-banners";
+    pub const CLEARTEXT: &str = "5.5-7-dev-cleartext";
+    pub const TLS: &str = "5.5-1-dev-tls";
+    pub const SSH_ALGS: &str = "5.5-1-dev-ssh-algorithms";
+    pub const DEFAULT_CREDS: &str = "5.1-1-dev-default-creds";
+    pub const BRUTEFORCE: &str = "5.1-5-dev-bruteforce";
+    pub const UNAUTH: &str = "5.5-4-dev-unauth";
+    pub const UNAUTH_CONFIG: &str = "5.5-5-dev-unauth-config";
+    pub const SECURITY_TXT: &str = "5.2-1-dev-security-txt";
+    pub const FUZZ: &str = "5.13-1-dev-fuzz";
+}
+
+/// A per-service result for one provision that is not a violation.
+#[derive(Debug, Clone)]
+pub enum Tallied {
+    /// Positive evidence of the measure on this service.
+    Pass(String, Option<Location>),
+    /// Could not decide for this service.
+    Undecided(String),
+    /// A violation (its FAIL finding is emitted separately).
+    Fail,
+}
+
+/// Everything one check produced.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub findings: Vec<Finding>,
+    pub tally: Vec<(&'static str, &'static str, String, Tallied)>,
+    pub facts: Vec<InferredFact>,
+    /// Documents fetched from the device (name, text): its security.txt.
+    pub documents: Vec<(String, String)>,
+    pub tls: Vec<TlsReport>,
+}
+
+impl Out {
+    pub fn fail(&mut self, f: Finding, provisions_label: &str) {
+        for p in f.provisions.clone() {
+            if let Some(p) = static_provision(&p) {
+                self.tally
+                    .push((p, check_for(p), provisions_label.to_string(), Tallied::Fail));
+            }
+        }
+        self.findings.push(f);
+    }
+
+    /// Records a result for `provision` on the service `label`; `check` names the check.
+    pub fn tally(&mut self, provision: &'static str, check: &'static str, label: &str, t: Tallied) {
+        self.tally.push((provision, check, label.to_string(), t));
+    }
+
+    pub fn extend(&mut self, o: Out) {
+        self.findings.extend(o.findings);
+        self.tally.extend(o.tally);
+        self.facts.extend(o.facts);
+        self.documents.extend(o.documents);
+        self.tls.extend(o.tls);
+    }
+}
+
+/// The provisions the tally aggregates, and the check each one's summary finding carries.
+const TALLIED: &[(&str, &str)] = &[
+    ("5.1-1", ids::DEFAULT_CREDS),
+    ("5.1-5", ids::BRUTEFORCE),
+    ("5.5-1", ids::TLS),
+    ("5.8-1", ids::TLS),
+    ("TEC-5-no-downgrade", ids::TLS),
+    ("5.5-4", ids::UNAUTH),
+    ("5.6-2", ids::BANNERS),
+    ("5.13-1", ids::FUZZ),
+    ("5.6-1", ids::PORTS),
+    ("5.6-5", ids::PORTS),
+];
+
+fn static_provision(p: &str) -> Option<&'static str> {
+    TALLIED.iter().find(|(x, _)| *x == p).map(|(x, _)| *x)
+}
+
+fn check_for(p: &str) -> &'static str {
+    TALLIED
+        .iter()
+        .find(|(x, _)| *x == p)
+        .map(|(_, c)| *c)
+        .unwrap_or(ids::PORTS)
+}
+
+/// One finding per tallied provision that has no FAIL: PASS when every concerned service passed,
+/// else INCONCLUSIVE naming what could not be decided.
+fn summarise(tally: &[(&'static str, &'static str, String, Tallied)], host: &str) -> Vec<Finding> {
+    let mut by: BTreeMap<&str, Vec<&(&'static str, &'static str, String, Tallied)>> =
+        BTreeMap::new();
+    for t in tally {
+        by.entry(t.0).or_default().push(t);
+    }
+    let mut out = Vec::new();
+    for (prov, items) in by {
+        if items.iter().any(|t| matches!(t.3, Tallied::Fail)) {
+            continue;
+        }
+        let check = items[0].1;
+        let undecided: Vec<String> = items
+            .iter()
+            .filter_map(|t| match &t.3 {
+                Tallied::Undecided(r) => Some(format!("{}: {r}", t.2)),
+                _ => None,
+            })
+            .collect();
+        let passes: Vec<&&(&str, &str, String, Tallied)> = items
+            .iter()
+            .filter(|t| matches!(t.3, Tallied::Pass(..)))
+            .collect();
+        if undecided.is_empty() && !passes.is_empty() {
+            let mut f = Finding::new(
+                check,
+                &[prov],
+                Outcome::Pass,
+                Severity::Info,
+                Source::Device,
+                format!(
+                    "{prov}: every service concerned on {host} shows the measure ({} service{})",
+                    passes.len(),
+                    if passes.len() == 1 { "" } else { "s" }
+                ),
+            );
+            let mut detail = Vec::new();
+            for t in &passes {
+                if let Tallied::Pass(why, loc) = &t.3 {
+                    detail.push(format!("{}: {why}", t.2));
+                    if let Some(l) = loc {
+                        f.evidence.push(Evidence {
+                            location: l.clone(),
+                            excerpt: why.clone(),
+                        });
+                    }
+                }
+            }
+            out.push(f.detail(detail.join("\n")));
+        } else if !undecided.is_empty() {
+            let f = Finding::new(
+                check,
+                &[prov],
+                Outcome::Inconclusive,
+                Severity::Info,
+                Source::Device,
+                format!(
+                    "{prov}: could not decide for {} service{}",
+                    undecided.len(),
+                    if undecided.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .detail(undecided.join("\n"));
+            out.push(f);
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UdpSeen {
+    pub port: u16,
+    pub proto: Proto,
+    /// `open` (answered), `closed` (port unreachable) or `open|filtered` (silent).
+    pub state: String,
+    pub summary: String,
+}
+
+/// What a probe run produced.
+#[derive(Debug)]
+pub struct ProbeOutcome {
+    pub observations: Observations,
+    /// Every byte sent and received, in order (write it out as `probe-log.jsonl`).
+    pub log: Vec<LogEntry>,
+    pub scan: TcpScan,
+    pub udp: Vec<UdpSeen>,
+    pub services: Vec<Service>,
+    pub tls: Vec<TlsReport>,
+    /// Documents the device serves that the document checks should judge: (URL, text).
+    pub documents: Vec<(String, String)>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("port scan of {target} failed: {source}")]
+    Scan {
+        target: String,
+        source: std::io::Error,
+    },
+}
+
+/// Runs every probe the options allow against the one target.
+pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, ProbeError> {
+    let started = Instant::now();
+    let ctx = Ctx::new(opts, progress);
+    let host = opts.ip.to_string();
+    let mut out = Out::default();
+    let mut obs = Observations::default();
+
+    // Discovery: UDP in the background while TCP is scanned.
+    progress.stage(&format!(
+        "probing {host}: TCP scan of {} port(s)",
+        opts.ports.list().len()
+    ));
+    let ports = opts.ports.list();
+    let (scan, udp_result) = std::thread::scope(|s| {
+        let udp = s.spawn(|| {
+            if opts.udp {
+                Some(discovery::udp(&ctx))
+            } else {
+                None
+            }
+        });
+        let params = scan::ScanParams {
+            concurrency: opts.concurrency,
+            timeout: opts.connect_timeout,
+            pacer: &ctx.pacer,
+            deadline: ctx.deadline,
+        };
+        let scan = scan::tcp_scan(opts.ip, &ports, &params);
+        (scan, udp.join().unwrap_or(None))
+    });
+    let scan = scan.map_err(|source| ProbeError::Scan {
+        target: host.clone(),
+        source,
+    })?;
+    ctx.log.note(ids::PORTS, &host, 0, "tcp", format!(
+        "TCP connect scan of ports {}: {} open ({}), {} closed, {} filtered, {} unreachable, {} self-connections dropped, {:.2} s",
+        opts.ports.describe(), scan.open.len(), crate::options::compress_ranges(&scan.open), scan.closed, scan.filtered.len(), scan.unreachable, scan.self_connects, scan.elapsed.as_secs_f64()
+    ));
+    progress.note(&format!(
+        "{} open TCP port(s): {}",
+        scan.open.len(),
+        crate::options::compress_ranges(&scan.open)
+    ));
+
+    // Identification, in parallel (bounded).
+    progress.stage(&format!(
+        "probing {host}: identifying {} service(s)",
+        scan.open.len()
+    ));
+    let mut services: Vec<Service> = if opts.stage == Stage::Scan {
+        Vec::new()
+    } else {
+        parallel(&scan.open, 32, |&p| services::identify(&ctx, p))
+    };
+    services.sort_by_key(|s| s.port);
+    for s in &services {
+        progress.note(&format!(
+            "{} {}",
+            s.label(),
+            s.banner.clone().unwrap_or_default()
+        ));
+    }
+    let (udp_seen, udp_services, udp_out) = udp_result.unwrap_or_default();
+    out.extend(udp_out);
+    discovery::findings(&ctx, &scan, &services, &udp_seen, &mut out);
+    obs.ran(
+        ids::PORTS,
+        Source::Device,
+        &["5.6-1", "5.6-5"],
+        ports.len() as u64,
+    );
+    if opts.udp {
+        obs.ran(
+            ids::UDP,
+            Source::Device,
+            &["5.6-1", "5.6-5"],
+            udp_seen.len() as u64,
+        );
+    } else {
+        obs.skipped(
+            ids::UDP,
+            Source::Device,
+            &["5.6-1", "5.6-5"],
+            "UDP probes turned off (--no-udp)",
+        );
+    }
+
+    // Per-service checks: one thread per service (bounded), the checks of a service in order, so
+    // lockout and crash detection are not confused by our own parallel traffic.
+    progress.stage(&format!(
+        "probing {host}: checking {} service(s)",
+        services.len()
+    ));
+    let all_services: Vec<Service> = services
+        .iter()
+        .cloned()
+        .chain(udp_services.iter().cloned())
+        .collect();
+    let per: Vec<Out> = match opts.stage {
+        Stage::All => parallel(&all_services, 16, |svc| per_service(&ctx, svc)),
+        Stage::Tls => parallel(&all_services, 16, |svc| {
+            let mut out = Out::default();
+            if svc.tls {
+                let label = format!("{}:{}", ctx.opts.ip, svc.label());
+                transport::tls_checks(&ctx, svc, &label, &mut out);
+            }
+            out
+        }),
+        Stage::Scan | Stage::Identify => Vec::new(),
+    };
+    for o in per {
+        out.extend(o);
+    }
+
+    // Record what ran.
+    let n_tcp = services.len() as u64;
+    obs.ran(
+        ids::BANNERS,
+        Source::Device,
+        &["5.6-2"],
+        all_services.len() as u64,
+    );
+    obs.ran(
+        ids::RISKY,
+        Source::Device,
+        &["5.6-1", "5.6-5"],
+        all_services.len() as u64,
+    );
+    obs.ran(ids::CLEARTEXT, Source::Device, &["5.5-1", "5.5-7"], n_tcp);
+    obs.ran(
+        ids::TLS,
+        Source::Device,
+        &["5.5-1", "5.5-7", "5.8-1", "TEC-5-no-downgrade"],
+        out.tls.len() as u64,
+    );
+    obs.ran(
+        ids::SSH_ALGS,
+        Source::Device,
+        &["5.5-1", "TEC-5-no-downgrade"],
+        services.iter().filter(|s| s.proto == Proto::Ssh).count() as u64,
+    );
+    obs.ran(
+        ids::DEFAULT_CREDS,
+        Source::Device,
+        &["5.1-1"],
+        all_services
+            .iter()
+            .filter(|s| s.asks_password() || s.proto == Proto::Snmp)
+            .count() as u64,
+    );
+    obs.ran(
+        ids::UNAUTH,
+        Source::Device,
+        &["5.5-4", "5.6-2"],
+        all_services.len() as u64,
+    );
+    obs.ran(
+        ids::UNAUTH_CONFIG,
+        Source::Device,
+        &["5.5-5"],
+        all_services.len() as u64,
+    );
+    obs.ran(
+        ids::SECURITY_TXT,
+        Source::Device,
+        &["5.2-1"],
+        services.iter().filter(|s| s.proto == Proto::Http).count() as u64,
+    );
+    if opts.bruteforce {
+        obs.ran(
+            ids::BRUTEFORCE,
+            Source::Device,
+            &["5.1-5"],
+            all_services
+                .iter()
+                .filter(|s| bruteforce::supported(s))
+                .count() as u64,
+        );
+    } else {
+        obs.skipped(
+            ids::BRUTEFORCE,
+            Source::Device,
+            &["5.1-5"],
+            "opt-in: run with --bruteforce-test (it sends wrong passwords and may lock accounts)",
+        );
+    }
+    if opts.fuzz {
+        obs.ran(
+            ids::FUZZ,
+            Source::Device,
+            &["5.13-1"],
+            all_services.iter().filter(|s| fuzz::supported(s)).count() as u64,
+        );
+    } else {
+        obs.skipped(
+            ids::FUZZ,
+            Source::Device,
+            &["5.13-1"],
+            "opt-in: run with --fuzz (malformed inputs may crash a fragile service)",
+        );
+    }
+    if ctx.deadline.expired() {
+        obs.findings.push(
+            Finding::new(
+                ids::PORTS,
+                &["5.6-1"],
+                Outcome::Inconclusive,
+                Severity::Info,
+                Source::Device,
+                "The probe run hit its time budget; some probes did not run",
+            )
+            .detail(format!(
+                "--max-time {} s was spent; results cover what finished.",
+                opts.max_time.as_secs()
+            )),
+        );
+    }
+
+    if opts.stage != Stage::All {
+        // A partial run (--only): what did not run says so.
+        let kept: &[&str] = match opts.stage {
+            Stage::Scan => &[ids::PORTS, ids::UDP],
+            Stage::Identify => &[ids::PORTS, ids::UDP, ids::BANNERS],
+            _ => &[ids::PORTS, ids::UDP, ids::BANNERS, ids::TLS],
+        };
+        for c in obs
+            .checks
+            .iter_mut()
+            .filter(|c| !kept.contains(&c.check.as_str()))
+        {
+            c.status = iotassure_core::finding::RunStatus::Skipped {
+                reason: format!("not run: --only {}", opts.stage.as_str()),
+            };
+        }
+    }
+    let summary = summarise(&out.tally, &host);
+    obs.findings.extend(out.findings);
+    obs.findings.extend(summary);
+    obs.facts.extend(dedup_facts(out.facts));
+    Ok(ProbeOutcome {
+        observations: obs,
+        log: ctx.log.take(),
+        scan,
+        udp: udp_seen,
+        services: all_services,
+        tls: out.tls,
+        documents: out.documents,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn dedup_facts(mut f: Vec<InferredFact>) -> Vec<InferredFact> {
+    let mut seen = std::collections::BTreeSet::new();
+    f.retain(|x| seen.insert((x.key, x.value)));
+    f
+}
+
+/// The checks for one service, in order.
+fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
+    let mut out = Out::default();
+    let label = format!("{}:{}", ctx.opts.ip, svc.label());
+    disclosure::run(ctx, svc, &label, &mut out);
+    discovery::risky(ctx, svc, &label, &mut out);
+    discovery::expected(ctx, svc, &label, &mut out);
+    let http = if svc.proto == Proto::Http {
+        Some(unauth::http_paths(ctx, svc, &label, &mut out))
+    } else {
+        None
+    };
+    transport::run(ctx, svc, &label, http.as_ref(), &mut out);
+    unauth::run(ctx, svc, &label, &mut out);
+    if svc.proto == Proto::Http {
+        sectxt::run(ctx, svc, &mut out);
+    }
+    let accepted = creds::run(ctx, svc, &label, http.as_ref(), &mut out);
+    if svc.asks_password() || http.as_ref().is_some_and(|h| !h.protected.is_empty()) {
+        out.facts.push(InferredFact {
+            key: FactKey::PasswordsUsed,
+            value: true,
+            reason: format!("{} asks for a password", svc.label()),
+            evidence: Vec::new(),
+        });
+        out.facts.push(InferredFact {
+            key: FactKey::UserAuthentication,
+            value: true,
+            reason: format!("{} has a login", svc.label()),
+            evidence: Vec::new(),
+        });
+    }
+    if ctx.opts.bruteforce && bruteforce::supported(svc) {
+        bruteforce::run(ctx, svc, &label, http.as_ref(), accepted.as_ref(), &mut out);
+    }
+    if ctx.opts.fuzz && fuzz::supported(svc) {
+        fuzz::run(ctx, svc, &label, http.as_ref(), &mut out);
+    }
+    out
+}
+
+/// Maps `f` over `items` on at most `width` threads, keeping order.
+pub fn parallel<T: Sync, R: Send>(items: &[T], width: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..width.min(items.len()).max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect()
+}
+
+/// A network location with just a note (for findings about a port as a whole).
+pub fn port_location(ctx: &Ctx<'_>, svc: &Service, note: &str) -> Location {
+    Location::Network {
+        host: ctx.opts.ip.to_string(),
+        port: svc.port,
+        protocol: svc.name().to_string(),
+        transcript: vec![iotassure_core::finding::TranscriptLine {
+            dir: "note".into(),
+            data: note.to_string(),
+        }],
+    }
+}
+
+/// The service's identification exchange, or a bare location.
+pub fn svc_location(ctx: &Ctx<'_>, svc: &Service) -> Location {
+    svc.evidence
+        .clone()
+        .unwrap_or_else(|| port_location(ctx, svc, "identified"))
+}
