@@ -7,6 +7,7 @@ use std::fmt;
 
 use iotassure_core::catalog::{provision_sort_key, Catalog, Status};
 use iotassure_core::facts::FactKey;
+use iotassure_core::ixit::Ixit;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +113,10 @@ pub struct Statement {
     pub profile: DeclaredProfile,
     #[serde(default)]
     pub provisions: BTreeMap<String, StatementEntry>,
+    /// Implementation information for testing (TS 103 701 IXIT): declared interfaces, outbound
+    /// connections, basic functions and test accounts, compared with what the probes observe.
+    #[serde(default, skip_serializing_if = "Ixit::is_empty")]
+    pub ixit: Ixit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -405,6 +410,7 @@ pub fn template(
             None => s.push_str(&format!("  {}: null\n", key.as_str())),
         }
     }
+    s.push_str(IXIT_TEMPLATE);
     s.push_str("provisions:\n");
     for p in &cat.provisions {
         s.push_str(&format!(
@@ -423,6 +429,22 @@ pub fn template(
     }
     s
 }
+
+/// The IXIT section of a fresh template: commented out, as a guide.
+const IXIT_TEMPLATE: &str = "# Implementation information for testing (TS 103 701 IXIT). Declared interfaces and connections
+# let the live tests compare what they observe with what you intend; uncomment and fill in.
+# ixit:
+#   interfaces:                  # every network service the device exposes
+#     - { port: 443, service: https, purpose: \"web management\", authentication: password }
+#     - { port: 1900, transport: udp, service: upnp, authentication: none }
+#   connections:                 # connections the device makes itself
+#     - { host: \"update.example.com\", port: 443, protocol: https, purpose: update }
+#     - { host: \"pool.ntp.org\", port: 123, protocol: ntp, purpose: time }
+#   basic_functions:             # what must keep working without the network
+#     - { description: \"local web UI\", port: 443 }
+#   test_accounts:               # logins the lab may use
+#     - { service: https, username: \"lab\", password: \"lab-password\" }
+";
 
 fn yaml_str(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))

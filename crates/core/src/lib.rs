@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod facts;
 pub mod finding;
+pub mod ixit;
 pub mod layout;
 pub mod progress;
 pub mod tree;
