@@ -104,6 +104,9 @@ mod tests {
         }
         assert_eq!(base_score("CVSS:2.0/AV:N"), None);
         assert_eq!(base_score("CVSS:3.1/AV:N/AC:L"), None);
-        assert_eq!(base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"), None);
+        assert_eq!(
+            base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+            None
+        );
     }
 }

@@ -4,44 +4,83 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use crate::model::{
-    Advisory, ComponentInfo, EolRule, Mapping, Origin, ParsedRange, Role,
-};
+use crate::model::{Advisory, ComponentInfo, EolRule, Mapping, Origin, ParsedRange, Role};
 use crate::version::{Branch, Version, VersionError};
 use crate::Error;
 
 /// The YAML files compiled in. `tests/data.rs` checks that every file under `data/` is listed.
-pub(crate) const COMPONENTS: (&str, &str) = (
-    "components.yaml",
-    include_str!("../data/components.yaml"),
-);
+pub(crate) const COMPONENTS: (&str, &str) =
+    ("components.yaml", include_str!("../data/components.yaml"));
 pub(crate) const EOL: (&str, &str) = ("eol.yaml", include_str!("../data/eol.yaml"));
-pub(crate) const PROVISIONS: (&str, &str) = (
-    "provisions.yaml",
-    include_str!("../data/provisions.yaml"),
-);
+pub(crate) const PROVISIONS: (&str, &str) =
+    ("provisions.yaml", include_str!("../data/provisions.yaml"));
 pub const ADVISORY_FILES: &[(&str, &str)] = &[
-    ("busybox.yaml", include_str!("../data/advisories/busybox.yaml")),
+    (
+        "busybox.yaml",
+        include_str!("../data/advisories/busybox.yaml"),
+    ),
     ("curl.yaml", include_str!("../data/advisories/curl.yaml")),
-    ("dnsmasq.yaml", include_str!("../data/advisories/dnsmasq.yaml")),
-    ("dropbear.yaml", include_str!("../data/advisories/dropbear.yaml")),
+    (
+        "dnsmasq.yaml",
+        include_str!("../data/advisories/dnsmasq.yaml"),
+    ),
+    (
+        "dropbear.yaml",
+        include_str!("../data/advisories/dropbear.yaml"),
+    ),
     ("glibc.yaml", include_str!("../data/advisories/glibc.yaml")),
-    ("goahead.yaml", include_str!("../data/advisories/goahead.yaml")),
-    ("hostapd.yaml", include_str!("../data/advisories/hostapd.yaml")),
-    ("libupnp.yaml", include_str!("../data/advisories/libupnp.yaml")),
-    ("lighttpd.yaml", include_str!("../data/advisories/lighttpd.yaml")),
+    (
+        "goahead.yaml",
+        include_str!("../data/advisories/goahead.yaml"),
+    ),
+    (
+        "hostapd.yaml",
+        include_str!("../data/advisories/hostapd.yaml"),
+    ),
+    (
+        "libupnp.yaml",
+        include_str!("../data/advisories/libupnp.yaml"),
+    ),
+    (
+        "lighttpd.yaml",
+        include_str!("../data/advisories/lighttpd.yaml"),
+    ),
     ("linux.yaml", include_str!("../data/advisories/linux.yaml")),
-    ("miniupnpd.yaml", include_str!("../data/advisories/miniupnpd.yaml")),
-    ("mosquitto.yaml", include_str!("../data/advisories/mosquitto.yaml")),
+    (
+        "miniupnpd.yaml",
+        include_str!("../data/advisories/miniupnpd.yaml"),
+    ),
+    (
+        "mosquitto.yaml",
+        include_str!("../data/advisories/mosquitto.yaml"),
+    ),
     ("musl.yaml", include_str!("../data/advisories/musl.yaml")),
-    ("openssh.yaml", include_str!("../data/advisories/openssh.yaml")),
-    ("openssl.yaml", include_str!("../data/advisories/openssl.yaml")),
+    (
+        "openssh.yaml",
+        include_str!("../data/advisories/openssh.yaml"),
+    ),
+    (
+        "openssl.yaml",
+        include_str!("../data/advisories/openssl.yaml"),
+    ),
     ("pppd.yaml", include_str!("../data/advisories/pppd.yaml")),
     ("samba.yaml", include_str!("../data/advisories/samba.yaml")),
-    ("thttpd.yaml", include_str!("../data/advisories/thttpd.yaml")),
-    ("uclibc.yaml", include_str!("../data/advisories/uclibc.yaml")),
-    ("uclibc-ng.yaml", include_str!("../data/advisories/uclibc-ng.yaml")),
-    ("wpa_supplicant.yaml", include_str!("../data/advisories/wpa_supplicant.yaml")),
+    (
+        "thttpd.yaml",
+        include_str!("../data/advisories/thttpd.yaml"),
+    ),
+    (
+        "uclibc.yaml",
+        include_str!("../data/advisories/uclibc.yaml"),
+    ),
+    (
+        "uclibc-ng.yaml",
+        include_str!("../data/advisories/uclibc-ng.yaml"),
+    ),
+    (
+        "wpa_supplicant.yaml",
+        include_str!("../data/advisories/wpa_supplicant.yaml"),
+    ),
     ("zlib.yaml", include_str!("../data/advisories/zlib.yaml")),
 ];
 
@@ -201,7 +240,10 @@ impl Db {
         }
         for rule in db.mapping.advisories.iter().chain([&db.mapping.eol]) {
             if rule.provisions.is_empty() {
-                return Err(data(PROVISIONS.0, &format!("{} names no provision", rule.check)));
+                return Err(data(
+                    PROVISIONS.0,
+                    &format!("{} names no provision", rule.check),
+                ));
             }
         }
         Ok(db)
@@ -315,20 +357,26 @@ impl Db {
             }
             if let (Some(i), Some(l)) = (&r.introduced, &r.last_affected) {
                 if i > l {
-                    return Err(format!("{}: introduced {i} is after last_affected {l}", a.id));
+                    return Err(format!(
+                        "{}: introduced {i} is after last_affected {l}",
+                        a.id
+                    ));
                 }
             }
         }
         let list = self.by_component.entry(ci).or_default();
-        if let Some(&k) = list
-            .iter()
-            .find(|&&k| self.entries[k].advisory.id == a.id)
-        {
-            self.entries[k] = Entry { advisory: a, ranges };
+        if let Some(&k) = list.iter().find(|&&k| self.entries[k].advisory.id == a.id) {
+            self.entries[k] = Entry {
+                advisory: a,
+                ranges,
+            };
             return Ok(true);
         }
         list.push(self.entries.len());
-        self.entries.push(Entry { advisory: a, ranges });
+        self.entries.push(Entry {
+            advisory: a,
+            ranges,
+        });
         Ok(false)
     }
 

@@ -71,7 +71,9 @@ impl ComponentInfo {
 
     /// `cpe:2.3:a:openssl:openssl:1.0.2n:*:*:*:*:*:*:*`, when the component has a CPE.
     pub fn cpe(&self, version: &str) -> Option<String> {
-        self.cpe.as_ref().map(|vp| cpe23(self.cpe_part, vp, version))
+        self.cpe
+            .as_ref()
+            .map(|vp| cpe23(self.cpe_part, vp, version))
     }
 }
 
@@ -122,7 +124,8 @@ impl Day {
             [y, m] => (num(y)?, num(m)?, None),
             _ => return Err(bad()),
         };
-        let month = time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
+        let month =
+            time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
         let day = match d {
             Some(d) => u8::try_from(d).map_err(|_| bad())?,
             None => time::util::days_in_month(month, y),
@@ -338,8 +341,7 @@ impl Advisory {
 
     /// Whether this advisory bears on the provisions of `role` for a component having `roles`.
     pub fn bears_on(&self, role: Role, component_roles: &[Role]) -> bool {
-        component_roles.contains(&role)
-            && self.roles.as_ref().is_none_or(|r| r.contains(&role))
+        component_roles.contains(&role) && self.roles.as_ref().is_none_or(|r| r.contains(&role))
     }
 }
 

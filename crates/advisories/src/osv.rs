@@ -173,10 +173,18 @@ impl Db {
             Some(c) => c.name.clone(),
             None => self.feed_component(candidates[0], purl)?,
         };
-        let scheme = self.component(&component).map(|c| c.scheme).unwrap_or_default();
+        let scheme = self
+            .component(&component)
+            .map(|c| c.scheme)
+            .unwrap_or_default();
         let mut notes = Vec::new();
         let mut ranges = Vec::new();
-        for r in aff.get("ranges").and_then(Value::as_array).into_iter().flatten() {
+        for r in aff
+            .get("ranges")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
             match kind {
                 "ECOSYSTEM" | "SEMVER" => {}
@@ -243,7 +251,12 @@ impl Db {
                 ranges.push(r);
             }
         }
-        for v in aff.get("versions").and_then(Value::as_array).into_iter().flatten() {
+        for v in aff
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(v) = v.as_str() else { continue };
             if Version::parse(v, scheme).is_ok() {
                 ranges.push(Range {
@@ -252,7 +265,9 @@ impl Db {
                     last_affected: Some(v.to_string()),
                 });
             } else {
-                notes.push(format!("listed version `{v}` cannot be compared and was ignored"));
+                notes.push(format!(
+                    "listed version `{v}` cannot be compared and was ignored"
+                ));
             }
         }
         if ranges.is_empty() {
@@ -414,7 +429,10 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Error
         })?;
         if ft.is_dir() {
             collect(&p, depth + 1, out)?;
-        } else if ft.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")) {
+        } else if ft.is_file()
+            && p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        {
             out.push(p);
             if out.len() > MAX_FILES {
                 return Err(Error::Feed {

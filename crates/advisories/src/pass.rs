@@ -313,7 +313,12 @@ fn title(g: &Group<'_>, hits: &[&Hit<'_>], rule: &CheckRule) -> String {
     )
 }
 
-fn detail(g: &Group<'_>, hits: &[&Hit<'_>], rule: &CheckRule, backport: Option<&Backport>) -> String {
+fn detail(
+    g: &Group<'_>,
+    hits: &[&Hit<'_>],
+    rule: &CheckRule,
+    backport: Option<&Backport>,
+) -> String {
     let mut lines = vec![format!(
         "{} ({}) matches these advisories:",
         g.label(),
@@ -330,7 +335,12 @@ fn detail(g: &Group<'_>, hits: &[&Hit<'_>], rule: &CheckRule, backport: Option<&
             (None, Some(l)) => format!("affects up to {l}"),
             (None, None) => "no fixed version".to_string(),
         };
-        lines.push(format!("- {} ({score}, {fix}): {} {}", a.label(), a.summary, a.source));
+        lines.push(format!(
+            "- {} ({score}, {fix}): {} {}",
+            a.label(),
+            a.summary,
+            a.source
+        ));
     }
     if let Some(f) = upgrade_to(hits) {
         lines.push(format!("Upgrading to {f} or later fixes all of them."));

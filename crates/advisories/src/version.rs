@@ -189,7 +189,10 @@ fn tokens(s: &str) -> Vec<Tok> {
             out.push(Tok::Num(s[i..j].parse().unwrap_or(u64::MAX)));
             i = j;
         } else if c.is_ascii_alphabetic() {
-            let j = i + b[i..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let j = i + b[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
             let w = s[i..j].to_ascii_lowercase();
             if tilde || PRE_WORDS.contains(&w.as_str()) {
                 out.push(Tok::Pre(w));

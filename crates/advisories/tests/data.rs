@@ -9,7 +9,11 @@ use iotassure_advisories::{Db, Role, Scheme, Version};
 fn builtin_tables_load_and_validate() {
     let db = Db::try_builtin().unwrap_or_else(|e| panic!("{e}"));
     assert!(db.components().len() >= 35, "{}", db.components().len());
-    assert!(db.advisories().count() >= 120, "{}", db.advisories().count());
+    assert!(
+        db.advisories().count() >= 120,
+        "{}",
+        db.advisories().count()
+    );
     assert!(db.eol_rules().count() >= 10);
 }
 
@@ -22,18 +26,37 @@ fn every_advisory_is_complete() {
             .component(&a.component)
             .unwrap_or_else(|| panic!("{}: unknown component {}", a.id, a.component));
         assert_eq!(c.name, a.component, "{}: canonical name", a.id);
-        assert!(ids.insert((a.component.clone(), a.id.clone())), "{} twice", a.id);
+        assert!(
+            ids.insert((a.component.clone(), a.id.clone())),
+            "{} twice",
+            a.id
+        );
         assert!(
             a.id.starts_with("CVE-") && a.id[4..8].parse::<u32>().is_ok(),
             "{}: built-in ids are CVE ids",
             a.id
         );
-        assert!(a.source.starts_with("https://") || a.source.starts_with("http://"), "{}", a.id);
-        assert!(!a.summary.trim().is_empty() && a.summary.len() < 200, "{}: summary", a.id);
-        assert!(a.cvss.is_some() || a.severity.is_some(), "{}: severity", a.id);
+        assert!(
+            a.source.starts_with("https://") || a.source.starts_with("http://"),
+            "{}",
+            a.id
+        );
+        assert!(
+            !a.summary.trim().is_empty() && a.summary.len() < 200,
+            "{}: summary",
+            a.id
+        );
+        assert!(
+            a.cvss.is_some() || a.severity.is_some(),
+            "{}: severity",
+            a.id
+        );
         assert!(!a.affected.is_empty(), "{}: ranges", a.id);
         for r in &a.affected {
-            for v in [&r.introduced, &r.fixed, &r.last_affected].into_iter().flatten() {
+            for v in [&r.introduced, &r.fixed, &r.last_affected]
+                .into_iter()
+                .flatten()
+            {
                 Version::parse(v, c.scheme).unwrap_or_else(|e| panic!("{}: {e}", a.id));
             }
             assert!(
@@ -44,7 +67,12 @@ fn every_advisory_is_complete() {
         }
         if let Some(roles) = &a.roles {
             for r in roles {
-                assert!(c.roles.contains(r), "{}: role {r:?} not a role of {}", a.id, c.name);
+                assert!(
+                    c.roles.contains(r),
+                    "{}: role {r:?} not a role of {}",
+                    a.id,
+                    c.name
+                );
             }
         }
     }
@@ -60,7 +88,10 @@ fn component_names_are_unique_and_identifiers_well_formed() {
         }
         assert!(c.purl.starts_with("pkg:generic/"), "{}", c.purl);
         let cpe = c.cpe("1.2.3").expect("every built-in component has a CPE");
-        assert!(cpe.starts_with("cpe:2.3:") && cpe.matches(':').count() == 12, "{cpe}");
+        assert!(
+            cpe.starts_with("cpe:2.3:") && cpe.matches(':').count() == 12,
+            "{cpe}"
+        );
     }
     let l = db.component("kernel").unwrap();
     assert_eq!(l.name, "linux");
@@ -72,10 +103,7 @@ fn component_names_are_unique_and_identifiers_well_formed() {
     assert_eq!(db.component("DropbearMulti").unwrap().name, "dropbear");
     assert_eq!(db.component("libssl1.1").unwrap().name, "openssl");
     assert_eq!(db.component("OpenSSH").unwrap().name, "openssh");
-    assert_eq!(
-        db.component("luci-app-foo").map(|c| c.name.as_str()),
-        None
-    );
+    assert_eq!(db.component("luci-app-foo").map(|c| c.name.as_str()), None);
     assert_eq!(
         db.component("busybox").unwrap().purl("1.22.1"),
         "pkg:generic/busybox@1.22.1"
