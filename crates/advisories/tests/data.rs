@@ -8,13 +8,13 @@ use iotassure_advisories::{Db, Role, Scheme, Version};
 #[test]
 fn builtin_tables_load_and_validate() {
     let db = Db::try_builtin().unwrap_or_else(|e| panic!("{e}"));
-    assert!(db.components().len() >= 35, "{}", db.components().len());
+    assert!(db.components().len() >= 37, "{}", db.components().len());
     assert!(
-        db.advisories().count() >= 120,
+        db.advisories().count() >= 155,
         "{}",
         db.advisories().count()
     );
-    assert!(db.eol_rules().count() >= 10);
+    assert!(db.eol_rules().count() >= 11);
 }
 
 #[test]
