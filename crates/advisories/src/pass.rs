@@ -387,6 +387,11 @@ enum Backport {
 
 const DISTROS: &[(&str, &str)] = &[
     ("debian", "Debian"),
+    ("deb8u", "Debian"),
+    ("deb9u", "Debian"),
+    ("deb10u", "Debian"),
+    ("deb11u", "Debian"),
+    ("deb12u", "Debian"),
     ("ubuntu", "Ubuntu"),
     ("raspbian", "Raspbian"),
     ("+deb", "Debian"),
@@ -398,10 +403,21 @@ const DISTROS: &[(&str, &str)] = &[
 ];
 
 fn backport_note(g: &Group<'_>, m: &Match<'_>) -> Option<Backport> {
+    // Where a distribution build shows itself: the version string (`2.80-1+deb10u1`), a
+    // package database's `Version:` field, and what a service says about itself on the
+    // network (`SSH-2.0-OpenSSH_7.4p1 Debian-10+deb9u7`). Not other firmware strings: a kernel
+    // banner's build host (`root@debian`) says nothing about backports.
     let texts = g
         .evidence
         .iter()
-        .map(|e| e.excerpt.to_ascii_lowercase())
+        .filter_map(|e| match e.location {
+            Location::Network { .. } => Some(e.excerpt.to_ascii_lowercase()),
+            _ => e
+                .excerpt
+                .split("Version: ")
+                .nth(1)
+                .map(|v| v.to_ascii_lowercase()),
+        })
         .chain(std::iter::once(g.version.to_ascii_lowercase()));
     for t in texts {
         if let Some((_, d)) = DISTROS.iter().find(|(k, _)| t.contains(k)) {

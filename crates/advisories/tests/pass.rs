@@ -154,6 +154,33 @@ fn device_only_components_are_judged_alike_with_notes() {
     assert!(f[0].heuristic);
     assert!(f[0].detail.as_deref().unwrap().contains("Debian build"));
     assert!(!obs.findings.iter().any(|f| f.outcome == Outcome::Fail));
+
+    // A build host named `debian` in a firmware kernel banner is not a distribution build.
+    let obs = assess_with(
+        &db,
+        &[fw(
+            "linux",
+            "3.18.9",
+            "/boot/vmlinux",
+            "Linux version 3.18.9 (root@debian) (gcc",
+        )],
+        &opts(),
+    );
+    let f = by(&obs.findings, "5.3-8-advisories", "linux 3.18.9");
+    assert_eq!(f[0].outcome, Outcome::Fail);
+    // A Debian package version is.
+    let obs = assess_with(
+        &db,
+        &[fw(
+            "dnsmasq",
+            "2.76-5+deb9u1",
+            "/var/lib/dpkg/status",
+            "Package: dnsmasq-base Version: 2.76-5+deb9u1",
+        )],
+        &opts(),
+    );
+    let f = by(&obs.findings, "5.3-8-advisories", "dnsmasq 2.76");
+    assert_eq!(f[0].outcome, Outcome::Inconclusive);
 }
 
 #[test]
