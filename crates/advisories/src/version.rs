@@ -57,7 +57,7 @@ pub struct VersionError {
 }
 
 const PRE_WORDS: &[&str] = &[
-    "dev", "snapshot", "alpha", "beta", "pre", "preview", "rc", "test",
+    "dev", "devel", "snapshot", "alpha", "beta", "pre", "preview", "rc", "test",
 ];
 
 impl Version {

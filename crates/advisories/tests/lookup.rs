@@ -48,6 +48,8 @@ fn dotted_versions_compare_like_upstream_numbering() {
         ("3.0.0-beta2", "3.0.0-alpha1", Greater),
         ("2.0.0~rc1", "2.0.0", Less),
         ("0.94.14rc21", "0.94.14", Less),
+        ("2.4-devel", "2.4", Less),
+        ("2.4-devel", "2.3", Greater),
         // thttpd-style letters
         ("2.25b", "2.26", Less),
         ("2.25b", "2.25", Greater),
