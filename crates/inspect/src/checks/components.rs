@@ -11,12 +11,11 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
+use iotassure_advisories::ComponentInfo;
 use iotassure_core::finding::{
     Component, Evidence, Finding, Location, Observations, Outcome, Severity, Source,
 };
 use iotassure_core::tree::{BlobKind, EntryKind};
-
-use iotassure_advisories::ComponentInfo;
 
 use super::Check;
 use crate::{Ctx, Root};
