@@ -238,6 +238,17 @@ impl Db {
                 db.add_advisory(a).map_err(|e| data(file, &e))?;
             }
         }
+        if db
+            .mapping
+            .advisories
+            .first()
+            .is_none_or(|r| r.role.is_some())
+        {
+            return Err(data(
+                PROVISIONS.0,
+                &"the first advisories row must have no role (it applies to every component)",
+            ));
+        }
         for rule in db.mapping.advisories.iter().chain([&db.mapping.eol]) {
             if rule.provisions.is_empty() {
                 return Err(data(
