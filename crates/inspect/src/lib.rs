@@ -9,7 +9,6 @@
 pub mod checks;
 pub mod crack;
 pub mod elf;
-pub mod eol;
 pub mod facts;
 pub mod nvram;
 pub mod text;

@@ -2,7 +2,9 @@
 //! 5.1-1, 5.4-x, 5.6-1, 5.6-4, 5.3 components (name and version), 5.6-7 and 5.7-1 must be
 //! found, and the P points for 5.4 must not FAIL. Skipped (with a note) when the corpus is
 //! absent. Tests that need unpack formats this branch does not have yet are ignored with the
-//! format named; they run once the unpack branch is merged.
+//! format named; they run once the unpack branch is merged. End-of-life and known-vulnerability
+//! judgements come from the advisory pass (iotassure-advisories), run here on the inspected
+//! components exactly as the CLI runs it.
 
 use iotassure_core::finding::{Observations, Outcome};
 use iotassure_core::progress::NoProgress;
@@ -20,7 +22,10 @@ fn inspect_corpus(name: &str) -> Option<(Observations, tempfile::TempDir)> {
         opts.wordlist.add_file(&c).unwrap();
     }
     opts.image = Some(img);
-    Some((inspect(&up.tree, &opts, &NoProgress), dir))
+    let mut obs = inspect(&up.tree, &opts, &NoProgress);
+    let judged = iotassure_advisories::assess(iotassure_advisories::builtin(), &obs.components);
+    obs.extend(judged);
+    Some((obs, dir))
 }
 
 /// A FAIL on `prov` whose title, detail or evidence contains every needle.
@@ -154,6 +159,22 @@ fn openwrt_cc() {
             ("dnsmasq 2.72", has_component(&o, "dnsmasq", "2.72")),
             ("busybox 1.22.1", has_component(&o, "busybox", "1.22.1")),
             ("linux 3.18.9", has_component(&o, "linux", "3.18.9")),
+            (
+                "5.3 dropbear 2014.65 known vulnerabilities",
+                fails(&o, "5.3-8", &["dropbear 2014.65", "CVE-2016-7406"]),
+            ),
+            (
+                "5.3 dnsmasq 2.72 known vulnerabilities",
+                fails(&o, "5.3-8", &["dnsmasq 2.72", "CVE-2017-14491"]),
+            ),
+            (
+                "5.3 busybox 1.22.1 known vulnerabilities",
+                fails(&o, "5.2-3", &["busybox 1.22.1", "CVE-2016-2148"]),
+            ),
+            (
+                "5.3 EOL kernel 3.18.9",
+                fails(&o, "5.2-3", &["linux 3.18.9", "end of life"]),
+            ),
             ("96 opkg packages", opkg >= 90),
         ],
     );
@@ -250,6 +271,10 @@ fn emux_dvarm() {
                 no_fail(&o, "5.4-3") && no_fail(&o, "5.4-4"),
             ),
             ("openssl 1.0.2n", has_component(&o, "openssl", "1.0.2n")),
+            (
+                "5.3 openssl 1.0.2n end of life",
+                fails(&o, "5.2-3", &["openssl 1.0.2n", "end of life"]),
+            ),
             ("busybox 1.23.2", has_component(&o, "busybox", "1.23.2")),
             ("dropbear 2017.75", has_component(&o, "dropbear", "2017.75")),
             ("28 opkg packages", (26..=30).contains(&opkg)),

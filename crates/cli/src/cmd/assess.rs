@@ -52,6 +52,8 @@ pub struct Args {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub live: LiveArgs,
+    #[command(flatten)]
+    pub advisories: super::advisories::AdvisoryArgs,
 }
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
@@ -99,6 +101,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     if !args.image.exists() {
         bail!("{}: no such file or folder", args.image.display());
     }
+    let advisories = args.advisories.load(progress)?;
 
     let staged = Staged::new(&args.out, args.force)?;
     // The extracted tree goes beside the report while we work; it is kept only on request.
@@ -165,6 +168,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let gathered = live::gather(&args.live, &args.creds, progress)?;
     live::write_artifacts(&gathered, &staged.dir)?;
     observations.extend(gathered.observations);
+    let fw = iotassure_core::finding::Source::Firmware;
+    super::advisories::judge(&advisories, &mut observations, fw);
 
     progress.stage("judging");
     let report = iotassure_assess::assemble(

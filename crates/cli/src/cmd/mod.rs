@@ -1,6 +1,7 @@
 //! One file per subcommand. Each defines its clap `Args` (or `Command`) and a `run` that returns
 //! the exit status.
 
+pub mod advisories;
 pub mod assess;
 pub mod catalog;
 pub mod ics;

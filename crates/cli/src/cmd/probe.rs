@@ -47,6 +47,8 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub probe: ProbeOpts,
+    #[command(flatten)]
+    pub advisories: super::advisories::AdvisoryArgs,
 }
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
@@ -66,6 +68,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .out
         .as_ref()
         .expect("clap requires --out without --dry-run");
+    let advisories = args.advisories.load(progress)?;
     let staged = Staged::new(out, args.force)?;
     let outcome = iotassure_device::probe(&opts, progress)?;
     let mut live = Live {
@@ -84,6 +87,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         outcome.scan.open.len()
     );
     live::absorb(&mut live, outcome);
+    let dev = iotassure_core::finding::Source::Device;
+    super::advisories::judge(&advisories, &mut live.observations, dev);
     live::write_artifacts(&live, &staged.dir)?;
     let fails: Vec<String> = live
         .observations

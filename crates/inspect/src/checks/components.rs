@@ -2,20 +2,23 @@
 //! apk installed), a table of binary version classifiers (one aho-corasick pass over every
 //! binary and blob), the Linux kernel (banner, module vermagic, /lib/modules), library file
 //! names, and the ESP-IDF application descriptor of MCU images. Each component carries a purl,
-//! a CPE where one is known, the method and the evidence. Versions the end-of-life table
-//! knows to be unsupported or vulnerable are reported.
+//! a CPE where one is known, the method and the evidence. Names, purls and CPEs come from the
+//! component table of `iotassure-advisories`; whether a version is end of life or has known
+//! vulnerabilities is decided there too, once for every evidence source (the CLI runs that pass
+//! after all evidence is gathered).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
+use iotassure_advisories::ComponentInfo;
 use iotassure_core::finding::{
     Component, Evidence, Finding, Location, Observations, Outcome, Severity, Source,
 };
 use iotassure_core::tree::{BlobKind, EntryKind};
 
 use super::Check;
-use crate::{eol, Ctx, Root};
+use crate::{Ctx, Root};
 
 pub const CHECK: Check = Check {
     id: "5.3-fw-components",
@@ -38,125 +41,63 @@ struct Classifier {
     name: &'static str,
     anchor: &'static str,
     extract: Extract,
-    /// `vendor:product` for a CPE 2.3 (`a` part unless `os` is set).
-    cpe: Option<&'static str>,
-    os: bool,
 }
 
-const fn c(name: &'static str, anchor: &'static str, cpe: Option<&'static str>) -> Classifier {
+/// `name` is the component's canonical name in the advisories component table.
+const fn c(name: &'static str, anchor: &'static str) -> Classifier {
     Classifier {
         name,
         anchor,
         extract: Extract::After,
-        cpe,
-        os: false,
     }
 }
 
 /// Binary version classifiers. A version token is `[0-9][0-9A-Za-z._+-]*`.
 static CLASSIFIERS: &[Classifier] = &[
-    c("busybox", "BusyBox v", Some("busybox:busybox")),
-    c(
-        "dropbear",
-        "dropbear_",
-        Some("dropbear_ssh_project:dropbear_ssh"),
-    ),
+    c("busybox", "BusyBox v"),
+    c("dropbear", "dropbear_"),
     Classifier {
         name: "openssl",
         anchor: "OpenSSL ",
         extract: Extract::Dated,
-        cpe: Some("openssl:openssl"),
-        os: false,
     },
-    c("mbedtls", "mbed TLS ", Some("arm:mbed_tls")),
-    c("mbedtls", "Mbed TLS ", Some("arm:mbed_tls")),
-    c("polarssl", "PolarSSL ", Some("polarssl:polarssl")),
-    c("wolfssl", "wolfSSL v", Some("wolfssl:wolfssl")),
-    c("matrixssl", "MatrixSSL ", Some("matrixssl:matrixssl")),
-    c("glibc", "stable release version ", Some("gnu:glibc")),
-    c(
-        "glibc",
-        "GNU C Library (GNU libc) release version ",
-        Some("gnu:glibc"),
-    ),
+    c("mbedtls", "mbed TLS "),
+    c("mbedtls", "Mbed TLS "),
+    c("polarssl", "PolarSSL "),
+    c("wolfssl", "wolfSSL v"),
+    c("matrixssl", "MatrixSSL "),
+    c("glibc", "stable release version "),
+    c("glibc", "GNU C Library (GNU libc) release version "),
     Classifier {
         name: "linux",
         anchor: "Linux version ",
         extract: Extract::After,
-        cpe: Some("linux:linux_kernel"),
-        os: true,
     },
-    c("dnsmasq", "dnsmasq-", Some("thekelleys:dnsmasq")),
-    c(
-        "miniupnpd",
-        "MiniUPnPd/",
-        Some("miniupnp_project:miniupnpd"),
-    ),
-    c("lighttpd", "lighttpd/", Some("lighttpd:lighttpd")),
-    c("hostapd", "hostapd v", Some("w1.fi:hostapd")),
-    c(
-        "wpa_supplicant",
-        "wpa_supplicant v",
-        Some("w1.fi:wpa_supplicant"),
-    ),
-    c("openvpn", "OpenVPN ", Some("openvpn:openvpn")),
-    c("curl", "libcurl/", Some("haxx:libcurl")),
-    c("sqlite", "SQLite version ", Some("sqlite:sqlite")),
+    c("dnsmasq", "dnsmasq-"),
+    c("miniupnpd", "MiniUPnPd/"),
+    c("lighttpd", "lighttpd/"),
+    c("hostapd", "hostapd v"),
+    c("wpa_supplicant", "wpa_supplicant v"),
+    c("openvpn", "OpenVPN "),
+    c("curl", "libcurl/"),
+    c("sqlite", "SQLite version "),
     Classifier {
         name: "zlib",
         anchor: " inflate ",
         extract: Extract::ThenCopyright,
-        cpe: Some("zlib:zlib"),
-        os: false,
     },
-    c("openssh", "OpenSSH_", Some("openbsd:openssh")),
-    c(
-        "pppd",
-        "pppd version ",
-        Some("point-to-point_protocol_project:point-to-point_protocol"),
-    ),
-    c("mosquitto", "mosquitto version ", Some("eclipse:mosquitto")),
-    c(
-        "libupnp",
-        "Portable SDK for UPnP devices/",
-        Some("libupnp_project:libupnp"),
-    ),
-    c("u-boot", "U-Boot ", Some("denx:u-boot")),
-    c("lua", "Lua 5.", Some("lua:lua")),
-    c("hostapd", "hostapd ", Some("w1.fi:hostapd")),
+    c("openssh", "OpenSSH_"),
+    c("pppd", "pppd version "),
+    c("mosquitto", "mosquitto version "),
+    c("libupnp", "Portable SDK for UPnP devices/"),
+    c("u-boot", "U-Boot "),
+    c("lua", "Lua 5."),
+    c("hostapd", "hostapd "),
 ];
 
-/// Package names (opkg, dpkg, apk) that map to a classifier's CPE.
-fn cpe_for(name: &str) -> Option<(&'static str, bool)> {
-    let n = match name {
-        "libopenssl" | "libssl" | "openssl-util" | "libssl1.0.0" | "libssl1.1" | "libssl3" => {
-            "openssl"
-        }
-        "dropbear" => "dropbear",
-        "busybox" => "busybox",
-        "dnsmasq" | "dnsmasq-full" | "dnsmasq-dhcpv6" => "dnsmasq",
-        "miniupnpd" => "miniupnpd",
-        "lighttpd" => "lighttpd",
-        "hostapd" | "wpad" | "wpad-mini" | "hostapd-mini" => "hostapd",
-        "wpa-supplicant" | "wpa_supplicant" => "wpa_supplicant",
-        "openvpn" | "openvpn-openssl" | "openvpn-mbedtls" => "openvpn",
-        "curl" | "libcurl" | "libcurl4" => "curl",
-        "zlib" | "zlib1g" => "zlib",
-        "libc" | "uclibc" => return None,
-        "kernel" => "linux",
-        "libmbedtls" | "mbedtls" => "mbedtls",
-        "libwolfssl" | "wolfssl" => "wolfssl",
-        "libsqlite3" | "sqlite3" => "sqlite",
-        "openssh-server" | "openssh-client" => "openssh",
-        "ppp" | "ppp-mod-pppoe" => "pppd",
-        "mosquitto" => "mosquitto",
-        "uhttpd" => return Some(("openwrt:uhttpd", false)),
-        _ => return None,
-    };
-    CLASSIFIERS
-        .iter()
-        .find(|c| c.name == n)
-        .and_then(|c| c.cpe.map(|p| (p, c.os)))
+/// The component table entry for a name (classifier name, package name or alias).
+fn known(name: &str) -> Option<&'static ComponentInfo> {
+    iotassure_advisories::builtin().component(name)
 }
 
 static AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -211,8 +152,12 @@ fn extract(cl: &Classifier, after: &[u8]) -> Option<String> {
     Some(v)
 }
 
+/// The purl of a component: the table's for a known one, `pkg:generic/…` otherwise.
 pub fn purl(name: &str, version: &str) -> String {
-    format!("pkg:generic/{}@{}", purl_escape(name), purl_escape(version))
+    match known(name) {
+        Some(c) => c.purl(version),
+        None => format!("pkg:generic/{}@{}", purl_escape(name), purl_escape(version)),
+    }
 }
 
 fn purl_escape(s: &str) -> String {
@@ -227,23 +172,6 @@ fn purl_escape(s: &str) -> String {
         .collect()
 }
 
-pub fn cpe(vendor_product: &str, os: bool, version: &str) -> String {
-    let v: String = version
-        .chars()
-        .map(|c| match c {
-            ':' | '*' | '?' | '\\' | '!' | '"' | '#' | '$' | '&' | '\'' | '(' | ')' | '+' | ','
-            | '/' | ';' | '<' | '=' | '>' | '@' | '[' | ']' | '^' | '`' | '{' | '|' | '}' | '~' => {
-                format!("\\{c}")
-            }
-            c => c.to_string(),
-        })
-        .collect();
-    format!(
-        "cpe:2.3:{}:{vendor_product}:{v}:*:*:*:*:*:*:*",
-        if os { "o" } else { "a" }
-    )
-}
-
 /// Collects components, merging the same name and version found several ways.
 #[derive(Default)]
 struct Found {
@@ -251,19 +179,16 @@ struct Found {
 }
 
 impl Found {
-    fn add(&mut self, name: &str, version: &str, method: &str, cpe: Option<String>, ev: Evidence) {
+    fn add(&mut self, name: &str, version: &str, method: &str, ev: Evidence) {
         let key = (name.to_string(), version.to_string());
         let c = self.map.entry(key).or_insert_with(|| Component {
             name: name.to_string(),
             version: version.to_string(),
             purl: Some(purl(name, version)),
-            cpe: None,
+            cpe: known(name).and_then(|k| k.cpe(version)),
             method: method.to_string(),
             evidence: Vec::new(),
         });
-        if c.cpe.is_none() {
-            c.cpe = cpe;
-        }
         if !c.method.split(", ").any(|m| m == method) {
             c.method = format!("{}, {method}", c.method);
         }
@@ -307,39 +232,6 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
         }
     }
     let comps: Vec<Component> = found.map.into_values().collect();
-    for c in &comps {
-        let Some(note) = eol::note(&c.name, &c.version) else {
-            continue;
-        };
-        let known = eol::has_known_vulns(&note);
-        let (outcome, sev, what) = if note.end_of_life {
-            (Outcome::Fail, Severity::High, "is end of life")
-        } else if known {
-            (Outcome::Fail, Severity::Medium, "has known vulnerabilities")
-        } else {
-            (Outcome::Info, Severity::Info, "age")
-        };
-        let mut f = Finding::new(
-            CHECK.id,
-            &["5.2-3", "5.3-8"],
-            outcome,
-            sev,
-            Source::Firmware,
-            if outcome == Outcome::Info {
-                format!("{} {}: {}", c.name, c.version, note.summary)
-            } else {
-                format!("{} {} {what}", c.name, c.version)
-            },
-        )
-        .detail(format!(
-            "{}. A component with no upstream security fixes, or with long-fixed public vulnerabilities, shows vulnerabilities are not being rectified in the product.",
-            note.summary
-        ));
-        if let Some(e) = c.evidence.first() {
-            f = f.evidence(e.location.clone(), e.excerpt.clone());
-        }
-        obs.findings.push(f);
-    }
     let summary = format!("{} components identified", comps.len());
     obs.findings.push(
         Finding::new(
@@ -395,29 +287,19 @@ fn package_dbs(root: &Root<'_>, found: &mut Found) -> u64 {
                         location: root.location(&f.path, Some(line), None),
                         excerpt: format!("Package: {n} Version: {v}"),
                     };
-                    match cpe_for(&n) {
-                        // A known component: its upstream name and version (the package
-                        // release suffix `-1` dropped), as CVE data uses them.
-                        Some((vp, os)) => {
-                            let canonical = CLASSIFIERS
-                                .iter()
-                                .find(|c| c.cpe == Some(vp))
-                                .map(|c| c.name)
-                                .unwrap_or(n.as_str());
+                    match known(&n) {
+                        // A known component: its canonical name and upstream version (the
+                        // package release suffix `-1` dropped), as advisories use them.
+                        Some(k) => {
+                            let canonical = k.name.as_str();
                             let upstream = if canonical == "linux" {
                                 v.split('-').next().unwrap_or(&v)
                             } else {
                                 v.rsplit_once('-').map(|(a, _)| a).unwrap_or(&v)
                             };
-                            found.add(
-                                canonical,
-                                upstream,
-                                manager,
-                                Some(cpe(vp, os, upstream)),
-                                ev,
-                            );
+                            found.add(canonical, upstream, manager, ev);
                         }
-                        None => found.add(&n, &v, manager, None, ev),
+                        None => found.add(&n, &v, manager, ev),
                     }
                 }
             }
@@ -452,12 +334,10 @@ fn scan_bytes(data: &[u8], found: &mut Found, method: &str, loc: impl Fn(usize) 
             .chars()
             .take_while(|c| *c != '\0' && *c != '\n')
             .collect();
-        let cpe = cl.cpe.map(|vp| cpe(vp, cl.os, &v));
         found.add(
             cl.name,
             &v,
             method,
-            cpe,
             Evidence {
                 location: loc(m.start()),
                 excerpt: excerpt.trim().to_string(),
@@ -490,7 +370,6 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
                     "musl",
                     v,
                     "binary-string",
-                    Some(cpe("musl-libc:musl", false, v)),
                     Evidence {
                         location: root.location(&f.path, None, Some(off as u64)),
                         excerpt: format!("musl libc … {v}"),
@@ -506,7 +385,6 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
                         "linux",
                         &v,
                         "module-vermagic",
-                        Some(cpe("linux:linux_kernel", true, &v)),
                         Evidence {
                             location: root.location(&f.path, None, Some(p as u64)),
                             excerpt: String::from_utf8_lossy(
@@ -550,7 +428,6 @@ fn kernel_in_rootfs(root: &Root<'_>, found: &mut Found) {
                     "linux",
                     v,
                     "modules-dir",
-                    Some(cpe("linux:linux_kernel", true, v)),
                     Evidence {
                         location: root.location(&path, None, None),
                         excerpt: format!("kernel modules directory {path}"),
@@ -588,7 +465,6 @@ fn kernel_release_fallback(b: &crate::BlobRec<'_>, found: &mut Found) {
             "linux",
             v,
             "kernel-release-string",
-            Some(cpe("linux:linux_kernel", true, v)),
             Evidence {
                 location: Location::Image {
                     offset: off as u64,
@@ -606,18 +482,18 @@ fn kernel_release_fallback(b: &crate::BlobRec<'_>, found: &mut Found) {
 fn library_names(root: &Root<'_>, found: &mut Found) {
     for f in &root.files {
         let base = f.base();
-        let (name, v, cpe_vp) = if let Some(v) = base
+        let (name, v) = if let Some(v) = base
             .strip_prefix("libuClibc-")
             .or_else(|| base.strip_prefix("ld-uClibc-"))
             .and_then(|r| r.strip_suffix(".so"))
         {
-            ("uclibc", v, "uclibc:uclibc")
+            ("uclibc", v)
         } else if let Some(v) = base
             .strip_prefix("libc-")
             .and_then(|r| r.strip_suffix(".so"))
             .filter(|v| v.starts_with("2."))
         {
-            ("glibc", v, "gnu:glibc")
+            ("glibc", v)
         } else {
             continue;
         };
@@ -625,7 +501,6 @@ fn library_names(root: &Root<'_>, found: &mut Found) {
             name,
             v,
             "library-file-name",
-            Some(cpe(cpe_vp, false, v)),
             Evidence {
                 location: root.location(&f.path, None, None),
                 excerpt: base.to_string(),
@@ -658,7 +533,6 @@ fn release_files(root: &Root<'_>, found: &mut Found) {
                 &n.to_ascii_lowercase(),
                 &v,
                 "release-file",
-                None,
                 Evidence {
                     location: root.location(&f.path, Some(line), None),
                     excerpt: format!("{ver_key}={v}"),
@@ -697,11 +571,6 @@ fn esp_app_desc(data: &[u8], provenance: &str, found: &mut Found) {
         "esp-idf",
         &ver,
         "esp-app-desc",
-        Some(cpe(
-            "espressif:esp-idf",
-            false,
-            ver.split('-').next().unwrap_or(&ver),
-        )),
         Evidence {
             location: loc.clone(),
             excerpt: format!("esp_app_desc: project {project}, version {app}, IDF {idf}"),
@@ -712,7 +581,6 @@ fn esp_app_desc(data: &[u8], provenance: &str, found: &mut Found) {
             &project,
             &app,
             "esp-app-desc",
-            None,
             Evidence {
                 location: loc,
                 excerpt: format!("application {project} {app}"),
@@ -787,9 +655,16 @@ mod tests {
             "pkg:generic/luci@git-15.079%2Bx"
         );
         assert_eq!(
-            cpe("linux:linux_kernel", true, "3.18.9"),
-            "cpe:2.3:o:linux:linux_kernel:3.18.9:*:*:*:*:*:*:*"
+            known("linux").and_then(|k| k.cpe("3.18.9")).as_deref(),
+            Some("cpe:2.3:o:linux:linux_kernel:3.18.9:*:*:*:*:*:*:*")
         );
-        assert_eq!(cpe_for("libopenssl"), Some(("openssl:openssl", false)));
+        assert_eq!(
+            known("libopenssl").map(|k| k.name.as_str()),
+            Some("openssl")
+        );
+        assert_eq!(
+            known("libopenssl").and_then(|k| k.cpe("1.0.2n")).as_deref(),
+            Some("cpe:2.3:a:openssl:openssl:1.0.2n:*:*:*:*:*:*:*")
+        );
     }
 }
