@@ -9,7 +9,12 @@ use crate::services::{Proto, Service};
 
 /// (token as it appears before `/` or `_`, lower-case; component name; CPE vendor:product; os)
 const PRODUCTS: &[(&str, &str, &str, bool)] = &[
-    ("dropbear", "dropbear", "dropbear_ssh_project:dropbear_ssh", false),
+    (
+        "dropbear",
+        "dropbear",
+        "dropbear_ssh_project:dropbear_ssh",
+        false,
+    ),
     ("openssh", "openssh", "openbsd:openssh", false),
     ("lighttpd", "lighttpd", "lighttpd:lighttpd", false),
     ("nginx", "nginx", "f5:nginx", false),
@@ -22,8 +27,18 @@ const PRODUCTS: &[(&str, &str, &str, bool)] = &[
     ("uhttpd", "uhttpd", "openwrt:uhttpd", false),
     ("micro_httpd", "micro_httpd", "acme:micro_httpd", false),
     ("jetty", "jetty", "eclipse:jetty", false),
-    ("microsoft-iis", "iis", "microsoft:internet_information_services", false),
-    ("miniupnpd", "miniupnpd", "miniupnp_project:miniupnpd", false),
+    (
+        "microsoft-iis",
+        "iis",
+        "microsoft:internet_information_services",
+        false,
+    ),
+    (
+        "miniupnpd",
+        "miniupnpd",
+        "miniupnp_project:miniupnpd",
+        false,
+    ),
     ("mosquitto", "mosquitto", "eclipse:mosquitto", false),
     ("vsftpd", "vsftpd", "vsftpd_project:vsftpd", false),
     ("proftpd", "proftpd", "proftpd:proftpd", false),
@@ -33,11 +48,26 @@ const PRODUCTS: &[(&str, &str, &str, bool)] = &[
     ("openssl", "openssl", "openssl:openssl", false),
     ("php", "php", "php:php", false),
     ("linux", "linux", "linux:linux_kernel", true),
-    ("portable sdk for upnp devices", "libupnp", "libupnp_project:libupnp", false),
+    (
+        "portable sdk for upnp devices",
+        "libupnp",
+        "libupnp_project:libupnp",
+        false,
+    ),
     ("libupnp", "libupnp", "libupnp_project:libupnp", false),
     ("rompager", "rompager", "allegrosoft:rompager", false),
-    ("allegro-software-rompager", "rompager", "allegrosoft:rompager", false),
-    ("hikvision-webs", "hikvision-webs", "hikvision:hikvision-webs", false),
+    (
+        "allegro-software-rompager",
+        "rompager",
+        "allegrosoft:rompager",
+        false,
+    ),
+    (
+        "hikvision-webs",
+        "hikvision-webs",
+        "hikvision:hikvision-webs",
+        false,
+    ),
     ("cherokee", "cherokee", "cherokee-project:cherokee", false),
     ("live555", "live555", "live555:streaming_media", false),
 ];
@@ -67,9 +97,7 @@ pub fn parse(text: &str) -> Vec<(String, String, Option<String>)> {
             let at = from + i;
             from = at + token.len();
             // A token must start a word (no `xlinux`).
-            if at > 0
-                && lower.as_bytes()[at - 1].is_ascii_alphanumeric()
-            {
+            if at > 0 && lower.as_bytes()[at - 1].is_ascii_alphanumeric() {
                 continue;
             }
             let rest = &text[at + token.len()..];
@@ -78,7 +106,10 @@ pub fn parse(text: &str) -> Vec<(String, String, Option<String>)> {
                 .or_else(|| rest.strip_prefix('_'))
                 .or_else(|| rest.strip_prefix(" version "))
                 .or_else(|| rest.strip_prefix(' '))
-                .or_else(|| rest.strip_prefix('-').filter(|r| r.starts_with(|c: char| c.is_ascii_digit())))
+                .or_else(|| {
+                    rest.strip_prefix('-')
+                        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                })
                 .or_else(|| rest.strip_prefix('('));
             if let Some(v) = rest.and_then(version_token) {
                 if v.contains('.') || v.chars().all(|c| c.is_ascii_digit()) && v.len() <= 4 {
@@ -172,7 +203,10 @@ pub fn from_services(host: &str, services: &[Service]) -> Vec<Component> {
                     excerpt: format!("{}: {field}: {value}", s.label()),
                 };
                 let m = method(s, &field);
-                match out.iter_mut().find(|c| c.name == name && c.version == version) {
+                match out
+                    .iter_mut()
+                    .find(|c| c.name == name && c.version == version)
+                {
                     Some(c) => {
                         if !c.method.split(", ").any(|x| x == m) {
                             c.method = format!("{}, {m}", c.method);
@@ -202,18 +236,29 @@ mod tests {
 
     #[test]
     fn products_and_versions() {
-        let p = |s: &str| parse(s).into_iter().map(|(n, v, _)| format!("{n} {v}")).collect::<Vec<_>>();
+        let p = |s: &str| {
+            parse(s)
+                .into_iter()
+                .map(|(n, v, _)| format!("{n} {v}"))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(p("SSH-2.0-dropbear_2022.83"), ["dropbear 2022.83"]);
-        assert_eq!(p("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"), ["openssh 9.2p1"]);
-        assert_eq!(p("lighttpd/1.4.69"), ["lighttpd 1.4.69"]);
         assert_eq!(
-            p("Debian/12 UPnP/1.1 MiniUPnPd/2.3.1"),
-            ["miniupnpd 2.3.1"]
+            p("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"),
+            ["openssh 9.2p1"]
         );
-        assert_eq!(p("Linux/5.10.0 UPnP/1.0 MiniUPnPd/1.9"), ["miniupnpd 1.9", "linux 5.10.0"]);
+        assert_eq!(p("lighttpd/1.4.69"), ["lighttpd 1.4.69"]);
+        assert_eq!(p("Debian/12 UPnP/1.1 MiniUPnPd/2.3.1"), ["miniupnpd 2.3.1"]);
+        assert_eq!(
+            p("Linux/5.10.0 UPnP/1.0 MiniUPnPd/1.9"),
+            ["miniupnpd 1.9", "linux 5.10.0"]
+        );
         assert_eq!(p("220 (vsFTPd 3.0.3)"), ["vsftpd 3.0.3"]);
         assert_eq!(p("mosquitto version 2.0.11"), ["mosquitto 2.0.11"]);
-        assert_eq!(p("Apache/2.4.57 (Debian) OpenSSL/3.0.11"), ["apache-httpd 2.4.57", "openssl 3.0.11"]);
+        assert_eq!(
+            p("Apache/2.4.57 (Debian) OpenSSL/3.0.11"),
+            ["apache-httpd 2.4.57", "openssl 3.0.11"]
+        );
         assert!(p("lighttpd").is_empty());
         assert!(p("xlinux/1.0").is_empty());
         let (_, _, cpe) = &parse("MiniUPnPd/2.3.1")[0];

@@ -12,6 +12,7 @@ pub mod components;
 pub mod conn;
 pub mod creds;
 pub mod ctx;
+pub mod intercept;
 pub mod log;
 pub mod options;
 pub mod outage;

@@ -76,7 +76,8 @@ impl Declared {
         }
         self.basic_functions
             .extend(ixit.basic_functions.iter().cloned());
-        self.test_accounts.extend(ixit.test_accounts.iter().cloned());
+        self.test_accounts
+            .extend(ixit.test_accounts.iter().cloned());
         if !ixit.is_empty() {
             self.note_source(&format!("{source} (ixit)"));
         }
@@ -283,6 +284,9 @@ pub struct Options {
     pub capture: Option<crate::capture::CaptureOptions>,
     /// The outage test, if asked for.
     pub outage: Option<OutageOptions>,
+    /// Results of an earlier `iotassure intercept` run to judge with the rest (listen address,
+    /// records).
+    pub intercept: Option<(String, Vec<crate::intercept::Record>)>,
     /// Wall-clock budget for the whole run; probes still pending when it runs out are recorded as
     /// skipped with that reason.
     pub max_time: Duration,
@@ -312,6 +316,7 @@ impl Options {
             declared: Declared::default(),
             capture: None,
             outage: None,
+            intercept: None,
         }
     }
 

@@ -134,9 +134,7 @@ impl Cut {
             .ok_or("nft stdin")?
             .write_all(rules.as_bytes())
             .map_err(|e| format!("writing the nft rules: {e}"))?;
-        let out = child
-            .wait_with_output()
-            .map_err(|e| format!("nft: {e}"))?;
+        let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
         let cut = Cut {
             nft,
             table,
@@ -254,7 +252,8 @@ fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
         };
         let s = UdpSocket::bind(bind).map_err(|e| e.to_string())?;
         s.connect(addr).map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
         s.send(&payload).map_err(|e| e.to_string())?;
         let mut buf = [0u8; 2048];
         return match s.recv(&mut buf) {
@@ -263,8 +262,10 @@ fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
         };
     }
     let mut c = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    c.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    c.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    c.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    c.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     let request: Option<Vec<u8>> = match t.proto {
         Proto::Http if !t.tls => Some(
             format!(
@@ -276,7 +277,10 @@ fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
         Proto::Mqtt => Some(mqtt::connect("iotassure-outage", None)),
         _ => None,
     };
-    let speaks_first = matches!(t.proto, Proto::Ssh | Proto::Ftp | Proto::Telnet | Proto::Smtp);
+    let speaks_first = matches!(
+        t.proto,
+        Proto::Ssh | Proto::Ftp | Proto::Telnet | Proto::Smtp
+    );
     if let Some(r) = &request {
         c.write_all(r).map_err(|e| format!("send: {e}"))?;
     } else if !speaks_first {
@@ -309,7 +313,11 @@ fn targets(ctx: &Ctx<'_>, services: &[Service]) -> (Vec<Target>, Vec<String>) {
             udp,
             proto,
             tls,
-            label: format!("{port}/{} ({})", if udp { "udp" } else { "tcp" }, b.description),
+            label: format!(
+                "{port}/{} ({})",
+                if udp { "udp" } else { "tcp" },
+                b.description
+            ),
             basic: Some(b.description.clone()),
         });
     }
@@ -376,10 +384,14 @@ pub fn run(
     });
     for t in &targets {
         let r = alive(ctx, t);
-        logs.push(vec![format!("{} before the cut: {}", stamp(Instant::now()), match &r {
-            Ok(s) => format!("answered: {s}"),
-            Err(e) => format!("no answer: {e}"),
-        })]);
+        logs.push(vec![format!(
+            "{} before the cut: {}",
+            stamp(Instant::now()),
+            match &r {
+                Ok(s) => format!("answered: {s}"),
+                Err(e) => format!("no answer: {e}"),
+            }
+        )]);
         records.push(TargetRecord {
             label: t.label.clone(),
             port: t.port,
@@ -392,7 +404,17 @@ pub fn run(
             failure: None,
         });
     }
-    ctx.log.note(ids::OUTAGE, &ctx.opts.ip.to_string(), 0, "nft", format!("cutting forwarding through {} for {} s", o.uplink, o.duration.as_secs()));
+    ctx.log.note(
+        ids::OUTAGE,
+        &ctx.opts.ip.to_string(),
+        0,
+        "nft",
+        format!(
+            "cutting forwarding through {} for {} s",
+            o.uplink,
+            o.duration.as_secs()
+        ),
+    );
     let mut cut = Cut::apply(&o.uplink, o.duration + MARGIN)?;
     let table = cut.table.clone();
     let cut_at = Instant::now();
@@ -409,13 +431,19 @@ pub fn run(
             match &r {
                 Ok(_) => records[i].during_ok += 1,
                 Err(e) => {
-                    records[i].failure.get_or_insert_with(|| format!("{} during the outage: {e}", stamp(Instant::now())));
+                    records[i].failure.get_or_insert_with(|| {
+                        format!("{} during the outage: {e}", stamp(Instant::now()))
+                    });
                 }
             }
-            logs[i].push(format!("{} outage: {}", stamp(Instant::now()), match &r {
-                Ok(s) => format!("answered: {s}"),
-                Err(e) => format!("no answer: {e}"),
-            }));
+            logs[i].push(format!(
+                "{} outage: {}",
+                stamp(Instant::now()),
+                match &r {
+                    Ok(s) => format!("answered: {s}"),
+                    Err(e) => format!("no answer: {e}"),
+                }
+            ));
         }
         let left = o.duration.saturating_sub(cut_at.elapsed());
         std::thread::sleep(step.min(left));
@@ -423,7 +451,17 @@ pub fn run(
     cut.lift()?;
     drop(cut);
     let restored = Instant::now();
-    ctx.log.note(ids::OUTAGE, &ctx.opts.ip.to_string(), 0, "nft", format!("forwarding through {} restored after {:.1} s", o.uplink, restored.duration_since(cut_at).as_secs_f64()));
+    ctx.log.note(
+        ids::OUTAGE,
+        &ctx.opts.ip.to_string(),
+        0,
+        "nft",
+        format!(
+            "forwarding through {} restored after {:.1} s",
+            o.uplink,
+            restored.duration_since(cut_at).as_secs_f64()
+        ),
+    );
     // Recovery: everything that answered before must answer again.
     let mut pending: Vec<usize> = (0..targets.len()).filter(|&i| records[i].before).collect();
     let mut rounds = 0;
@@ -432,11 +470,17 @@ pub fn run(
         pending.retain(|&i| match alive(ctx, &targets[i]) {
             Ok(s) => {
                 records[i].recovered_after_s = Some(restored.elapsed().as_secs_f64());
-                logs[i].push(format!("{} after the link returned: answered: {s}", stamp(Instant::now())));
+                logs[i].push(format!(
+                    "{} after the link returned: answered: {s}",
+                    stamp(Instant::now())
+                ));
                 false
             }
             Err(e) => {
-                logs[i].push(format!("{} after the link returned: no answer: {e}", stamp(Instant::now())));
+                logs[i].push(format!(
+                    "{} after the link returned: no answer: {e}",
+                    stamp(Instant::now())
+                ));
                 true
             }
         });
@@ -478,7 +522,9 @@ fn judge(ctx: &Ctx<'_>, o: &OutageOptions, r: &OutageReport, logs: &[Vec<String>
             &["5.9-1", "5.9-2"]
         };
         if !t.before {
-            let why = format!("{what} did not answer before the cut, so the outage could not be judged on it");
+            let why = format!(
+                "{what} did not answer before the cut, so the outage could not be judged on it"
+            );
             for p in provs {
                 out.tally(p, ids::OUTAGE, &label, Tallied::Undecided(why.clone()));
             }
@@ -490,13 +536,29 @@ fn judge(ctx: &Ctx<'_>, o: &OutageOptions, r: &OutageReport, logs: &[Vec<String>
                 .evidence(loc.clone(), t.failure.clone().unwrap_or_default());
             out.fail(f, &label);
         } else if t.during_checks > 0 {
-            let why = format!("{what} answered all {} checks during the {:.0} s outage", t.during_checks, r.outage_s);
+            let why = format!(
+                "{what} answered all {} checks during the {:.0} s outage",
+                t.during_checks, r.outage_s
+            );
             for p in provs {
-                out.tally(p, ids::OUTAGE, &label, Tallied::Pass(why.clone(), Some(loc.clone())));
+                out.tally(
+                    p,
+                    ids::OUTAGE,
+                    &label,
+                    Tallied::Pass(why.clone(), Some(loc.clone())),
+                );
             }
         }
         match t.recovered_after_s {
-            Some(s) => out.tally("5.9-2", ids::RECOVERY, &label, Tallied::Pass(format!("{what} answered {s:.1} s after the link returned"), Some(loc.clone()))),
+            Some(s) => out.tally(
+                "5.9-2",
+                ids::RECOVERY,
+                &label,
+                Tallied::Pass(
+                    format!("{what} answered {s:.1} s after the link returned"),
+                    Some(loc.clone()),
+                ),
+            ),
             None => {
                 let f = Finding::new(ids::RECOVERY, &["5.9-2"], Outcome::Fail, Severity::Medium, Source::Device, format!("{what} did not recover within {} s of the link returning", o.recovery.as_secs()))
                     .detail(format!("{label}: it answered before the outage and not in the {} s after it (EN 303 645 5.9-2: recover cleanly).", o.recovery.as_secs()))
@@ -511,20 +573,54 @@ fn judge(ctx: &Ctx<'_>, o: &OutageOptions, r: &OutageReport, logs: &[Vec<String>
         }
     }
     if !r.untestable.is_empty() {
-        out.tally("5.9-1", ids::OUTAGE, "basic functions", Tallied::Undecided(format!("declared basic functions without a port cannot be checked over the network: {}", r.untestable.join("; "))));
+        out.tally(
+            "5.9-1",
+            ids::OUTAGE,
+            "basic functions",
+            Tallied::Undecided(format!(
+                "declared basic functions without a port cannot be checked over the network: {}",
+                r.untestable.join("; ")
+            )),
+        );
     }
     if r.targets.is_empty() {
-        out.tally("5.9-2", ids::OUTAGE, "services", Tallied::Undecided("nothing on the device answered: no local function to check".into()));
+        out.tally(
+            "5.9-2",
+            ids::OUTAGE,
+            "services",
+            Tallied::Undecided("nothing on the device answered: no local function to check".into()),
+        );
     }
     out.findings.push(
-        Finding::new(ids::OUTAGE, &["5.9-1", "5.9-2", "5.3-15"], Outcome::Info, Severity::Info, Source::Device, format!("Outage test: uplink {} cut for {:.0} s", r.uplink, r.outage_s))
-            .detail(
-                r.targets
-                    .iter()
-                    .map(|t| format!("{}: before {}, during {}/{}, after {}", t.label, if t.before { "up" } else { "down" }, t.during_ok, t.during_checks, t.recovered_after_s.map(|s| format!("up after {s:.1} s")).unwrap_or_else(|| "not recovered".into())))
-                    .chain(r.notes.iter().cloned())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+        Finding::new(
+            ids::OUTAGE,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            Outcome::Info,
+            Severity::Info,
+            Source::Device,
+            format!(
+                "Outage test: uplink {} cut for {:.0} s",
+                r.uplink, r.outage_s
             ),
+        )
+        .detail(
+            r.targets
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}: before {}, during {}/{}, after {}",
+                        t.label,
+                        if t.before { "up" } else { "down" },
+                        t.during_ok,
+                        t.during_checks,
+                        t.recovered_after_s
+                            .map(|s| format!("up after {s:.1} s"))
+                            .unwrap_or_else(|| "not recovered".into())
+                    )
+                })
+                .chain(r.notes.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
     );
 }

@@ -4,6 +4,7 @@
 pub mod assess;
 pub mod catalog;
 pub mod ics;
+pub mod intercept;
 pub mod live;
 pub mod probe;
 pub mod report;

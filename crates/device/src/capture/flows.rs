@@ -130,7 +130,18 @@ fn server_like(p: u16) -> bool {
     p < 1024
         || matches!(
             p,
-            1883 | 8883 | 8080 | 8443 | 5683 | 5684 | 3478 | 5222 | 5223 | 8000 | 8008 | 8888 | 9000
+            1883 | 8883
+                | 8080
+                | 8443
+                | 5683
+                | 5684
+                | 3478
+                | 5222
+                | 5223
+                | 8000
+                | 8008
+                | 8888
+                | 9000
         )
 }
 
@@ -166,11 +177,12 @@ impl Tracker {
                 }
                 let mid = transport == Transport::Tcp && !syn_only;
                 // Mid-stream: the side on a server-like port is the server.
-                let (client, server, from_client) = if mid && server_like(sport) && !server_like(dport) {
-                    ((p.dst, dport), (p.src, sport), false)
-                } else {
-                    ((p.src, sport), (p.dst, dport), true)
-                };
+                let (client, server, from_client) =
+                    if mid && server_like(sport) && !server_like(dport) {
+                        ((p.dst, dport), (p.src, sport), false)
+                    } else {
+                        ((p.src, sport), (p.dst, dport), true)
+                    };
                 self.flows.push(Flow {
                     transport,
                     client,

@@ -50,11 +50,19 @@ pub fn host_matches(declared: &str, names: &[String], ip: IpAddr) -> bool {
 fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -66,9 +74,8 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 pub fn secure_protocol(p: &str) -> Option<bool> {
     match p.trim().to_ascii_lowercase().as_str() {
         "https" | "mqtts" | "tls" | "ssh" | "sftp" | "dtls" | "coaps" | "ftps" | "wss" | "quic"
-        | "nts" | "dot" | "doh" | "amqps" | "xmpps" | "sips" | "ipsec" | "wireguard" | "openvpn" => {
-            Some(true)
-        }
+        | "nts" | "dot" | "doh" | "amqps" | "xmpps" | "sips" | "ipsec" | "wireguard"
+        | "openvpn" => Some(true),
         "http" | "mqtt" | "ftp" | "telnet" | "ntp" | "dns" | "coap" | "ws" | "tftp" | "amqp"
         | "xmpp" | "sip" | "snmp" | "rtsp" => Some(false),
         _ => None,
@@ -89,10 +96,7 @@ fn protocol_fits(declared: &str, seen: &str) -> bool {
     }
 }
 
-pub fn matching<'c>(
-    conns: &'c [Connection],
-    c: &Conversation,
-) -> Option<&'c Connection> {
+pub fn matching<'c>(conns: &'c [Connection], c: &Conversation) -> Option<&'c Connection> {
     conns
         .iter()
         .find(|d| host_matches(&d.host, &c.names, c.peer) && d.port.is_none_or(|p| p == c.port))
@@ -111,7 +115,10 @@ pub fn location(file: &str, c: &Conversation) -> Location {
             dir: "sent".into(),
             data: format!(
                 "TLS ClientHello{}: versions {}; {} suites{}",
-                tl.sni.as_ref().map(|s| format!(" SNI={s}")).unwrap_or_default(),
+                tl.sni
+                    .as_ref()
+                    .map(|s| format!(" SNI={s}"))
+                    .unwrap_or_default(),
                 tl.offered.join(", "),
                 tl.suites_offered,
                 if tl.weak_offered.is_empty() {
@@ -125,7 +132,9 @@ pub fn location(file: &str, c: &Conversation) -> Location {
             dir: "received".into(),
             data: format!(
                 "{} {} → {}",
-                tl.version.clone().unwrap_or_else(|| "no ServerHello".into()),
+                tl.version
+                    .clone()
+                    .unwrap_or_else(|| "no ServerHello".into()),
                 tl.suite.clone().unwrap_or_default(),
                 tl.outcome
             ),
@@ -172,14 +181,12 @@ fn purpose_name(p: Purpose) -> &'static str {
 
 /// Heuristic: does an undeclared conversation look like an update check or download?
 fn looks_like_update(c: &Conversation) -> bool {
-    let words = ["firmware", "update", "upgrade", "ota", "/fw", "fota", ".bin", ".img", ".trx"];
-    let hay = c
-        .names
-        .join(" ")
-        .to_ascii_lowercase()
+    let words = [
+        "firmware", "update", "upgrade", "ota", "/fw", "fota", ".bin", ".img", ".trx",
+    ];
+    let hay = c.names.join(" ").to_ascii_lowercase()
         + " "
-        + &c
-            .cleartext
+        + &c.cleartext
             .as_ref()
             .map(|t| t.lines.join(" "))
             .unwrap_or_default()
@@ -214,7 +221,13 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
     let mut by_dest: BTreeMap<(String, u16), Vec<&Conversation>> = BTreeMap::new();
     for c in &outbound {
         by_dest
-            .entry((c.names.first().cloned().unwrap_or_else(|| c.peer.to_string()), c.port))
+            .entry((
+                c.names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| c.peer.to_string()),
+                c.port,
+            ))
             .or_default()
             .push(c);
     }
@@ -304,12 +317,12 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
         let unseen: Vec<String> = conns
             .iter()
             .filter(|d| {
-                !outbound
+                !outbound.iter().any(|c| {
+                    host_matches(&d.host, &c.names, c.peer) && d.port.is_none_or(|p| p == c.port)
+                }) && !cap
+                    .conversations
                     .iter()
-                    .any(|c| host_matches(&d.host, &c.names, c.peer) && d.port.is_none_or(|p| p == c.port))
-                    && !cap.conversations.iter().any(|c| {
-                        c.outbound && host_matches(&d.host, &c.names, c.peer)
-                    })
+                    .any(|c| c.outbound && host_matches(&d.host, &c.names, c.peer))
             })
             .map(|d| format!("{} {} ({})", d.protocol, d.host, purpose_name(d.purpose)))
             .collect();
@@ -335,10 +348,19 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
                 "all {} destination(s) the device contacted are declared in {}{}",
                 by_dest.len(),
                 decl.source,
-                if telemetry_seen { ", including its telemetry connection(s)" } else { "" }
+                if telemetry_seen {
+                    ", including its telemetry connection(s)"
+                } else {
+                    ""
+                }
             );
             if telemetry_declared && telemetry_seen {
-                out.tally("6-5", ids::CAP_DESTINATIONS, "capture", Tallied::Pass(why, None));
+                out.tally(
+                    "6-5",
+                    ids::CAP_DESTINATIONS,
+                    "capture",
+                    Tallied::Pass(why, None),
+                );
             } else {
                 out.findings.push(
                     Finding::new(ids::CAP_DESTINATIONS, &["6-5"], Outcome::Info, Severity::Info, Source::Device, format!("Every destination in the capture is declared ({})", by_dest.len()))
@@ -399,7 +421,11 @@ fn summary(cap: &Capture, out: &mut Out) {
                 q.qtype,
                 q.name,
                 q.server,
-                if q.answers.is_empty() { "no address".into() } else { q.answers.join(", ") }
+                if q.answers.is_empty() {
+                    "no address".into()
+                } else {
+                    q.answers.join(", ")
+                }
             ));
         }
     }
@@ -440,10 +466,7 @@ fn tls(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &mut Ou
             ));
         }
         if let Some(v) = t.version_id.filter(|v| *v < crate::tls::hello::TLS12) {
-            wrong.push(format!(
-                "negotiated {}",
-                crate::tls::hello::version_name(v)
-            ));
+            wrong.push(format!("negotiated {}", crate::tls::hello::version_name(v)));
         }
         if t.suite_weak {
             wrong.push(format!(
@@ -531,13 +554,16 @@ fn cleartext(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &
         let label = format!("capture: {}", c.label());
         let declared = decl.connections.and_then(|cs| matching(cs, c));
         let sensitive_purpose = declared.is_some_and(|d| {
-            matches!(d.purpose, Purpose::Update | Purpose::Telemetry | Purpose::Cloud)
+            matches!(
+                d.purpose,
+                Purpose::Update | Purpose::Telemetry | Purpose::Cloud
+            )
         });
         // A connection the maker declares as plain (NTP, a captive-portal check) and that
         // carries no login is the maker's documented choice; everything else is judged.
-        let documented_plain = declared.is_some_and(|d| {
-            secure_protocol(&d.protocol) == Some(false) && !sensitive_purpose
-        }) && ct.credentials.is_none();
+        let documented_plain = declared
+            .is_some_and(|d| secure_protocol(&d.protocol) == Some(false) && !sensitive_purpose)
+            && ct.credentials.is_none();
         if let Some(cr) = &ct.credentials {
             let f = Finding::new(
                 ids::CAP_CLEARTEXT,
@@ -557,9 +583,27 @@ fn cleartext(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &
         }
         if documented_plain {
             out.findings.push(
-                Finding::new(ids::CAP_CLEARTEXT, &["5.5-1"], Outcome::Info, Severity::Info, Source::Device, format!("Cleartext {} to {} (declared as such)", c.protocol, c.label()))
-                    .detail(format!("{label}: {} declares it as {}; it carries no login.", decl.source, declared.map(|d| d.protocol.clone()).unwrap_or_default()))
-                    .evidence(location(file, c), ct.lines.first().cloned().unwrap_or_default()),
+                Finding::new(
+                    ids::CAP_CLEARTEXT,
+                    &["5.5-1"],
+                    Outcome::Info,
+                    Severity::Info,
+                    Source::Device,
+                    format!(
+                        "Cleartext {} to {} (declared as such)",
+                        c.protocol,
+                        c.label()
+                    ),
+                )
+                .detail(format!(
+                    "{label}: {} declares it as {}; it carries no login.",
+                    decl.source,
+                    declared.map(|d| d.protocol.clone()).unwrap_or_default()
+                ))
+                .evidence(
+                    location(file, c),
+                    ct.lines.first().cloned().unwrap_or_default(),
+                ),
             );
             continue;
         }
@@ -571,7 +615,11 @@ fn cleartext(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &
             ids::CAP_CLEARTEXT,
             &provs,
             Outcome::Fail,
-            if sensitive_purpose { Severity::High } else { Severity::Medium },
+            if sensitive_purpose {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
             Source::Device,
             format!(
                 "The device communicates in cleartext ({}) with {}",
@@ -581,13 +629,25 @@ fn cleartext(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &
         )
         .detail(format!(
             "{label}: {}.{} Anyone on the path can read and alter it (EN 303 645 5.5-1{}).",
-            ct.lines.iter().take(3).cloned().collect::<Vec<_>>().join(" | "),
+            ct.lines
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | "),
             declared
                 .map(|d| format!(" Declared purpose: {}.", purpose_name(d.purpose)))
                 .unwrap_or_else(|| " The connection is not declared.".into()),
-            if provs.len() > 1 { "; personal data in transit, 5.8-1" } else { "" }
+            if provs.len() > 1 {
+                "; personal data in transit, 5.8-1"
+            } else {
+                ""
+            }
         ))
-        .evidence(location(file, c), ct.lines.first().cloned().unwrap_or_default());
+        .evidence(
+            location(file, c),
+            ct.lines.first().cloned().unwrap_or_default(),
+        );
         out.fail(f, &label);
     }
 }
@@ -648,13 +708,23 @@ fn update(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &mut
 #[derive(Debug, Clone, PartialEq)]
 pub enum Retry {
     /// Attempts faster than the infrastructure should bear.
-    Flood { per_s: f64, attempts: usize },
+    Flood {
+        per_s: f64,
+        attempts: usize,
+    },
     /// Intervals grow.
-    Backoff { first: f64, last: f64 },
+    Backoff {
+        first: f64,
+        last: f64,
+    },
     /// Fixed intervals ≥ 10 s.
-    Spaced { interval: f64 },
+    Spaced {
+        interval: f64,
+    },
     /// Fixed short intervals: neither a flood nor a back-off.
-    Fixed { interval: f64 },
+    Fixed {
+        interval: f64,
+    },
     TooFew(usize),
 }
 
@@ -703,10 +773,9 @@ pub fn judge_retries(times: &[f64]) -> Retry {
 
 fn reconnect(file: &str, convs: &[Conversation], out: &mut Out) {
     let mut by: BTreeMap<(IpAddr, u16), Vec<&Conversation>> = BTreeMap::new();
-    for c in convs
-        .iter()
-        .filter(|c| c.outbound && c.transport == Transport::Tcp && !c.mid_stream && !c.infrastructure())
-    {
+    for c in convs.iter().filter(|c| {
+        c.outbound && c.transport == Transport::Tcp && !c.mid_stream && !c.infrastructure()
+    }) {
         by.entry((c.peer, c.port)).or_default().push(c);
     }
     for ((peer, port), mut v) in by {
@@ -733,7 +802,12 @@ fn reconnect(file: &str, convs: &[Conversation], out: &mut Out) {
         let recovered = v
             .iter()
             .find(|c| c.start > last.start && !c.failed_attempt)
-            .map(|c| format!("; reconnected {:.1} s after the last failed attempt", c.start - last.start))
+            .map(|c| {
+                format!(
+                    "; reconnected {:.1} s after the last failed attempt",
+                    c.start - last.start
+                )
+            })
             .unwrap_or_else(|| "; no successful connection after them in the capture".into());
         let label = format!("capture: {}", first.label());
         let loc = Location::Network {
@@ -823,7 +897,13 @@ fn services(file: &str, cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
     }
     let list: Vec<String> = seen
         .iter()
-        .map(|((p, t), c)| format!("{p}/{} {}", if *t == Transport::Tcp { "tcp" } else { "udp" }, c.protocol))
+        .map(|((p, t), c)| {
+            format!(
+                "{p}/{} {}",
+                if *t == Transport::Tcp { "tcp" } else { "udp" },
+                c.protocol
+            )
+        })
         .collect();
     out.findings.push(
         Finding::new(
@@ -832,9 +912,15 @@ fn services(file: &str, cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
             Outcome::Info,
             Severity::Info,
             Source::Device,
-            format!("Services the device answered on in the capture: {}", list.join(", ")),
+            format!(
+                "Services the device answered on in the capture: {}",
+                list.join(", ")
+            ),
         )
-        .detail(format!("{file}: conversations opened by peers and answered by the device {}.", cap.device)),
+        .detail(format!(
+            "{file}: conversations opened by peers and answered by the device {}.",
+            cap.device
+        )),
     );
     let Some(ifs) = decl.interfaces else {
         return;
@@ -864,7 +950,18 @@ fn services(file: &str, cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
             "{label}: a peer ({}) opened a conversation the device answered; {} declares {}.",
             c.peer,
             decl.source,
-            ifs.iter().map(|i| format!("{}/{}", i.port, if i.transport == IxTransport::Udp { "udp" } else { "tcp" })).collect::<Vec<_>>().join(", ")
+            ifs.iter()
+                .map(|i| format!(
+                    "{}/{}",
+                    i.port,
+                    if i.transport == IxTransport::Udp {
+                        "udp"
+                    } else {
+                        "tcp"
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .evidence(
             Location::Network {

@@ -344,7 +344,11 @@ fn classify(f: &Flow, device: IpAddr, names: &BTreeMap<IpAddr, BTreeSet<String>>
 }
 
 fn classify_udp(f: &Flow, c: &mut Conversation) {
-    let first_up = f.datagrams.iter().find(|(up, _)| *up).map(|(_, d)| d.as_slice());
+    let first_up = f
+        .datagrams
+        .iter()
+        .find(|(up, _)| *up)
+        .map(|(_, d)| d.as_slice());
     c.protocol = match c.port {
         53 => "dns",
         5353 => "mdns",
@@ -438,7 +442,10 @@ fn classify_tcp(f: &Flow, c: &mut Conversation) {
                 "telnet session ({} bytes up, {} down)",
                 f.up.bytes, f.down.bytes
             )],
-            reply: Some(crate::text::line(&crate::services::telnet::strip_iac(&down).0, 100)),
+            reply: Some(crate::text::line(
+                &crate::services::telnet::strip_iac(&down).0,
+                100,
+            )),
             ..Default::default()
         });
         return;
@@ -465,7 +472,10 @@ fn describe_unknown(d: &[u8]) -> String {
     } else {
         format!(
             "unrecognised binary protocol; begins {}",
-            head.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+            head.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
         )
     }
 }
@@ -510,55 +520,79 @@ fn records(data: &[u8]) -> (Vec<(u8, usize)>, Option<(u8, u8)>) {
     (v, alert)
 }
 
-fn tls_client(up: &[u8], down: &[u8], f: &Flow) -> TlsClient {
-    let mut t = TlsClient::default();
+/// What a ClientHello offers (from the first bytes a TLS client sends).
+#[derive(Debug, Clone, Default)]
+pub struct HelloSeen {
+    pub sni: Option<String>,
+    pub offered: Vec<String>,
+    pub max_offered: u16,
+    pub suites: usize,
+    pub weak: Vec<String>,
+}
+
+/// Parses the ClientHello at the start of `up` (records reassembled), if it is complete.
+pub fn client_hello(up: &[u8]) -> Option<HelloSeen> {
     let hs = handshake_bytes(up);
-    if hs.len() >= 4 {
-        let len = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
-        if let Some(msg) = hs.get(..4 + len) {
-            if let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) =
-                parse_tls_message_handshake(msg)
-            {
-                let mut versions: Vec<u16> = vec![ch.version.0];
-                if let Some(ext) = ch.ext {
-                    if let Ok((_, exts)) = parse_tls_client_hello_extensions(ext) {
-                        for e in exts {
-                            match e {
-                                TlsExtension::SNI(v) => {
-                                    t.sni = v
-                                        .first()
-                                        .map(|(_, n)| String::from_utf8_lossy(n).to_string());
-                                }
-                                TlsExtension::SupportedVersions(v) => {
-                                    let real: Vec<u16> = v
-                                        .iter()
-                                        .map(|x| x.0)
-                                        .filter(|x| (0x0300..=0x0304).contains(x))
-                                        .collect();
-                                    if !real.is_empty() {
-                                        versions = real;
-                                    }
-                                }
-                                _ => {}
-                            }
+    if hs.len() < 4 {
+        return None;
+    }
+    let len = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
+    let msg = hs.get(..4 + len)?;
+    let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) =
+        parse_tls_message_handshake(msg)
+    else {
+        return None;
+    };
+    let mut h = HelloSeen::default();
+    let mut versions: Vec<u16> = vec![ch.version.0];
+    if let Some(ext) = ch.ext {
+        if let Ok((_, exts)) = parse_tls_client_hello_extensions(ext) {
+            for e in exts {
+                match e {
+                    TlsExtension::SNI(v) => {
+                        h.sni = v
+                            .first()
+                            .map(|(_, n)| String::from_utf8_lossy(n).to_string());
+                    }
+                    TlsExtension::SupportedVersions(v) => {
+                        let real: Vec<u16> = v
+                            .iter()
+                            .map(|x| x.0)
+                            .filter(|x| (0x0300..=0x0304).contains(x))
+                            .collect();
+                        if !real.is_empty() {
+                            versions = real;
                         }
                     }
+                    _ => {}
                 }
-                versions.sort_unstable();
-                versions.dedup();
-                t.max_offered = versions.last().copied().unwrap_or(0);
-                t.offered = versions.iter().map(|v| hello::version_name(*v)).collect();
-                t.suites_offered = ch.ciphers.len();
-                t.weak_offered = ch
-                    .ciphers
-                    .iter()
-                    .filter(|s| !matches!(s.0, 0x00ff | 0x5600) && s.0 & 0x0f0f != 0x0a0a)
-                    .map(|s| crate::tls::judge_suite(s.0))
-                    .filter(|s| s.weak)
-                    .map(|s| s.name)
-                    .collect();
             }
         }
+    }
+    versions.sort_unstable();
+    versions.dedup();
+    h.max_offered = versions.last().copied().unwrap_or(0);
+    h.offered = versions.iter().map(|v| hello::version_name(*v)).collect();
+    h.suites = ch.ciphers.len();
+    h.weak = ch
+        .ciphers
+        .iter()
+        .filter(|s| !matches!(s.0, 0x00ff | 0x5600) && s.0 & 0x0f0f != 0x0a0a)
+        .map(|s| crate::tls::judge_suite(s.0))
+        .filter(|s| s.weak)
+        .map(|s| s.name)
+        .collect();
+    Some(h)
+}
+
+fn tls_client(up: &[u8], down: &[u8], f: &Flow) -> TlsClient {
+    let mut t = TlsClient::default();
+    if let Some(h) = client_hello(up) {
+        t.sni = h.sni;
+        t.offered = h.offered;
+        t.max_offered = h.max_offered;
+        t.suites_offered = h.suites;
+        t.weak_offered = h.weak;
     }
     let fl = flight::parse(down);
     t.version_id = fl.version;
@@ -603,7 +637,8 @@ fn tls_client(up: &[u8], down: &[u8], f: &Flow) -> TlsClient {
         } else {
             t.outcome = "closed before completion".into();
         }
-    } else if up_recs.iter().any(|(ty, _)| *ty == 0x14) && down_recs.iter().any(|(ty, _)| *ty == 0x14)
+    } else if up_recs.iter().any(|(ty, _)| *ty == 0x14)
+        && down_recs.iter().any(|(ty, _)| *ty == 0x14)
     {
         t.completed = true;
         t.outcome = "completed".into();
@@ -627,13 +662,23 @@ fn alert_desc(d: u8) -> String {
 }
 
 fn first_line(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == b'\r' || c == b'\n').unwrap_or(b.len());
+    let end = b
+        .iter()
+        .position(|&c| c == b'\r' || c == b'\n')
+        .unwrap_or(b.len());
     crate::text::line(&b[..end.min(300)], 200)
 }
 
 fn http(up: &[u8], down: &[u8]) -> Option<Cleartext> {
     const METHODS: [&[u8]; 9] = [
-        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"PATCH ", b"OPTIONS ", b"CONNECT ",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"PATCH ",
+        b"OPTIONS ",
+        b"CONNECT ",
         b"SUBSCRIBE ",
     ];
     if !METHODS.iter().any(|m| up.starts_with(m)) {
@@ -651,13 +696,18 @@ fn http(up: &[u8], down: &[u8]) -> Option<Cleartext> {
         ..Default::default()
     };
     for l in lines {
-        let Some((k, v)) = l.split_once(':') else { continue };
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
         let v = v.trim();
         match k.trim().to_ascii_lowercase().as_str() {
             "host" => ct.host = Some(v.to_string()),
             "authorization" => {
                 ct.lines.push(format!("Authorization: {v}"));
-                if let Some(b) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) {
+                if let Some(b) = v
+                    .strip_prefix("Basic ")
+                    .or_else(|| v.strip_prefix("basic "))
+                {
                     ct.credentials = crate::text::base64_decode(b.trim())
                         .map(|d| String::from_utf8_lossy(&d).to_string())
                         .or_else(|| Some(format!("Basic {b}")));
@@ -689,8 +739,15 @@ fn mqtt_client(up: &[u8], down: &[u8]) -> Option<Cleartext> {
         lines: vec![format!(
             "MQTT CONNECT client-id={}{}{}",
             c.client_id,
-            c.user.as_ref().map(|u| format!(" username={u}")).unwrap_or_default(),
-            if c.password.is_some() { " password=…" } else { "" }
+            c.user
+                .as_ref()
+                .map(|u| format!(" username={u}"))
+                .unwrap_or_default(),
+            if c.password.is_some() {
+                " password=…"
+            } else {
+                ""
+            }
         )],
         ..Default::default()
     };

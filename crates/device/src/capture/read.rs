@@ -196,7 +196,11 @@ pub fn frames(
                         c.start = start;
                         break p;
                     }
-                    Err(PcapError::IncompleteBuffer) if c.buf.len() < MAX_RECORD && c.more().map_err(io)? => continue,
+                    Err(PcapError::IncompleteBuffer)
+                        if c.buf.len() < MAX_RECORD && c.more().map_err(io)? =>
+                    {
+                        continue
+                    }
                     Err(e) => return Err(bad(0, format!("section header block: {e}"))),
                 }
             };
@@ -252,7 +256,10 @@ pub fn frames(
                         if pending_len >= 8 {
                             let claimed = block_len(c.pending());
                             if claimed > MAX_RECORD {
-                                return Err(bad(at, format!("block claims {claimed} bytes (limit {MAX_RECORD})")));
+                                return Err(bad(
+                                    at,
+                                    format!("block claims {claimed} bytes (limit {MAX_RECORD})"),
+                                ));
                             }
                         }
                         if !c.more().map_err(io)? {
@@ -262,7 +269,9 @@ pub fn frames(
                             return Err(bad(at, format!("the capture ends inside a block ({pending_len} bytes left over): truncated file")));
                         }
                     }
-                    Err(e) => return Err(bad(at, format!("block after frame {}: {e}", sum.frames))),
+                    Err(e) => {
+                        return Err(bad(at, format!("block after frame {}: {e}", sum.frames)))
+                    }
                 }
             }
         }

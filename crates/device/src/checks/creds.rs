@@ -105,7 +105,11 @@ pub fn attempts(
         Proto::Ftp => {
             let mut l = Vec::new();
             if anonymous_first {
-                l.push(Credential::new("anonymous", "iotassure@example.invalid", "built-in"));
+                l.push(Credential::new(
+                    "anonymous",
+                    "iotassure@example.invalid",
+                    "built-in",
+                ));
                 l.push(Credential::new("ftp", "ftp", "built-in"));
             }
             l.extend(list.iter().cloned());
@@ -362,9 +366,7 @@ fn ssh_attempts(
             ))
             .evidence(ex.location(), "USERAUTH_SUCCESS for method none");
             out.fail(f, label);
-            out.auth = Some(AuthSeen::None(
-                "the SSH \"none\" method succeeded".into(),
-            ));
+            out.auth = Some(AuthSeen::None("the SSH \"none\" method succeeded".into()));
             s.close();
             return a;
         }

@@ -99,40 +99,89 @@ pub fn interface(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
         out.fail(f, label);
         return;
     };
-    let fits = decl
-        .service
-        .as_deref()
-        .map(|s| (s, service_fits(s, svc)));
+    let fits = decl.service.as_deref().map(|s| (s, service_fits(s, svc)));
     match fits {
         Some((s, Some(false))) => {
-            let cleartext_for_tls = matches!(s.to_ascii_lowercase().as_str(), "https" | "mqtts" | "tls")
-                && !svc.tls
-                && matches!(svc.proto, Proto::Http | Proto::Mqtt);
+            let cleartext_for_tls =
+                matches!(s.to_ascii_lowercase().as_str(), "https" | "mqtts" | "tls")
+                    && !svc.tls
+                    && matches!(svc.proto, Proto::Http | Proto::Mqtt);
             let (provs, why): (&[&str], &str) = if cleartext_for_tls {
                 (&["5.5-1", "5.6-1"], "it is declared with TLS but speaks cleartext: the documented cryptography is not used (TS 103 701 5.5-1-2a)")
             } else {
-                (&["5.6-1", "5.13-1"], "the service on it is not the documented one (TS 103 701 5.6-1-2a, 5.13-1-2c)")
+                (
+                    &["5.6-1", "5.13-1"],
+                    "the service on it is not the documented one (TS 103 701 5.6-1-2a, 5.13-1-2c)",
+                )
             };
-            let f = Finding::new(ids::PORTS, provs, Outcome::Fail, if cleartext_for_tls { Severity::High } else { Severity::Medium }, Source::Device, format!("{} is declared as `{s}` but serves {}", format!("{}/{proto}", svc.port), svc.name()))
-                .detail(format!("{label}: {} declares {}/{proto} `{s}`{}; {why}.", d.source, svc.port, if decl.purpose.is_empty() { String::new() } else { format!(" ({})", decl.purpose) }))
-                .evidence(svc_location(ctx, svc), svc.banner.clone().unwrap_or_default());
+            let f = Finding::new(
+                ids::PORTS,
+                provs,
+                Outcome::Fail,
+                if cleartext_for_tls {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                Source::Device,
+                format!(
+                    "{} is declared as `{s}` but serves {}",
+                    format!("{}/{proto}", svc.port),
+                    svc.name()
+                ),
+            )
+            .detail(format!(
+                "{label}: {} declares {}/{proto} `{s}`{}; {why}.",
+                d.source,
+                svc.port,
+                if decl.purpose.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", decl.purpose)
+                }
+            ))
+            .evidence(
+                svc_location(ctx, svc),
+                svc.banner.clone().unwrap_or_default(),
+            );
             out.fail(f, label);
         }
         _ => {
             let note = match fits {
-                Some((s, Some(true))) => format!("{}/{proto} is declared as `{s}` and serves {}", svc.port, svc.name()),
-                Some((s, None)) => format!("{}/{proto} is declared (`{s}`; the service could not be compared: {})", svc.port, svc.name()),
-                _ => format!("{}/{proto} is among the interfaces the maker declares", svc.port),
+                Some((s, Some(true))) => format!(
+                    "{}/{proto} is declared as `{s}` and serves {}",
+                    svc.port,
+                    svc.name()
+                ),
+                Some((s, None)) => format!(
+                    "{}/{proto} is declared (`{s}`; the service could not be compared: {})",
+                    svc.port,
+                    svc.name()
+                ),
+                _ => format!(
+                    "{}/{proto} is among the interfaces the maker declares",
+                    svc.port
+                ),
             };
             for p in ["5.6-1", "5.6-5"] {
-                out.tally(p, ids::PORTS, label, Tallied::Pass(note.clone(), Some(svc_location(ctx, svc))));
+                out.tally(
+                    p,
+                    ids::PORTS,
+                    label,
+                    Tallied::Pass(note.clone(), Some(svc_location(ctx, svc))),
+                );
             }
         }
     }
 }
 
 /// What the probes learned about how `svc` authenticates.
-pub fn observed(svc: &Service, http: Option<&HttpPaths>, out: &Out, accepted: Option<&Credential>) -> AuthSeen {
+pub fn observed(
+    svc: &Service,
+    http: Option<&HttpPaths>,
+    out: &Out,
+    accepted: Option<&Credential>,
+) -> AuthSeen {
     if let Some(a) = &out.auth {
         return a.clone();
     }
@@ -148,22 +197,25 @@ pub fn observed(svc: &Service, http: Option<&HttpPaths>, out: &Out, accepted: Op
         }
         Proto::Mqtt => match svc.mqtt_anonymous {
             Some(0) => AuthSeen::None("anonymous MQTT CONNECT accepted".into()),
-            Some(4) | Some(5) => AuthSeen::Password("anonymous CONNECT refused, CONNACK asks for credentials".into()),
+            Some(4) | Some(5) => {
+                AuthSeen::Password("anonymous CONNECT refused, CONNACK asks for credentials".into())
+            }
             _ => AuthSeen::Unknown("no CONNACK to an anonymous CONNECT".into()),
         },
         Proto::Http => {
             let seen = svc.http.as_ref();
             if let Some((scheme, realm)) = seen.and_then(|h| h.challenge.clone()) {
                 AuthSeen::Password(format!("HTTP {scheme} challenge, realm \"{realm}\""))
-            } else if seen.is_some_and(|h| h.has_login_form) || http.is_some_and(|h| !h.forms.is_empty()) {
+            } else if seen.is_some_and(|h| h.has_login_form)
+                || http.is_some_and(|h| !h.forms.is_empty())
+            {
                 AuthSeen::Password("a login form".into())
             } else if let Some(p) = http.and_then(|h| h.protected.first()) {
                 AuthSeen::Password(format!("HTTP {} on {}", p.scheme, p.path))
-            } else if out
-                .findings
-                .iter()
-                .any(|f| f.outcome == Outcome::Fail && (f.check == ids::UNAUTH || f.check == ids::UNAUTH_CONFIG))
-            {
+            } else if out.findings.iter().any(|f| {
+                f.outcome == Outcome::Fail
+                    && (f.check == ids::UNAUTH || f.check == ids::UNAUTH_CONFIG)
+            }) {
                 AuthSeen::None("device data or configuration served without a login".into())
             } else {
                 AuthSeen::Unknown("no login seen on the pages fetched".into())
@@ -192,7 +244,13 @@ pub fn observed(svc: &Service, http: Option<&HttpPaths>, out: &Out, accepted: Op
 
 /// 5.1-1-2a / 5.1-5-2a: the mechanism seen against the declared one. Returns a line for the
 /// unit's summary.
-pub fn auth_mechanism(ctx: &Ctx<'_>, svc: &Service, label: &str, seen: &AuthSeen, out: &mut Out) -> Option<String> {
+pub fn auth_mechanism(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    label: &str,
+    seen: &AuthSeen,
+    out: &mut Out,
+) -> Option<String> {
     let d = &ctx.opts.declared;
     // Only an IXIT says how interfaces authenticate; `--expect` lists ports alone.
     let ixit = d.interfaces.as_ref()?.iter().any(|i| i.auth.is_some());
@@ -208,9 +266,16 @@ pub fn auth_mechanism(ctx: &Ctx<'_>, svc: &Service, label: &str, seen: &AuthSeen
         seen.describe()
     );
     let fail = |out: &mut Out, provs: &[&str], sev: Severity, title: String, why: &str| {
-        let f = Finding::new(ids::AUTH_DECLARED, provs, Outcome::Fail, sev, Source::Device, title)
-            .detail(format!("{label}: {line}. {why}", line = line))
-            .evidence(svc_location(ctx, svc), seen.describe());
+        let f = Finding::new(
+            ids::AUTH_DECLARED,
+            provs,
+            Outcome::Fail,
+            sev,
+            Source::Device,
+            title,
+        )
+        .detail(format!("{label}: {line}. {why}", line = line))
+        .evidence(svc_location(ctx, svc), seen.describe());
         out.fail(f, label);
     };
     match (declared, seen) {
@@ -262,7 +327,13 @@ pub fn accounts_for<'o>(ctx: &'o Ctx<'_>, svc: &Service) -> Vec<&'o TestAccount>
 }
 
 /// 5.5-4-2b: a declared test account logs in (access with authentication is granted).
-pub fn test_accounts(ctx: &Ctx<'_>, svc: &Service, label: &str, http: Option<&HttpPaths>, out: &mut Out) -> Option<String> {
+pub fn test_accounts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    label: &str,
+    http: Option<&HttpPaths>,
+    out: &mut Out,
+) -> Option<String> {
     let accounts = accounts_for(ctx, svc);
     if accounts.is_empty() {
         return (!ctx.opts.declared.test_accounts.is_empty() && svc.asks_password())
@@ -276,22 +347,49 @@ pub fn test_accounts(ctx: &Ctx<'_>, svc: &Service, label: &str, http: Option<&Ht
     let a = super::creds::attempts(ctx, svc, label, http, &list, &mut scratch, ids::AUTH_ACCESS);
     let Some(a) = a else {
         let why = format!("no login this probe can drive on {}", svc.name());
-        out.tally("5.5-4", ids::AUTH_ACCESS, label, Tallied::Undecided(format!("declared test account not tried: {why}")));
+        out.tally(
+            "5.5-4",
+            ids::AUTH_ACCESS,
+            label,
+            Tallied::Undecided(format!("declared test account not tried: {why}")),
+        );
         return Some(format!("{}: {why}", svc.label()));
     };
     match &a.accepted {
         Some((c, loc)) => {
-            let why = format!("the declared test account `{}` logs in: access with authentication is granted", c.user);
-            out.tally("5.5-4", ids::AUTH_ACCESS, label, Tallied::Pass(why.clone(), Some(loc.clone())));
+            let why = format!(
+                "the declared test account `{}` logs in: access with authentication is granted",
+                c.user
+            );
+            out.tally(
+                "5.5-4",
+                ids::AUTH_ACCESS,
+                label,
+                Tallied::Pass(why.clone(), Some(loc.clone())),
+            );
             Some(format!("{}: {why}", svc.label()))
         }
         None => {
             let why = format!(
                 "the declared test account(s) {} were refused{}",
-                list.iter().map(|c| format!("`{}`", c.user)).collect::<Vec<_>>().join(", "),
-                a.locked.as_ref().map(|l| format!(" (locked: {l})")).or_else(|| a.stopped.as_ref().map(|s| format!(" ({s})"))).unwrap_or_default()
+                list.iter()
+                    .map(|c| format!("`{}`", c.user))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                a.locked
+                    .as_ref()
+                    .map(|l| format!(" (locked: {l})"))
+                    .or_else(|| a.stopped.as_ref().map(|s| format!(" ({s})")))
+                    .unwrap_or_default()
             );
-            out.tally("5.5-4", ids::AUTH_ACCESS, label, Tallied::Undecided(format!("{why}: access with authentication could not be shown")));
+            out.tally(
+                "5.5-4",
+                ids::AUTH_ACCESS,
+                label,
+                Tallied::Undecided(format!(
+                    "{why}: access with authentication could not be shown"
+                )),
+            );
             Some(format!("{}: {why}", svc.label()))
         }
     }

@@ -397,7 +397,10 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
     }
     let mut components = crate::components::from_services(&host, &all_services);
     for c in std::mem::take(&mut out.components) {
-        if !components.iter().any(|x| x.name == c.name && x.version == c.version) {
+        if !components
+            .iter()
+            .any(|x| x.name == c.name && x.version == c.version)
+        {
             components.push(c);
         }
     }
@@ -405,8 +408,8 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
     let outage = match (&opts.outage, opts.stage) {
         (Some(o), Stage::All) => {
             progress.stage(&format!("probing {host}: outage test on {}", o.uplink));
-            let r = crate::outage::run(&ctx, o, &all_services, &mut out)
-                .map_err(ProbeError::Outage)?;
+            let r =
+                crate::outage::run(&ctx, o, &all_services, &mut out).map_err(ProbeError::Outage)?;
             Some(r)
         }
         _ => None,
@@ -424,23 +427,59 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
                 }
             }
             Err(e) => out.findings.push(
-                Finding::new(ids::OUTAGE, &["5.9-3"], Outcome::Inconclusive, Severity::Info, Source::Device, "The capture taken during the outage test could not be read")
-                    .detail(e.to_string()),
+                Finding::new(
+                    ids::OUTAGE,
+                    &["5.9-3"],
+                    Outcome::Inconclusive,
+                    Severity::Info,
+                    Source::Device,
+                    "The capture taken during the outage test could not be read",
+                )
+                .detail(e.to_string()),
             ),
         }
+    }
+    if let Some((listen, records)) = &opts.intercept {
+        crate::intercept::findings(listen, records, &mut out, true);
+        obs.ran(
+            crate::intercept::CHECK,
+            Source::Device,
+            &["5.5-1", "5.3-2", "5.8-1"],
+            records.len() as u64,
+        );
     }
     if let Some(c) = &capture {
         judge_capture(&ctx, c, true, &mut out);
         record_capture_runs(&mut obs, c);
     } else {
-        obs.skipped(ids::CAP_TRAFFIC, Source::Device, &["5.5-1", "6-5", "5.9-3"], "no traffic capture given (--pcap FILE)");
+        obs.skipped(
+            ids::CAP_TRAFFIC,
+            Source::Device,
+            &["5.5-1", "6-5", "5.9-3"],
+            "no traffic capture given (--pcap FILE)",
+        );
     }
     record_ixit_runs(opts, &mut obs);
     if opts.outage.is_some() && outage.is_some() {
-        obs.ran(ids::OUTAGE, Source::Device, &["5.9-1", "5.9-2", "5.3-15"], all_services.len() as u64);
-        obs.ran(ids::RECOVERY, Source::Device, &["5.9-2"], all_services.len() as u64);
+        obs.ran(
+            ids::OUTAGE,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            all_services.len() as u64,
+        );
+        obs.ran(
+            ids::RECOVERY,
+            Source::Device,
+            &["5.9-2"],
+            all_services.len() as u64,
+        );
     } else {
-        obs.skipped(ids::OUTAGE, Source::Device, &["5.9-1", "5.9-2", "5.3-15"], "opt-in: run on the device's gateway with --outage-test --uplink IFACE");
+        obs.skipped(
+            ids::OUTAGE,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            "opt-in: run on the device's gateway with --outage-test --uplink IFACE",
+        );
     }
 
     // Record what ran.
@@ -595,6 +634,23 @@ fn passive(
         judge_capture(ctx, c, false, &mut out);
         record_capture_runs(&mut obs, c);
     }
+    if let Some((listen, records)) = &opts.intercept {
+        crate::intercept::findings(listen, records, &mut out, true);
+        obs.ran(
+            crate::intercept::CHECK,
+            Source::Device,
+            &["5.5-1", "5.3-2", "5.8-1"],
+            records.len() as u64,
+        );
+        if capture.is_none() {
+            out.tally(
+                "5.5-1",
+                crate::intercept::CHECK,
+                "the device's services",
+                Tallied::Undecided("not probed in this run (--only none)".into()),
+            );
+        }
+    }
     for (id, provs) in [
         (ids::PORTS, &["5.6-1", "5.6-5"][..]),
         (ids::BANNERS, &["5.6-2"]),
@@ -602,7 +658,12 @@ fn passive(
         (ids::DEFAULT_CREDS, &["5.1-1"]),
         (ids::UNAUTH, &["5.5-4"]),
     ] {
-        obs.skipped(id, Source::Device, provs, "not run: --only none (nothing is sent)");
+        obs.skipped(
+            id,
+            Source::Device,
+            provs,
+            "not run: --only none (nothing is sent)",
+        );
     }
     let summary = summarise(&out.tally, &opts.ip.to_string());
     obs.findings.extend(out.findings);
@@ -655,7 +716,12 @@ fn judge_capture(ctx: &Ctx<'_>, c: &crate::capture::Capture, probed: bool, out: 
 fn record_capture_runs(obs: &mut Observations, c: &crate::capture::Capture) {
     let n = c.conversations.len() as u64;
     let outbound = c.conversations.iter().filter(|c| c.outbound).count() as u64;
-    obs.ran(ids::CAP_TRAFFIC, Source::Device, &["5.5-1", "6-5"], c.read.frames);
+    obs.ran(
+        ids::CAP_TRAFFIC,
+        Source::Device,
+        &["5.5-1", "6-5"],
+        c.read.frames,
+    );
     obs.ran(ids::CAP_DESTINATIONS, Source::Device, &["6-5"], outbound);
     obs.ran(
         ids::CAP_TLS,
@@ -669,7 +735,12 @@ fn record_capture_runs(obs: &mut Observations, c: &crate::capture::Capture) {
         &["5.5-1", "5.8-1", "5.8-2"],
         outbound,
     );
-    obs.ran(ids::CAP_UPDATE, Source::Device, &["5.3-2", "5.3-10"], outbound);
+    obs.ran(
+        ids::CAP_UPDATE,
+        Source::Device,
+        &["5.3-2", "5.3-10"],
+        outbound,
+    );
     obs.ran(ids::CAP_RECONNECT, Source::Device, &["5.9-3"], outbound);
     obs.ran(ids::CAP_SERVICES, Source::Device, &["5.6-1"], n - outbound);
 }
