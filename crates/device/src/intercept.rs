@@ -106,7 +106,9 @@ pub struct Record {
     pub sni: Option<String>,
     /// Versions the ClientHello offered.
     pub offered: Vec<String>,
-    /// `accepted`, `rejected`, `closed`, `incompatible`, `error`.
+    /// `accepted` (handshake and application data), `rejected` (an alert in the handshake),
+    /// `closed` (closed during the handshake), `closed-after-handshake`, `undecided` (handshake,
+    /// then silence), `incompatible` (no TLS this server speaks), `error`.
     pub outcome: String,
     /// The alert the client sent, or the error.
     pub detail: String,
@@ -118,8 +120,17 @@ pub struct Record {
 }
 
 impl Record {
+    /// The client trusted the certificate: handshake and application data.
     pub fn accepted(&self) -> bool {
         self.outcome == "accepted"
+    }
+
+    /// The client refused: an alert or a close, during or right after the handshake.
+    pub fn refused(&self) -> bool {
+        matches!(
+            self.outcome.as_str(),
+            "rejected" | "closed" | "closed-after-handshake"
+        )
     }
 }
 
@@ -446,29 +457,47 @@ fn handle(
         }
         return rec;
     }
-    // The client accepted our certificate. Does it talk?
-    rec.outcome = "accepted".into();
-    rec.detail = format!(
-        "handshake completed ({})",
-        conn.protocol_version()
-            .map(|v| format!("{v:?}"))
-            .unwrap_or_default()
-    );
+    // The handshake completed. Some clients check the server's name only afterwards (curl
+    // with OpenSSL under TLS 1.3 sends Finished first), so the verdict rests on what follows:
+    // application data means the client trusted us.
+    let version = conn
+        .protocol_version()
+        .map(|v| format!("{v:?}"))
+        .unwrap_or_default();
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
     let end = Instant::now() + o.io_timeout;
+    let mut ended: Option<String> = None;
     {
         let mut s = rustls::Stream::new(&mut conn, &mut tcp);
         while Instant::now() < end && data.len() < 16 * 1024 {
             match s.read(&mut buf) {
-                Ok(0) => break,
+                Ok(0) => {
+                    ended = Some("closed the connection".into());
+                    break;
+                }
                 Ok(k) => {
                     data.extend_from_slice(&buf[..k]);
-                    if crate::services::http::find(&data, b"\r\n\r\n").is_some() {
+                    if crate::services::http::find(&data, b"\r\n\r\n").is_some()
+                        || data.len() >= 2 && !data[0].is_ascii_alphabetic()
+                    {
                         break;
                     }
                 }
-                Err(_) => break,
+                Err(e) => {
+                    ended = Some(match rustls_error(&e) {
+                        Some(rustls::Error::AlertReceived(a)) => format!("sent the alert {a:?}"),
+                        _ if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                        {
+                            "silent".into()
+                        }
+                        _ => format!("closed the connection ({e})"),
+                    });
+                    break;
+                }
             }
         }
         if data.starts_with(b"GET ")
@@ -476,14 +505,38 @@ fn handle(
             || data.starts_with(b"HEAD ")
             || data.starts_with(b"PUT ")
         {
-            let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
     }
     conn.send_close_notify();
     let _ = conn.complete_io(&mut tcp);
     rec.app_data_bytes = data.len();
-    let shown = crate::log::escape(&data[..data.len().min(300)]);
-    rec.app_data = shown;
+    rec.app_data = crate::log::escape(&data[..data.len().min(300)]);
+    if !data.is_empty() {
+        rec.outcome = "accepted".into();
+        rec.detail = format!(
+            "handshake completed ({version}) and the client sent {} bytes of application data",
+            data.len()
+        );
+    } else {
+        match ended.as_deref() {
+            Some("silent") | None => {
+                rec.outcome = "undecided".into();
+                rec.detail = format!(
+                    "handshake completed ({version}), then the client sent nothing for {} s",
+                    o.io_timeout.as_secs_f64()
+                );
+            }
+            Some(how) => {
+                rec.outcome = "closed-after-handshake".into();
+                rec.detail = format!(
+                    "handshake completed ({version}), then the client {how} without sending data (a check after the handshake)"
+                );
+            }
+        }
+    }
     rec
 }
 
@@ -666,15 +719,12 @@ pub fn findings(listen: &str, records: &[Record], out: &mut crate::checks::Out, 
         if untrusted.iter().any(|r| r.accepted()) {
             continue;
         }
-        let refused: Vec<&&&Record> = untrusted
-            .iter()
-            .filter(|r| r.outcome == "rejected" || r.outcome == "closed")
-            .collect();
+        let refused: Vec<&&&Record> = untrusted.iter().filter(|r| r.refused()).collect();
         let variants: std::collections::BTreeSet<&str> =
             refused.iter().map(|r| r.variant.name()).collect();
         let unclear: Vec<String> = untrusted
             .iter()
-            .filter(|r| r.outcome != "rejected" && r.outcome != "closed")
+            .filter(|r| !r.refused())
             .map(|r| {
                 format!(
                     "#{} {}: {} ({})",

@@ -396,13 +396,13 @@ fn declared_interfaces_decide_5_6_1() {
     let h = fx::loopback();
     let _d = fx::mosquitto(&h, 1883, false);
     let ok = run(h.ip, &[1883, 8883], |o| {
-        o.expected = Some(vec![(1883, false)]);
+        o.declared.add_expected(&[(1883, false)]);
         o.max_attempts = 3;
     });
     assert_pass(&ok, "5.6-1");
     assert_pass(&ok, "5.6-5");
     let bad = run(h.ip, &[1883], |o| {
-        o.expected = Some(vec![(8883, false)]);
+        o.declared.add_expected(&[(8883, false)]);
         o.max_attempts = 3;
     });
     assert_fail(&bad, "5.6-1");

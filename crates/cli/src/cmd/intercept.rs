@@ -127,7 +127,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let refused = records
         .iter()
         .filter(|r| {
-            r.variant != Variant::Valid && (r.outcome == "rejected" || r.outcome == "closed")
+            r.variant != Variant::Valid && r.refused()
         })
         .count();
     std::fs::write(
