@@ -192,7 +192,7 @@ impl Capture {
             .map(|d| Path::new(d).join("tcpdump"))
             .find(|p| p.is_file())?;
         let child = Command::new(tcpdump)
-            .args(["-i", "any", "-U", "-n", "-s", "0", "-w"])
+            .args(["-i", "any", "--immediate-mode", "-U", "-n", "-s", "0", "-w"])
             .arg(path)
             .args(["host", device])
             .stdin(Stdio::null())

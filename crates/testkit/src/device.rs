@@ -823,7 +823,7 @@ impl Tcpdump {
         let err = path.with_extension("tcpdump.log");
         let logf = std::fs::File::create(&err).expect("tcpdump log");
         let child = cmd
-            .args(["-i", iface, "-U", "-n", "-s", "0", "-w"])
+            .args(["-i", iface, "--immediate-mode", "-U", "-n", "-s", "0", "-w"])
             .arg(path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

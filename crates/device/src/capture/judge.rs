@@ -581,6 +581,10 @@ fn cleartext(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &
             out.fail(f, &label);
             continue;
         }
+        // Declared with encryption: the protocol-mismatch finding above already says it.
+        if declared.is_some_and(|d| secure_protocol(&d.protocol) == Some(true)) {
+            continue;
+        }
         if documented_plain {
             out.findings.push(
                 Finding::new(

@@ -179,7 +179,7 @@ pub fn load(o: &CaptureOptions) -> Result<Capture, read::ReadError> {
     let mut undecoded = 0u64;
     let mut start = f64::MAX;
     let mut end = 0f64;
-    let mut dns_msgs: Vec<(IpAddr, IpAddr, dns::Message)> = Vec::new();
+    let mut dns_msgs: Vec<(f64, IpAddr, IpAddr, dns::Message)> = Vec::new();
     let summary = read::frames(&o.path, o.max_frames, |fr| {
         let Some(p) = decode::decode(fr.linktype, fr.data) else {
             undecoded += 1;
@@ -199,49 +199,52 @@ pub fn load(o: &CaptureOptions) -> Result<Capture, read::ReadError> {
         {
             if (sport == 53 || dport == 53) && dns_msgs.len() < 100_000 {
                 if let Some(m) = dns::parse(payload) {
-                    dns_msgs.push((p.src, p.dst, m));
+                    dns_msgs.push((fr.ts, p.src, p.dst, m));
                 }
             }
         }
         tracker.add(fr.number, fr.ts, &p);
     })?;
-    // Names each address answered for (through CNAME chains).
-    let mut names: BTreeMap<IpAddr, BTreeSet<String>> = BTreeMap::new();
-    let mut aliases: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (_, _, m) in dns_msgs.iter().filter(|(_, _, m)| m.response) {
+    // Each answer: when, the address, and the names it answers for (through CNAME chains back
+    // to the name asked). A conversation is named by the latest answer for its address before
+    // it began: many names share an address (CDNs), and the device connects to what it just
+    // resolved.
+    let mut answers: Vec<(f64, IpAddr, BTreeSet<String>)> = Vec::new();
+    for (ts, _, _, m) in dns_msgs.iter().filter(|(_, _, _, m)| m.response) {
+        let mut aliases: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (a, c) in &m.cnames {
-            aliases.entry(c.clone()).or_default().insert(a.clone());
+            aliases.entry(c.as_str()).or_default().push(a.as_str());
         }
-    }
-    for (_, _, m) in dns_msgs.iter().filter(|(_, _, m)| m.response) {
         for (owner, ip) in &m.addresses {
-            let e = names.entry(*ip).or_default();
-            e.insert(owner.clone());
-            // Walk back up the CNAME chain to the names the device asked for (bounded).
-            let mut frontier = vec![owner.clone()];
+            let mut names: BTreeSet<String> = BTreeSet::new();
+            names.insert(owner.clone());
+            let mut frontier = vec![owner.as_str()];
             for _ in 0..8 {
-                let next: Vec<String> = frontier
+                let next: Vec<&str> = frontier
                     .iter()
-                    .flat_map(|n| aliases.get(n).into_iter().flatten().cloned())
+                    .flat_map(|n| aliases.get(n).into_iter().flatten().copied())
                     .collect();
                 if next.is_empty() {
                     break;
                 }
-                e.extend(next.iter().cloned());
+                names.extend(next.iter().map(|n| n.to_string()));
                 frontier = next;
+            }
+            if answers.len() < 100_000 {
+                answers.push((*ts, *ip, names));
             }
         }
     }
     let mut dns_queries: Vec<DnsQuery> = Vec::new();
-    for (src, dst, m) in &dns_msgs {
+    for (_, src, dst, m) in &dns_msgs {
         if m.response || *src != o.device {
             continue;
         }
         for (q, t) in &m.questions {
             let answers: Vec<String> = dns_msgs
                 .iter()
-                .filter(|(s, _, r)| r.response && r.id == m.id && s == dst)
-                .flat_map(|(_, _, r)| r.addresses.iter().map(|(_, a)| a.to_string()))
+                .filter(|(_, s, _, r)| r.response && r.id == m.id && s == dst)
+                .flat_map(|(_, _, _, r)| r.addresses.iter().map(|(_, a)| a.to_string()))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -263,7 +266,7 @@ pub fn load(o: &CaptureOptions) -> Result<Capture, read::ReadError> {
         .flows
         .iter()
         .filter(|f| f.client.0 == o.device || f.server.0 == o.device)
-        .map(|f| classify(f, o.device, &names))
+        .map(|f| classify(f, o.device, &answers))
         .collect();
     Ok(Capture {
         file: o.path.display().to_string(),
@@ -293,7 +296,21 @@ fn link_local(ip: IpAddr) -> bool {
     }
 }
 
-fn classify(f: &Flow, device: IpAddr, names: &BTreeMap<IpAddr, BTreeSet<String>>) -> Conversation {
+/// The names of `peer` at time `t`: the latest DNS answer for it before `t`, else the first
+/// after (a capture may start after the lookup was cached, never before it).
+fn names_at(answers: &[(f64, IpAddr, BTreeSet<String>)], peer: IpAddr, t: f64) -> Vec<String> {
+    let for_peer = answers.iter().filter(|(_, ip, _)| *ip == peer);
+    let before = for_peer
+        .clone()
+        .filter(|(ts, _, _)| *ts <= t + 0.001)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let chosen = before.or_else(|| for_peer.min_by(|a, b| a.0.total_cmp(&b.0)));
+    chosen
+        .map(|(_, _, n)| n.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn classify(f: &Flow, device: IpAddr, answers: &[(f64, IpAddr, BTreeSet<String>)]) -> Conversation {
     let outbound = f.client.0 == device;
     let (peer, port, device_port) = if outbound {
         (f.server.0, f.server.1, f.client.1)
@@ -306,10 +323,7 @@ fn classify(f: &Flow, device: IpAddr, names: &BTreeMap<IpAddr, BTreeSet<String>>
         peer,
         port,
         device_port,
-        names: names
-            .get(&peer)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default(),
+        names: names_at(answers, peer, f.first_ts),
         protocol: "none".into(),
         start: f.first_ts,
         end: f.last_ts,
