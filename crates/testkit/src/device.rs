@@ -908,6 +908,66 @@ pub fn dnsmasq(host: &Host, records: &[(&str, IpAddr)]) -> Daemon {
     spawn(host, "dnsmasq", &script, dir, 53, false)
 }
 
+/// busybox httpd serving `body` as its index page on `host`'s address.
+pub fn busybox_httpd(host: &Host, port: u16, body: &str) -> Daemon {
+    let bb = require_tool("busybox", "busybox-static");
+    let dir = TempDir::new("httpd");
+    dir.write("www/index.html", body);
+    let script = format!(
+        "exec {} httpd -f -p {}:{port} -h {}/www",
+        bb.display(),
+        host.ip,
+        dir.path().display()
+    );
+    spawn(host, "busybox-httpd", &script, dir, port, false)
+}
+
+/// A shell script running in the background in `netns` (a client loop, a watchdog); killed on
+/// drop. The script must bound its own loops.
+pub fn background(netns: &str, name: &str, script: &str) -> Daemon {
+    let dir = TempDir::new(name);
+    let log = dir.path().join(format!("{name}.log"));
+    let logf = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(require_tool("ip", "iproute2"))
+        .args(["netns", "exec", netns, "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(logf.try_clone().expect("log"))
+        .stderr(logf)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    Daemon {
+        name: name.into(),
+        ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        port: 0,
+        child: Some(child),
+        stop: None,
+        _dir: Some(dir),
+        log,
+    }
+}
+
+/// Waits until something listens on TCP `port` in `netns` (None: the test's own namespace),
+/// without connecting to it.
+pub fn wait_listening(netns: Option<&str>, port: u16, limit: Duration) {
+    let start = Instant::now();
+    let filter = format!("sport = :{port}");
+    while start.elapsed() < limit {
+        let out = match netns {
+            Some(ns) => Command::new(require_tool("ip", "iproute2"))
+                .args(["netns", "exec", ns, "ss", "-Hltn", &filter])
+                .output(),
+            None => Command::new(require_tool("ss", "iproute2"))
+                .args(["-Hltn", &filter])
+                .output(),
+        };
+        if out.is_ok_and(|o| !o.stdout.is_empty()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listened on port {port} within {limit:?}");
+}
+
 /// Three namespaces in a row, as a home network: the device, its gateway (which routes), and
 /// "the internet". The device is 10.250.0.(4·a+2) behind the gateway's LAN end 10.250.0.(4·a+1);
 /// the gateway's uplink `wan0` is 10.250.0.(4·b+1), the internet end 10.250.0.(4·b+2).

@@ -126,9 +126,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .count();
     let refused = records
         .iter()
-        .filter(|r| {
-            r.variant != Variant::Valid && r.refused()
-        })
+        .filter(|r| r.variant != Variant::Valid && r.refused())
         .count();
     std::fs::write(
         staged.dir.join("intercept.json"),

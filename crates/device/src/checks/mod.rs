@@ -178,6 +178,8 @@ fn summarise(tally: &[(&'static str, &'static str, String, Tallied)], host: &str
             .filter(|t| matches!(t.3, Tallied::Pass(..)))
             .collect();
         if undecided.is_empty() && !passes.is_empty() {
+            let services: std::collections::BTreeSet<&str> =
+                passes.iter().map(|t| t.2.as_str()).collect();
             let mut f = Finding::new(
                 check,
                 &[prov],
@@ -186,8 +188,8 @@ fn summarise(tally: &[(&'static str, &'static str, String, Tallied)], host: &str
                 Source::Device,
                 format!(
                     "{prov}: every service concerned on {host} shows the measure ({} service{})",
-                    passes.len(),
-                    if passes.len() == 1 { "" } else { "s" }
+                    services.len(),
+                    if services.len() == 1 { "" } else { "s" }
                 ),
             );
             let mut detail = Vec::new();
