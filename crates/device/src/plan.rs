@@ -289,6 +289,21 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
                 format!("{}: {}", c.name, shown(&c.bytes)),
             ));
         }
+        for (what, cases) in [
+            ("each SSH port", fuzz::ssh_cases()),
+            ("each RTSP port", fuzz::rtsp_cases(&ip, 554)),
+            ("each FTP port", fuzz::ftp_cases()),
+        ] {
+            for c in cases {
+                v.push(p(
+                    ids::FUZZ,
+                    &["5.13-1"],
+                    what.into(),
+                    "--fuzz, then a new connection to check it still answers",
+                    format!("{}: {}", c.name, shown(&c.bytes)),
+                ));
+            }
+        }
         for c in fuzz::telnet_cases() {
             v.push(p(
                 ids::FUZZ,

@@ -909,8 +909,12 @@ fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
     if ctx.opts.bruteforce && bruteforce::supported(svc) {
         bruteforce::run(ctx, svc, &label, http.as_ref(), accepted.as_ref(), &mut out);
     }
-    if ctx.opts.fuzz && fuzz::supported(svc) {
-        fuzz::run(ctx, svc, &label, http.as_ref(), &mut out);
+    if ctx.opts.fuzz {
+        if fuzz::supported(svc) {
+            fuzz::run(ctx, svc, &label, http.as_ref(), &mut out);
+        } else {
+            fuzz::not_covered(svc, &label, &mut out);
+        }
     }
     out
 }
