@@ -10,7 +10,7 @@ use std::path::Path;
 use iotassure_core::finding::{Finding, Outcome};
 use iotassure_core::ixit::Ixit;
 use iotassure_core::progress::NoProgress;
-use iotassure_device::capture::{self, CaptureOptions};
+use iotassure_device::capture::{self, CaptureOptions, CaptureState};
 use iotassure_device::{probe, Options, Stage};
 use iotassure_testkit::device::{self as fx, Netns, Tcpdump, TempDir, Tls};
 
@@ -61,9 +61,15 @@ fn capture_of(ns: &Netns, dir: &TempDir, script: &str) -> (std::path::PathBuf, S
 }
 
 fn judge(path: &Path, device: IpAddr, ixit: Option<&str>) -> Vec<Finding> {
+    judge_in(path, device, ixit, CaptureState::Normal)
+}
+
+fn judge_in(path: &Path, device: IpAddr, ixit: Option<&str>, state: CaptureState) -> Vec<Finding> {
     let mut o = Options::new(device, device.to_string());
     o.stage = Stage::None;
-    o.capture = Some(CaptureOptions::new(path, device));
+    let mut c = CaptureOptions::new(path, device);
+    c.state = state;
+    o.capture = Some(c);
     if let Some(y) = ixit {
         let ix: Ixit = serde_yaml::from_str(y).expect("IXIT");
         o.declared.add_ixit(&ix, "statement.yaml");
@@ -262,6 +268,23 @@ fn device_traffic_is_judged_against_the_declared_connections() {
         summary(&bare)
     );
 
+    // Taken after a failed integrity check, the same traffic fails 5.7-2: the device connects
+    // to an undeclared broker instead of only alerting.
+    let fb = judge_in(&path, device, Some(IXIT), CaptureState::FailedBoot);
+    assert!(
+        fb.iter().any(|x| x.outcome == Outcome::Fail
+            && x.provisions == ["5.7-2"]
+            && x.title.contains("mqtt.example.com")),
+        "{}",
+        summary(&fb)
+    );
+    assert!(
+        !fb.iter()
+            .any(|x| x.provisions.iter().any(|p| p == "6-5") && x.outcome == Outcome::Fail),
+        "{}",
+        summary(&fb)
+    );
+
     // The same capture as pcapng (written by pcap-file's writer) reads the same.
     let ng = dir.path().join("device.pcapng");
     to_pcapng(&path, &ng);
@@ -297,6 +320,48 @@ fn reconnection_with_back_off_passes_5_9_3() {
     assert!(
         pass.detail.as_deref().unwrap_or("").contains("back off"),
         "{s}"
+    );
+}
+
+#[test]
+fn a_quiet_device_after_a_failed_boot_passes_5_7_2() {
+    // Only a DNS query and its answer (the device may resolve its alerting host): no connection.
+    let dir = TempDir::new("capture-quiet");
+    let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    v.extend_from_slice(&65535u32.to_le_bytes());
+    v.extend_from_slice(&1u32.to_le_bytes());
+    let mut q = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(b"\x05alert\x07example\x03com\x00\x00\x01\x00\x01");
+    for (t, (src, dst, sp, dp)) in [
+        ([10, 250, 0, 2], [10, 250, 0, 1], 40000u16, 53u16),
+        ([10, 250, 0, 1], [10, 250, 0, 2], 53, 40000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let b = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(src, dst, 64)
+            .udp(sp, dp);
+        let mut frame = Vec::new();
+        b.write(&mut frame, &q).unwrap();
+        v.extend_from_slice(&(1_700_000_000u32 + t as u32).to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        v.extend_from_slice(&frame);
+    }
+    let p = dir.write("quiet.pcap", &v);
+    let f = judge_in(
+        &p,
+        "10.250.0.2".parse().unwrap(),
+        Some(IXIT),
+        CaptureState::FailedBoot,
+    );
+    assert!(
+        f.iter()
+            .any(|x| x.outcome == Outcome::Pass && x.provisions == ["5.7-2"]),
+        "{}",
+        summary(&f)
     );
 }
 

@@ -429,7 +429,10 @@ fn fuzz_covers_ssh_and_names_services_it_cannot_test() {
         .find(|f| f.outcome == Outcome::Pass && f.provisions == ["5.13-1"])
         .unwrap_or_else(|| panic!("{}", summary(&ssh)));
     assert!(
-        pass.detail.as_deref().unwrap_or("").contains("KEXINIT name-list of 2 GiB"),
+        pass.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("KEXINIT name-list of 2 GiB"),
         "{}",
         summary(&ssh)
     );
@@ -441,5 +444,9 @@ fn fuzz_covers_ssh_and_names_services_it_cannot_test() {
         o.udp = true;
     });
     let v = outcomes(&o, "5.13-1");
-    assert!(!v.contains(&Outcome::Pass) && v.contains(&Outcome::Inconclusive), "{}", summary(&o));
+    assert!(
+        !v.contains(&Outcome::Pass) && v.contains(&Outcome::Inconclusive),
+        "{}",
+        summary(&o)
+    );
 }

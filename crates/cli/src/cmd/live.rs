@@ -73,6 +73,10 @@ pub struct ProbeOpts {
     /// The device's address in the capture (default: the probed target).
     #[arg(long, value_name = "IP")]
     pub pcap_device: Option<String>,
+    /// What the device was doing during the capture: `normal`, or `failed-boot` (it had just
+    /// refused a modified image: every connection it starts is judged under 5.7-2).
+    #[arg(long, default_value = "normal", value_name = "STATE")]
+    pub pcap_state: String,
     /// Results of `iotassure intercept` (its intercept.json) to judge with the rest: whether the
     /// device, as a TLS client, accepted untrusted certificates.
     #[arg(long = "intercept", value_name = "FILE")]
@@ -121,6 +125,7 @@ impl Default for ProbeOpts {
             expect: None,
             pcap: None,
             pcap_device: None,
+            pcap_state: "normal".into(),
             intercept_results: None,
             outage_test: false,
             uplink: None,
@@ -155,7 +160,13 @@ impl ProbeOpts {
             if !p.is_file() {
                 bail!("--pcap {}: no such file", p.display());
             }
-            o.capture = Some(CaptureOptions::new(p, device));
+            let mut c = CaptureOptions::new(p, device);
+            c.state = match self.pcap_state.as_str() {
+                "normal" => iotassure_device::capture::CaptureState::Normal,
+                "failed-boot" => iotassure_device::capture::CaptureState::FailedBoot,
+                o => bail!("--pcap-state {o}: expected normal or failed-boot"),
+            };
+            o.capture = Some(c);
         }
         if let Some(f) = &self.intercept_results {
             let text =

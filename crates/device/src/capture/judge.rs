@@ -13,7 +13,7 @@ use iotassure_core::finding::{Finding, Location, Outcome, Severity, Source, Tran
 use iotassure_core::ixit::{Connection, Interface, Purpose, Transport as IxTransport};
 
 use super::flows::Transport;
-use super::{Capture, Conversation};
+use super::{Capture, CaptureState, Conversation};
 use crate::checks::{ids, Out, Tallied};
 
 /// What the judge compares the capture with.
@@ -203,6 +203,10 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
         .filter(|c| c.outbound && !c.infrastructure())
         .collect();
     summary(cap, out);
+    if cap.state == CaptureState::FailedBoot {
+        failed_boot(cap, &outbound, decl, out);
+        return;
+    }
     if !decl.services_probed {
         // Provisions that also concern the device's own services cannot pass on traffic alone.
         for p in ["5.5-1", "5.8-1", "TEC-5-no-downgrade"] {
@@ -704,6 +708,65 @@ fn update(file: &str, outbound: &[&Conversation], decl: &Declared<'_>, out: &mut
                 .detail(format!("{label}: whether the device checks the server's certificate is what `iotassure intercept` tests."))
                 .evidence(location(file, c), t.outcome.clone()),
             );
+        }
+    }
+}
+
+/// After a failed integrity check the device should connect no further than alerting needs:
+/// every connection it starts is listed, undeclared ones fail 5.7-2.
+fn failed_boot(cap: &Capture, outbound: &[&Conversation], decl: &Declared<'_>, out: &mut Out) {
+    let file = cap.file.as_str();
+    let label = "capture after a failed integrity check";
+    if outbound.is_empty() {
+        out.tally(
+            "5.7-2",
+            ids::CAP_DESTINATIONS,
+            label,
+            Tallied::Pass(
+                format!(
+                    "in {:.0} s after the failed integrity check the device started no connection beyond DNS and DHCP ({file})",
+                    (cap.end - cap.start).max(0.0)
+                ),
+                None,
+            ),
+        );
+        return;
+    }
+    let Some(conns) = decl.connections else {
+        out.tally("5.7-2", ids::CAP_DESTINATIONS, label, Tallied::Undecided(format!(
+            "the device connected to {} after the failed integrity check; without IXIT connections it cannot be told whether they are the alerting ones",
+            outbound.iter().map(|c| c.label()).collect::<Vec<_>>().join(", ")
+        )));
+        return;
+    };
+    for c in outbound {
+        match matching(conns, c) {
+            Some(d) => out.tally(
+                "5.7-2",
+                ids::CAP_DESTINATIONS,
+                &format!("capture: {}", c.label()),
+                Tallied::Pass(
+                    format!("after the failed integrity check it connected only to the declared {} ({})", d.host, purpose_name(d.purpose)),
+                    Some(location(file, c)),
+                ),
+            ),
+            None => {
+                let f = Finding::new(
+                    ids::CAP_DESTINATIONS,
+                    &["5.7-2"],
+                    Outcome::Fail,
+                    Severity::High,
+                    Source::Device,
+                    format!("After a failed integrity check the device connects to {}, which is not declared", c.label()),
+                )
+                .detail(format!(
+                    "capture {file} (taken with the device refusing a modified image): an unauthorised change should leave the device connecting no wider than alerting needs (EN 303 645 5.7-2; TS 103 701 5.7-2-2b); {} declares {}.",
+                    decl.source,
+                    conns.iter().map(|d| d.host.clone()).collect::<Vec<_>>().join(", ")
+                ))
+                .evidence(location(file, c), c.protocol.clone());
+                out.fail(f, &format!("capture: {}", c.label()));
+            }
         }
     }
 }

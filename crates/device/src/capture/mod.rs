@@ -29,12 +29,23 @@ use flows::{Flow, Tracker, Transport};
 /// Frames read at most from one capture.
 pub const MAX_FRAMES: u64 = 5_000_000;
 
+/// What the device was doing while the capture was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaptureState {
+    #[default]
+    Normal,
+    /// After a failed software integrity check (secure boot refused a modified image): it
+    /// should connect only as far as alerting needs (5.7-2, TS 103 701 5.7-2-2b).
+    FailedBoot,
+}
+
 #[derive(Debug, Clone)]
 pub struct CaptureOptions {
     pub path: PathBuf,
     /// The device's address in the capture.
     pub device: IpAddr,
     pub max_frames: u64,
+    pub state: CaptureState,
 }
 
 impl CaptureOptions {
@@ -43,6 +54,7 @@ impl CaptureOptions {
             path: path.into(),
             device,
             max_frames: MAX_FRAMES,
+            state: CaptureState::Normal,
         }
     }
 }
@@ -157,6 +169,8 @@ pub struct DnsQuery {
 #[derive(Debug, Clone, Serialize)]
 pub struct Capture {
     pub file: String,
+    #[serde(skip)]
+    pub state: CaptureState,
     #[serde(flatten)]
     pub read: read::ReadSummary,
     pub device: IpAddr,
@@ -270,6 +284,7 @@ pub fn load(o: &CaptureOptions) -> Result<Capture, read::ReadError> {
         .collect();
     Ok(Capture {
         file: o.path.display().to_string(),
+        state: o.state,
         read: summary,
         device: o.device,
         start: if start == f64::MAX { 0.0 } else { start },

@@ -65,7 +65,8 @@ pub fn ssh_cases() -> Vec<Case> {
 
 pub fn rtsp_cases(host: &str, port: u16) -> Vec<Case> {
     let req = |method: &str, uri: &str, extra: &str| {
-        format!("{method} {uri} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: iotassure-fuzz\r\n{extra}\r\n").into_bytes()
+        format!("{method} {uri} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: iotassure-fuzz\r\n{extra}\r\n")
+            .into_bytes()
     };
     let base = format!("rtsp://{host}:{port}");
     vec![
@@ -83,7 +84,11 @@ pub fn rtsp_cases(host: &str, port: u16) -> Vec<Case> {
         },
         Case {
             name: "Content-Length 2^63".into(),
-            bytes: req("ANNOUNCE", &format!("{base}/"), "Content-Length: 9223372036854775808\r\n"),
+            bytes: req(
+                "ANNOUNCE",
+                &format!("{base}/"),
+                "Content-Length: 9223372036854775808\r\n",
+            ),
         },
         Case {
             name: "traversal in the URI".into(),
@@ -108,7 +113,9 @@ pub fn ftp_cases() -> Vec<Case> {
         },
         Case {
             name: "commands before login".into(),
-            bytes: b"PASV\r\nPORT 999,999,999,999,999,999\r\nCWD ../../../..\r\nRETR /etc/passwd\r\n".to_vec(),
+            bytes:
+                b"PASV\r\nPORT 999,999,999,999,999,999\r\nCWD ../../../..\r\nRETR /etc/passwd\r\n"
+                    .to_vec(),
         },
         Case {
             name: "command line without CRLF, 16 KiB".into(),

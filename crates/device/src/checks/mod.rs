@@ -134,6 +134,7 @@ const TALLIED: &[(&str, &str)] = &[
     ("5.6-1", ids::PORTS),
     ("5.6-5", ids::PORTS),
     ("6-5", ids::CAP_DESTINATIONS),
+    ("5.7-2", ids::CAP_DESTINATIONS),
     ("5.9-3", ids::CAP_RECONNECT),
     ("5.9-1", ids::OUTAGE),
     ("5.9-2", ids::OUTAGE),
@@ -724,7 +725,16 @@ fn record_capture_runs(obs: &mut Observations, c: &crate::capture::Capture) {
         &["5.5-1", "6-5"],
         c.read.frames,
     );
-    obs.ran(ids::CAP_DESTINATIONS, Source::Device, &["6-5"], outbound);
+    obs.ran(
+        ids::CAP_DESTINATIONS,
+        Source::Device,
+        if c.state == crate::capture::CaptureState::FailedBoot {
+            &["5.7-2"]
+        } else {
+            &["6-5"]
+        },
+        outbound,
+    );
     obs.ran(
         ids::CAP_TLS,
         Source::Device,
