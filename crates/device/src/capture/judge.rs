@@ -44,7 +44,7 @@ pub fn host_matches(declared: &str, names: &[String], ip: IpAddr) -> bool {
         let dotted = format!(".{suffix}");
         return names.iter().any(|n| n.ends_with(&dotted));
     }
-    names.iter().any(|n| *n == d)
+    names.contains(&d)
 }
 
 fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
@@ -820,7 +820,7 @@ pub fn judge_retries(times: &[f64]) -> Retry {
     let per_s = (times.len() - 1) as f64 / span;
     if burst >= 10 || (times.len() >= 10 && median(&iv) < 0.5) {
         return Retry::Flood {
-            per_s: per_s.max(burst as f64 / 1.0_f64.max(span.min(1.0))),
+            per_s: per_s.max(burst as f64),
             attempts: times.len(),
         };
     }

@@ -526,8 +526,11 @@ fn handshake_bytes(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// (level, description) of a TLS alert.
+type Alert = (u8, u8);
+
 /// (content type, length) of each record, in order, and the first plaintext alert.
-fn records(data: &[u8]) -> (Vec<(u8, usize)>, Option<(u8, u8)>) {
+fn records(data: &[u8]) -> (Vec<(u8, usize)>, Option<Alert>) {
     let mut v = Vec::new();
     let mut alert = None;
     let mut rest = data;

@@ -125,8 +125,8 @@ pub fn interface(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
                 },
                 Source::Device,
                 format!(
-                    "{} is declared as `{s}` but serves {}",
-                    format!("{}/{proto}", svc.port),
+                    "{}/{proto} is declared as `{s}` but serves {}",
+                    svc.port,
                     svc.name()
                 ),
             )
