@@ -252,6 +252,25 @@ fn device_traffic_is_judged_against_the_declared_connections() {
         "{s}"
     );
 
+    // Declared as a plain-HTTP update server, the same request is an update in the clear:
+    // 5.5-1 fails and 5.3-2 is left to the interception test and the firmware's signature checks.
+    let plain_update =
+        "connections:\n  - { host: telemetry.example.com, protocol: http, purpose: update }\n";
+    let u = judge(&path, device, Some(plain_update));
+    let su = summary(&u);
+    assert!(
+        u.iter().any(|x| x.check == "5.5-1-cap-cleartext"
+            && x.outcome == Outcome::Fail
+            && x.title.contains("telemetry.example.com")),
+        "{su}"
+    );
+    assert!(
+        u.iter().any(|x| x.check == "5.3-2-cap-update"
+            && x.outcome == Outcome::Inconclusive
+            && x.title.contains("is cleartext")),
+        "{su}"
+    );
+
     // Without an IXIT, nothing is "undeclared", but cleartext credentials still fail.
     let bare = judge(&path, device, None);
     assert!(

@@ -14,6 +14,8 @@ pub const CLIENT_KEEP: u32 = 16 * 1024;
 pub const SERVER_KEEP: u32 = 32 * 1024;
 /// Out-of-order segments kept per direction.
 const MAX_SEGMENTS: usize = 256;
+/// Payload bytes kept over all conversations (later bytes are counted, not kept).
+pub const MAX_STORED: usize = 256 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,7 +34,7 @@ pub struct Stream {
 }
 
 impl Stream {
-    fn add(&mut self, seq: u32, payload: &[u8], keep: u32) {
+    fn add(&mut self, seq: u32, payload: &[u8], keep: u32, budget: &mut usize) {
         self.packets += 1;
         if payload.is_empty() {
             return;
@@ -45,7 +47,8 @@ impl Stream {
         }
         let take = payload.len().min((keep - off) as usize);
         let e = self.segments.entry(off).or_default();
-        if e.len() < take {
+        if e.len() < take && *budget >= take - e.len() {
+            *budget -= take - e.len();
             *e = payload[..take].to_vec();
         }
     }
@@ -117,12 +120,25 @@ impl Flow {
 
 type Key = (Transport, IpAddr, u16, IpAddr, u16);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tracker {
     pub flows: Vec<Flow>,
     index: HashMap<Key, usize>,
     /// Conversations not kept (over MAX_FLOWS).
     pub dropped: u64,
+    /// Payload bytes that may still be kept.
+    budget: usize,
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker {
+            flows: Vec::new(),
+            index: HashMap::new(),
+            dropped: 0,
+            budget: MAX_STORED,
+        }
+    }
 }
 
 /// Well-known server ports, to guess the client of a conversation seen mid-stream.
@@ -146,6 +162,11 @@ fn server_like(p: u16) -> bool {
 }
 
 impl Tracker {
+    /// The payload bound was reached: later conversations are judged from fewer bytes.
+    pub fn exhausted(&self) -> bool {
+        self.budget < 64 * 1024
+    }
+
     pub fn add(&mut self, frame: u64, ts: f64, p: &Packet<'_>) {
         let (transport, sport, dport, syn_only) = match p.l4 {
             L4::Tcp {
@@ -208,6 +229,7 @@ impl Tracker {
                 (i, from_client)
             }
         };
+        let budget = &mut self.budget;
         let f = &mut self.flows[i];
         f.last_ts = f.last_ts.max(ts);
         f.last_frame = frame;
@@ -223,7 +245,7 @@ impl Tracker {
                         f.syns += 1;
                         f.up.isn = Some(seq);
                     } else {
-                        f.up.add(seq, payload, CLIENT_KEEP);
+                        f.up.add(seq, payload, CLIENT_KEEP, budget);
                     }
                     f.reset_by_client |= flags.rst;
                     f.fin_client |= flags.fin;
@@ -232,7 +254,7 @@ impl Tracker {
                         f.syn_ack = true;
                         f.down.isn = Some(seq);
                     } else {
-                        f.down.add(seq, payload, SERVER_KEEP);
+                        f.down.add(seq, payload, SERVER_KEEP, budget);
                     }
                     f.reset_by_server |= flags.rst;
                     f.fin_server |= flags.fin;
@@ -242,9 +264,10 @@ impl Tracker {
                 let s = if from_client { &mut f.up } else { &mut f.down };
                 s.packets += 1;
                 s.bytes += payload.len() as u64;
-                if f.datagrams.len() < 64 {
-                    f.datagrams
-                        .push((from_client, payload[..payload.len().min(2048)].to_vec()));
+                let n = payload.len().min(2048);
+                if f.datagrams.len() < 64 && *budget >= n {
+                    *budget -= n;
+                    f.datagrams.push((from_client, payload[..n].to_vec()));
                 }
             }
             L4::Other(_) => {}
@@ -262,20 +285,27 @@ mod tests {
             isn: Some(999),
             ..Default::default()
         };
-        s.add(1006, b"world", 100);
-        s.add(1000, b"hello ", 100);
-        s.add(1000, b"hello ", 100);
+        let mut b = usize::MAX;
+        s.add(1006, b"world", 100, &mut b);
+        s.add(1000, b"hello ", 100, &mut b);
+        s.add(1000, b"hello ", 100, &mut b);
         assert_eq!(s.data(), b"hello world");
         // A gap stops the contiguous data.
-        s.add(1020, b"later", 100);
+        s.add(1020, b"later", 100, &mut b);
         assert_eq!(s.data(), b"hello world");
         // Sequence numbers wrap.
         let mut w = Stream {
             isn: Some(u32::MAX - 2),
             ..Default::default()
         };
-        w.add(u32::MAX - 1, b"ab", 100);
-        w.add(0, b"cd", 100);
+        w.add(u32::MAX - 1, b"ab", 100, &mut b);
+        w.add(0, b"cd", 100, &mut b);
         assert_eq!(w.data(), b"abcd");
+        // The budget bounds what is kept, not what is counted.
+        let mut small = 3;
+        let mut t = Stream::default();
+        t.add(1, b"abcdef", 100, &mut small);
+        assert_eq!(t.bytes, 6);
+        assert!(t.data().is_empty());
     }
 }

@@ -407,6 +407,12 @@ fn summary(cap: &Capture, out: &mut Out) {
             .map(|n| format!("; READ STOPPED at the {n}-frame limit"))
             .unwrap_or_default()
     )];
+    if cap.payload_bound_reached {
+        detail.push(format!(
+            "The bound on payload kept ({} MiB) was reached: later conversations were classified from fewer bytes.",
+            super::flows::MAX_STORED >> 20
+        ));
+    }
     if cap.conversations_dropped > 0 {
         detail.push(format!(
             "{} conversation(s) beyond the tracker's bound were not analysed.",

@@ -184,6 +184,8 @@ pub struct Capture {
     pub dns: Vec<DnsQuery>,
     /// Conversations beyond the tracker's bound, not analysed.
     pub conversations_dropped: u64,
+    /// The bound on payload bytes kept was reached.
+    pub payload_bound_reached: bool,
 }
 
 /// Reads and classifies a capture.
@@ -294,6 +296,7 @@ pub fn load(o: &CaptureOptions) -> Result<Capture, read::ReadError> {
         conversations,
         dns: dns_queries,
         conversations_dropped: tracker.dropped,
+        payload_bound_reached: tracker.exhausted(),
     })
 }
 
