@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use super::decode::{Packet, L4};
 
 /// Most conversations tracked; later ones are counted, not kept.
-pub const MAX_FLOWS: usize = 50_000;
+pub const MAX_FLOWS: usize = 200_000;
 /// Bytes kept per direction (enough for a ClientHello, a server's first flight, request lines).
 pub const CLIENT_KEEP: u32 = 16 * 1024;
 pub const SERVER_KEEP: u32 = 32 * 1024;

@@ -196,7 +196,6 @@ fn looks_like_update(c: &Conversation) -> bool {
 
 pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
     let file = cap.file.as_str();
-    let dev = cap.device;
     let outbound: Vec<&Conversation> = cap
         .conversations
         .iter()
@@ -379,7 +378,6 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
     update(file, &outbound, decl, out);
     reconnect(file, &cap.conversations, out);
     services(file, cap, decl, out);
-    let _ = dev;
 }
 
 fn summary(cap: &Capture, out: &mut Out) {
