@@ -39,6 +39,8 @@ enum Command {
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
     Probe(cmd::probe::Args),
+    /// Test the device as a TLS client: serve untrusted certificates where the lab steers it.
+    Intercept(cmd::intercept::Args),
     /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
     #[command(subcommand)]
     Ics(cmd::ics::Command),
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Assess(a) => cmd::assess::run(a, &progress),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
         Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Intercept(a) => cmd::intercept::run(a, &progress),
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Report(c) => cmd::report::run(c),

@@ -6,12 +6,16 @@
 //! input validation). Every probe touches only the target, is paced by one global rate cap and
 //! bounded in count and time, and records every byte in the probe log.
 
+pub mod capture;
 pub mod checks;
+pub mod components;
 pub mod conn;
 pub mod creds;
 pub mod ctx;
+pub mod intercept;
 pub mod log;
 pub mod options;
+pub mod outage;
 pub mod pace;
 pub mod plan;
 pub mod scan;
@@ -23,7 +27,7 @@ pub mod tls;
 pub use checks::{probe, ProbeOutcome};
 pub use creds::Credential;
 pub use log::LogEntry;
-pub use options::{Options, Ports, Stage};
+pub use options::{Declared, DeclaredInterface, Options, OutageOptions, Ports, Stage};
 pub use plan::{plan, PlannedProbe};
 
 use std::net::{IpAddr, ToSocketAddrs};

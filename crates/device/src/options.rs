@@ -2,10 +2,114 @@
 //! every bound (rate, attempts, time). The defaults are safe for a device on a home network.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use iotassure_core::ixit::{Authentication, BasicFunction, Connection, Ixit, TestAccount};
+
 use crate::creds::Credential;
+
+/// One interface the maker declares: from `--expect` (port and transport only) or from the
+/// IXIT (with the service and how it authenticates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredInterface {
+    pub port: u16,
+    pub udp: bool,
+    /// `https`, `ssh`, `mqtt` … (None: not said).
+    pub service: Option<String>,
+    /// None: not said (`--expect`).
+    pub auth: Option<Authentication>,
+    pub purpose: String,
+}
+
+/// The maker's declarations the probes compare with, and where they come from.
+#[derive(Debug, Clone, Default)]
+pub struct Declared {
+    /// `--expect` and/or the statement file (`statement.yaml (ixit)`).
+    pub source: String,
+    /// None: no interface list was given (nothing is "undeclared").
+    pub interfaces: Option<Vec<DeclaredInterface>>,
+    /// None: no IXIT connections were given.
+    pub connections: Option<Vec<Connection>>,
+    pub basic_functions: Vec<BasicFunction>,
+    pub test_accounts: Vec<TestAccount>,
+}
+
+impl Declared {
+    /// Adds `--expect` entries.
+    pub fn add_expected(&mut self, list: &[(u16, bool)]) {
+        let v = self.interfaces.get_or_insert_with(Vec::new);
+        for &(port, udp) in list {
+            if !v.iter().any(|d| d.port == port && d.udp == udp) {
+                v.push(DeclaredInterface {
+                    port,
+                    udp,
+                    service: None,
+                    auth: None,
+                    purpose: String::new(),
+                });
+            }
+        }
+        self.note_source("--expect");
+    }
+
+    /// Adds a statement's IXIT (`source` names the file).
+    pub fn add_ixit(&mut self, ixit: &Ixit, source: &str) {
+        if !ixit.interfaces.is_empty() {
+            let v = self.interfaces.get_or_insert_with(Vec::new);
+            for i in &ixit.interfaces {
+                let udp = i.transport == iotassure_core::ixit::Transport::Udp;
+                v.retain(|d| !(d.port == i.port && d.udp == udp && d.service.is_none()));
+                v.push(DeclaredInterface {
+                    port: i.port,
+                    udp,
+                    service: Some(i.service.clone()),
+                    auth: Some(i.authentication),
+                    purpose: i.purpose.clone(),
+                });
+            }
+        }
+        if !ixit.connections.is_empty() {
+            self.connections
+                .get_or_insert_with(Vec::new)
+                .extend(ixit.connections.iter().cloned());
+        }
+        self.basic_functions
+            .extend(ixit.basic_functions.iter().cloned());
+        self.test_accounts
+            .extend(ixit.test_accounts.iter().cloned());
+        if !ixit.is_empty() {
+            self.note_source(&format!("{source} (ixit)"));
+        }
+    }
+
+    fn note_source(&mut self, s: &str) {
+        if self.source.is_empty() {
+            self.source = s.to_string();
+        } else if !self.source.contains(s) {
+            self.source = format!("{} and {s}", self.source);
+        }
+    }
+
+    pub fn interface(&self, port: u16, udp: bool) -> Option<&DeclaredInterface> {
+        self.interfaces
+            .as_ref()?
+            .iter()
+            .find(|d| d.port == port && d.udp == udp)
+    }
+}
+
+/// The outage test (`--outage-test`): run on the device's gateway, cut its uplink.
+#[derive(Debug, Clone)]
+pub struct OutageOptions {
+    /// The gateway's interface towards the internet (never guessed).
+    pub uplink: String,
+    pub duration: Duration,
+    /// How long to wait for the device to recover after the link returns.
+    pub recovery: Duration,
+    /// Where to write the capture taken during the test (tcpdump), if any.
+    pub capture: Option<PathBuf>,
+}
 
 /// Which TCP ports the discovery scan connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +209,8 @@ pub fn compress_ranges(v: &[u16]) -> String {
 /// probe, or every check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// Send nothing: only the capture (and the IXIT) are judged.
+    None,
     Scan,
     Identify,
     Tls,
@@ -114,16 +220,20 @@ pub enum Stage {
 impl Stage {
     pub fn parse(s: &str) -> Result<Stage, String> {
         match s {
+            "none" => Ok(Stage::None),
             "scan" => Ok(Stage::Scan),
             "identify" => Ok(Stage::Identify),
             "tls" => Ok(Stage::Tls),
             "all" => Ok(Stage::All),
-            other => Err(format!("`{other}`: expected scan, identify, tls or all")),
+            other => Err(format!(
+                "`{other}`: expected none, scan, identify, tls or all"
+            )),
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Stage::None => "none",
             Stage::Scan => "scan",
             Stage::Identify => "identify",
             Stage::Tls => "tls",
@@ -166,10 +276,17 @@ pub struct Options {
     pub banner_wait: Duration,
     /// How far the run goes.
     pub stage: Stage,
-    /// The interfaces the maker declares (`--expect`, the IXIT's list): (port, UDP?). With it,
-    /// an open port not declared is a 5.6-1 violation and a device with only declared ports
-    /// passes 5.6-1.
-    pub expected: Option<Vec<(u16, bool)>>,
+    /// What the maker declares (`--expect`, the statement's IXIT): interfaces, connections,
+    /// basic functions, test accounts. With an interface list, an open port not declared is a
+    /// 5.6-1 violation and a device with only declared ports passes 5.6-1.
+    pub declared: Declared,
+    /// A traffic capture to analyse (`--pcap`): the device's own connections.
+    pub capture: Option<crate::capture::CaptureOptions>,
+    /// The outage test, if asked for.
+    pub outage: Option<OutageOptions>,
+    /// Results of an earlier `iotassure intercept` run to judge with the rest (listen address,
+    /// records).
+    pub intercept: Option<(String, Vec<crate::intercept::Record>)>,
     /// Wall-clock budget for the whole run; probes still pending when it runs out are recorded as
     /// skipped with that reason.
     pub max_time: Duration,
@@ -196,7 +313,10 @@ impl Options {
             banner_wait: Duration::from_millis(600),
             max_time: Duration::from_secs(900),
             stage: Stage::All,
-            expected: None,
+            declared: Declared::default(),
+            capture: None,
+            outage: None,
+            intercept: None,
         }
     }
 

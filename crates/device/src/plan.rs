@@ -44,6 +44,18 @@ fn shown(b: &[u8]) -> String {
 pub fn plan(o: &Options) -> Vec<PlannedProbe> {
     let ip = o.ip.to_string();
     let mut v = Vec::new();
+    if let Some(c) = &o.capture {
+        v.push(p(
+            ids::CAP_TRAFFIC,
+            &["5.5-1", "5.8-1", "5.8-2", "6-5", "5.3-2", "5.9-3"],
+            format!("capture {}", c.path.display()),
+            &format!("before anything is sent (device {} in the capture)", c.device),
+            format!("nothing: reads the capture (≤ {} frames) and judges the connections the device makes{}", c.max_frames, if o.declared.connections.is_some() { format!(" against the connections declared in {}", o.declared.source) } else { " (no IXIT connections: nothing can be undeclared)".into() }),
+        ));
+    }
+    if o.stage == crate::options::Stage::None {
+        return v;
+    }
     let n = o.ports.list().len();
     v.push(p(
         ids::PORTS,
@@ -215,6 +227,35 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
         "after a login is accepted",
         "echo IOTA$((40+2))SURE (proof of a shell), then exit".into(),
     ));
+    if let Some(list) = &o.declared.interfaces {
+        v.push(p(
+            ids::PORTS,
+            &["5.6-1", "5.6-5", "5.13-1", "5.5-1"],
+            "each open port".into(),
+            "after identification",
+            format!(
+                "nothing more: compared with the {} interface(s) declared in {} (port, service, authentication)",
+                list.len(),
+                o.declared.source
+            ),
+        ));
+    }
+    for a in &o.declared.test_accounts {
+        v.push(p(
+            ids::AUTH_ACCESS,
+            &["5.5-4"],
+            format!(
+                "each {} service{}",
+                a.service,
+                a.port.map(|p| format!(" on port {p}")).unwrap_or_default()
+            ),
+            "after the default-credential probe",
+            format!(
+                "one login as `{}` with the declared test account's password (ixit.test_accounts); also the brute-force test's known-good login",
+                a.username
+            ),
+        ));
+    }
     if o.bruteforce {
         v.push(p(
             ids::BRUTEFORCE,
@@ -248,6 +289,21 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
                 format!("{}: {}", c.name, shown(&c.bytes)),
             ));
         }
+        for (what, cases) in [
+            ("each SSH port", fuzz::ssh_cases()),
+            ("each RTSP port", fuzz::rtsp_cases(&ip, 554)),
+            ("each FTP port", fuzz::ftp_cases()),
+        ] {
+            for c in cases {
+                v.push(p(
+                    ids::FUZZ,
+                    &["5.13-1"],
+                    what.into(),
+                    "--fuzz, then a new connection to check it still answers",
+                    format!("{}: {}", c.name, shown(&c.bytes)),
+                ));
+            }
+        }
         for c in fuzz::telnet_cases() {
             v.push(p(
                 ids::FUZZ,
@@ -257,6 +313,22 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
                 format!("{}: {}", c.name, shown(&c.bytes)),
             ));
         }
+    }
+    if let Some(out) = &o.outage {
+        v.push(p(
+            ids::OUTAGE,
+            &["5.9-1", "5.9-2", "5.3-15", "5.9-3"],
+            format!("this host's uplink {}", out.uplink),
+            "--outage-test, after every other probe",
+            format!(
+                "{}each declared basic function and open service checked (HTTP GET /, MQTT CONNECT, banner, UDP discovery probe or a TCP connect); then an nftables table `iotassure_outage_<pid>` drops forwarding through {} for {} s (its set element expires by itself after {} s); the checks repeat during the outage; the table is deleted; the checks repeat every second for ≤ {} s until everything answers",
+                if out.capture.is_some() { "tcpdump -i any -w <out>/outage.pcap host TARGET starts; " } else { "" },
+                out.uplink,
+                out.duration.as_secs(),
+                out.duration.as_secs() + 15,
+                out.recovery.as_secs()
+            ),
+        ));
     }
     v
 }

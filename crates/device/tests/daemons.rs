@@ -396,13 +396,13 @@ fn declared_interfaces_decide_5_6_1() {
     let h = fx::loopback();
     let _d = fx::mosquitto(&h, 1883, false);
     let ok = run(h.ip, &[1883, 8883], |o| {
-        o.expected = Some(vec![(1883, false)]);
+        o.declared.add_expected(&[(1883, false)]);
         o.max_attempts = 3;
     });
     assert_pass(&ok, "5.6-1");
     assert_pass(&ok, "5.6-5");
     let bad = run(h.ip, &[1883], |o| {
-        o.expected = Some(vec![(8883, false)]);
+        o.declared.add_expected(&[(8883, false)]);
         o.max_attempts = 3;
     });
     assert_fail(&bad, "5.6-1");
@@ -412,5 +412,41 @@ fn declared_interfaces_decide_5_6_1() {
         !outcomes(&none, "5.6-1").contains(&Outcome::Pass),
         "{}",
         summary(&none)
+    );
+}
+
+#[test]
+fn fuzz_covers_ssh_and_names_services_it_cannot_test() {
+    fx::require_root();
+    let h = fx::loopback();
+    let _ssh = fx::dropbear(&h, 2222, false);
+    let ssh = run(h.ip, &[2222], |o| o.fuzz = true);
+    // dropbear refuses every malformed identification and packet and keeps answering.
+    let pass = ssh
+        .observations
+        .findings
+        .iter()
+        .find(|f| f.outcome == Outcome::Pass && f.provisions == ["5.13-1"])
+        .unwrap_or_else(|| panic!("{}", summary(&ssh)));
+    assert!(
+        pass.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("KEXINIT name-list of 2 GiB"),
+        "{}",
+        summary(&ssh)
+    );
+    // An SSDP responder has no case set: 5.13-1 cannot pass over it.
+    let u = fx::loopback();
+    let _ssdp = fx::ssdp_responder(&u, 8089);
+    let o = run(u.ip, &[8089], |o| {
+        o.fuzz = true;
+        o.udp = true;
+    });
+    let v = outcomes(&o, "5.13-1");
+    assert!(
+        !v.contains(&Outcome::Pass) && v.contains(&Outcome::Inconclusive),
+        "{}",
+        summary(&o)
     );
 }

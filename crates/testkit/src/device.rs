@@ -764,6 +764,318 @@ impl Drop for Netns {
         }
         let _ = ip_cmd(&["netns", "del", &self.name]);
         let _ = ip_cmd(&["link", "del", &self.host_if]);
+        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&self.name));
+    }
+}
+
+impl Netns {
+    /// The test's end of the veth pair, for daemons the "device" talks to.
+    pub fn host(&self) -> Host {
+        Host {
+            ip: IpAddr::V4(self.host_ip),
+            netns: None,
+        }
+    }
+
+    /// Programs run with `ip netns exec` in this namespace resolve names through `server`
+    /// (/etc/netns/NAME/resolv.conf, removed with the namespace).
+    pub fn set_resolver(&self, server: Ipv4Addr) {
+        let d = Path::new("/etc/netns").join(&self.name);
+        std::fs::create_dir_all(&d).expect("/etc/netns");
+        std::fs::write(d.join("resolv.conf"), format!("nameserver {server}\n"))
+            .expect("resolv.conf");
+    }
+
+    /// Runs `sh -c script` inside the namespace and returns its output (not checked).
+    pub fn sh(&self, script: &str) -> std::process::Output {
+        netns_sh(&self.name, script)
+    }
+}
+
+/// Runs `sh -c script` inside namespace `ns` (output not checked).
+pub fn netns_sh(ns: &str, script: &str) -> std::process::Output {
+    Command::new(require_tool("ip", "iproute2"))
+        .args(["netns", "exec", ns, "sh", "-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("ip netns exec {ns}: {e}"))
+}
+
+/// tcpdump writing a capture (in a namespace, or the test's own); stopped with SIGTERM so the
+/// file is complete.
+pub struct Tcpdump {
+    child: Option<Child>,
+    pub path: PathBuf,
+}
+
+impl Tcpdump {
+    /// Starts capturing on `iface` and returns once tcpdump listens.
+    pub fn start(netns: Option<&str>, iface: &str, path: &Path) -> Tcpdump {
+        let td = require_tool("tcpdump", "tcpdump");
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new(require_tool("ip", "iproute2"));
+                c.args(["netns", "exec", ns]).arg(&td);
+                c
+            }
+            None => Command::new(&td),
+        };
+        let err = path.with_extension("tcpdump.log");
+        let logf = std::fs::File::create(&err).expect("tcpdump log");
+        let child = cmd
+            .args(["-i", iface, "--immediate-mode", "-U", "-n", "-s", "0", "-w"])
+            .arg(path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting tcpdump: {e}"));
+        let t = Tcpdump {
+            child: Some(child),
+            path: path.to_path_buf(),
+        };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if std::fs::read_to_string(&err)
+                .unwrap_or_default()
+                .contains("listening on")
+            {
+                // The socket is open; give the kernel a moment to attach the filter.
+                std::thread::sleep(Duration::from_millis(200));
+                return t;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "tcpdump did not start: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+
+    /// Stops the capture (SIGTERM: tcpdump flushes and closes the file).
+    pub fn stop(mut self) -> PathBuf {
+        self.halt();
+        self.path.clone()
+    }
+
+    fn halt(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Let the last packets reach the file first.
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let end = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Tcpdump {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// dnsmasq answering only the given names (no upstream, no hosts file) on `host`'s address.
+pub fn dnsmasq(host: &Host, records: &[(&str, IpAddr)]) -> Daemon {
+    let dm = require_tool("dnsmasq", "dnsmasq-base");
+    let dir = TempDir::new("dnsmasq");
+    let mut args = vec![
+        "--keep-in-foreground".to_string(),
+        "--no-resolv".into(),
+        "--no-hosts".into(),
+        "--no-daemon".into(),
+        "--log-queries".into(),
+        "--bind-interfaces".into(),
+        format!("--listen-address={}", host.ip),
+        "--except-interface=lo".into(),
+        "--port=53".into(),
+        format!("--pid-file={}/pid", dir.path().display()),
+        "--user=root".into(),
+    ];
+    for (name, ip) in records {
+        args.push(format!("--address=/{name}/{ip}"));
+    }
+    let script = format!("exec {} {}", dm.display(), args.join(" "));
+    spawn(host, "dnsmasq", &script, dir, 53, false)
+}
+
+/// busybox httpd serving `body` as its index page on `host`'s address.
+pub fn busybox_httpd(host: &Host, port: u16, body: &str) -> Daemon {
+    let bb = require_tool("busybox", "busybox-static");
+    let dir = TempDir::new("httpd");
+    dir.write("www/index.html", body);
+    let script = format!(
+        "exec {} httpd -f -p {}:{port} -h {}/www",
+        bb.display(),
+        host.ip,
+        dir.path().display()
+    );
+    spawn(host, "busybox-httpd", &script, dir, port, false)
+}
+
+/// A shell script running in the background in `netns` (a client loop, a watchdog); killed on
+/// drop. The script must bound its own loops.
+pub fn background(netns: &str, name: &str, script: &str) -> Daemon {
+    let dir = TempDir::new(name);
+    let log = dir.path().join(format!("{name}.log"));
+    let logf = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(require_tool("ip", "iproute2"))
+        .args(["netns", "exec", netns, "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(logf.try_clone().expect("log"))
+        .stderr(logf)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    Daemon {
+        name: name.into(),
+        ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        port: 0,
+        child: Some(child),
+        stop: None,
+        _dir: Some(dir),
+        log,
+    }
+}
+
+/// Waits until something listens on TCP `port` in `netns` (None: the test's own namespace),
+/// without connecting to it.
+pub fn wait_listening(netns: Option<&str>, port: u16, limit: Duration) {
+    let start = Instant::now();
+    let filter = format!("sport = :{port}");
+    while start.elapsed() < limit {
+        let out = match netns {
+            Some(ns) => Command::new(require_tool("ip", "iproute2"))
+                .args(["netns", "exec", ns, "ss", "-Hltn", &filter])
+                .output(),
+            None => Command::new(require_tool("ss", "iproute2"))
+                .args(["-Hltn", &filter])
+                .output(),
+        };
+        if out.is_ok_and(|o| !o.stdout.is_empty()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listened on port {port} within {limit:?}");
+}
+
+/// Three namespaces in a row, as a home network: the device, its gateway (which routes), and
+/// "the internet". The device is 10.250.0.(4·a+2) behind the gateway's LAN end 10.250.0.(4·a+1);
+/// the gateway's uplink `wan0` is 10.250.0.(4·b+1), the internet end 10.250.0.(4·b+2).
+pub struct Lab {
+    pub device: String,
+    pub gateway: String,
+    pub internet: String,
+    pub device_ip: Ipv4Addr,
+    pub gateway_lan_ip: Ipv4Addr,
+    pub gateway_wan_ip: Ipv4Addr,
+    pub internet_ip: Ipv4Addr,
+    /// The gateway's interface towards the internet.
+    pub uplink: String,
+}
+
+impl Lab {
+    pub fn new(a: u8, b: u8) -> Lab {
+        require_root();
+        assert!(a < 31 && b < 31 && a != b, "slots 0-30, distinct");
+        let pid = std::process::id() % 100_000;
+        let lab = Lab {
+            device: format!("iota{pid}d{a}"),
+            gateway: format!("iota{pid}g{a}"),
+            internet: format!("iota{pid}i{a}"),
+            device_ip: Ipv4Addr::new(10, 250, 0, 4 * a + 2),
+            gateway_lan_ip: Ipv4Addr::new(10, 250, 0, 4 * a + 1),
+            gateway_wan_ip: Ipv4Addr::new(10, 250, 0, 4 * b + 1),
+            internet_ip: Ipv4Addr::new(10, 250, 0, 4 * b + 2),
+            uplink: "wan0".into(),
+        };
+        for ns in [&lab.device, &lab.gateway, &lab.internet] {
+            let _ = ip_cmd(&["netns", "del", ns]);
+            if let Err(e) = ip_cmd(&["netns", "add", ns]) {
+                panic!("cannot create network namespace {ns}: {e}\nThe device tests need `ip netns` (iproute2) and root.");
+            }
+        }
+        let (d, g, i) = (
+            lab.device.as_str(),
+            lab.gateway.as_str(),
+            lab.internet.as_str(),
+        );
+        let dev = format!("{}/30", lab.device_ip);
+        let lan = format!("{}/30", lab.gateway_lan_ip);
+        let wan = format!("{}/30", lab.gateway_wan_ip);
+        let inet = format!("{}/30", lab.internet_ip);
+        let lan_gw = lab.gateway_lan_ip.to_string();
+        let wan_gw = lab.gateway_wan_ip.to_string();
+        let device_net = format!("{}/30", Ipv4Addr::new(10, 250, 0, 4 * a));
+        let steps: Vec<Vec<&str>> = vec![
+            vec![
+                "-n", g, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", d,
+            ],
+            vec![
+                "-n", g, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", i,
+            ],
+            vec!["-n", d, "addr", "add", &dev, "dev", "eth0"],
+            vec!["-n", g, "addr", "add", &lan, "dev", "lan0"],
+            vec!["-n", g, "addr", "add", &wan, "dev", "wan0"],
+            vec!["-n", i, "addr", "add", &inet, "dev", "eth0"],
+            vec!["-n", d, "link", "set", "eth0", "up"],
+            vec!["-n", d, "link", "set", "lo", "up"],
+            vec!["-n", g, "link", "set", "lan0", "up"],
+            vec!["-n", g, "link", "set", "wan0", "up"],
+            vec!["-n", g, "link", "set", "lo", "up"],
+            vec!["-n", i, "link", "set", "eth0", "up"],
+            vec!["-n", i, "link", "set", "lo", "up"],
+            vec!["-n", d, "route", "add", "default", "via", &lan_gw],
+            vec!["-n", i, "route", "add", &device_net, "via", &wan_gw],
+        ];
+        for s in steps {
+            if let Err(e) = ip_cmd(&s) {
+                panic!("setting up the lab: {e}");
+            }
+        }
+        let out = netns_sh(g, "sysctl -qw net.ipv4.ip_forward=1");
+        assert!(
+            out.status.success(),
+            "enabling forwarding in {g}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lab
+    }
+
+    pub fn device_host(&self) -> Host {
+        Host {
+            ip: IpAddr::V4(self.device_ip),
+            netns: Some(self.device.clone()),
+        }
+    }
+
+    pub fn internet_host(&self) -> Host {
+        Host {
+            ip: IpAddr::V4(self.internet_ip),
+            netns: Some(self.internet.clone()),
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in [&self.device, &self.gateway, &self.internet] {
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+            }
+            let _ = ip_cmd(&["netns", "del", ns]);
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub struct Args {
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let started = Instant::now();
     if args.live.probe.dry_run {
-        return live::dry_run(&args.live, &args.creds);
+        return live::dry_run(&args.live, &args.creds, args.ics.as_deref());
     }
     let cat = catalog();
     if cat.profile(&args.profile).is_none() {
@@ -165,7 +165,14 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     };
     let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
 
-    let gathered = live::gather(&args.live, &args.creds, progress)?;
+    let gathered = live::gather(
+        &args.live,
+        &args.creds,
+        statement
+            .as_ref()
+            .map(|s| (&s.statement.ixit, s.file.as_str())),
+        progress,
+    )?;
     live::write_artifacts(&gathered, &staged.dir)?;
     observations.extend(gathered.observations);
     let fw = iotassure_core::finding::Source::Firmware;

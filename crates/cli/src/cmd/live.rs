@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use iotassure_core::finding::Observations;
+use iotassure_core::ixit::Ixit;
 use iotassure_core::progress::Progress;
-use iotassure_device::{Credential, LogEntry, Options, Ports, ProbeOutcome};
+use iotassure_device::capture::CaptureOptions;
+use iotassure_device::{Credential, LogEntry, Options, OutageOptions, Ports, ProbeOutcome};
 use iotassure_documents::{DocOptions, DocSource};
 
 /// How the live device is probed (shared by `probe` and `assess --device`).
@@ -57,12 +59,45 @@ pub struct ProbeOpts {
     /// Do not probe the IoT UDP ports (SSDP, mDNS, TFTP, SNMP, CoAP).
     #[arg(long)]
     pub no_udp: bool,
-    /// The interfaces the maker declares (the IXIT's list), e.g. `22,443,1900/udp`. An open port
-    /// not on it fails 5.6-1; with every open port on it, 5.6-1 passes.
+    /// The interfaces the maker declares, e.g. `22,443,1900/udp`, when there is no statement
+    /// with an IXIT (`--ics`, whose `ixit.interfaces` also say the service and how it
+    /// authenticates). An open port not on the list fails 5.6-1; with every open port on it,
+    /// 5.6-1 passes.
     #[arg(long, value_name = "PORT[/udp],…")]
     pub expect: Option<String>,
-    /// Stop early: `scan` (ports only), `identify` (and what answers), `tls` (and the TLS probe),
-    /// or `all`.
+    /// A traffic capture of the device (pcap or pcapng, e.g. `tcpdump -i IFACE -w FILE host
+    /// DEVICE`): the connections it makes are judged (destinations against the IXIT's
+    /// `connections`, cleartext, TLS it offers and negotiates, update channel, reconnection).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// The device's address in the capture (default: the probed target).
+    #[arg(long, value_name = "IP")]
+    pub pcap_device: Option<String>,
+    /// What the device was doing during the capture: `normal`, or `failed-boot` (it had just
+    /// refused a modified image: every connection it starts is judged under 5.7-2).
+    #[arg(long, default_value = "normal", value_name = "STATE")]
+    pub pcap_state: String,
+    /// Results of `iotassure intercept` (its intercept.json) to judge with the rest: whether the
+    /// device, as a TLS client, accepted untrusted certificates.
+    #[arg(long = "intercept", value_name = "FILE")]
+    pub intercept_results: Option<PathBuf>,
+    /// Opt-in, on the device's gateway only: cut the uplink (an nftables rule dropping
+    /// forwarding through --uplink, self-expiring) for --outage seconds; check that the declared
+    /// basic functions and the LAN services keep answering and recover (5.9-1, 5.9-2, 5.3-15);
+    /// with tcpdump present, capture the traffic meanwhile (5.9-3).
+    #[arg(long, requires = "uplink")]
+    pub outage_test: bool,
+    /// The gateway's interface towards the internet (required with --outage-test; never guessed).
+    #[arg(long, value_name = "IFACE")]
+    pub uplink: Option<String>,
+    /// Length of the outage, in seconds (1-600).
+    #[arg(long = "outage", default_value_t = 30, value_name = "SECS")]
+    pub outage_secs: u64,
+    /// How long to wait for recovery after the link returns, in seconds (≤ 300).
+    #[arg(long = "recovery", default_value_t = 30, value_name = "SECS")]
+    pub recovery_secs: u64,
+    /// Stop early: `none` (send nothing: judge only --pcap/--intercept), `scan` (ports only),
+    /// `identify` (and what answers), `tls` (and the TLS probe), or `all`.
     #[arg(long, default_value = "all", value_name = "STAGE")]
     pub only: String,
     /// List every probe that would be sent (with the exact payloads) and exit; nothing is sent.
@@ -88,12 +123,82 @@ impl Default for ProbeOpts {
             no_udp: false,
             only: "all".into(),
             expect: None,
+            pcap: None,
+            pcap_device: None,
+            pcap_state: "normal".into(),
+            intercept_results: None,
+            outage_test: false,
+            uplink: None,
+            outage_secs: 30,
+            recovery_secs: 30,
             dry_run: false,
         }
     }
 }
 
 impl ProbeOpts {
+    /// The probe options for `target`, with the credential lists `creds` added and the
+    /// statement's IXIT (`ixit`: the IXIT and the file it comes from), if any.
+    pub fn options_with(
+        &self,
+        target: &str,
+        creds: &[PathBuf],
+        ixit: Option<(&Ixit, &str)>,
+    ) -> Result<Options> {
+        let mut o = self.options(target, creds)?;
+        if let Some((ixit, file)) = ixit {
+            o.declared.add_ixit(ixit, file);
+        }
+        if let Some(p) = &self.pcap {
+            let device = match &self.pcap_device {
+                Some(d) => d
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--pcap-device {d}: not an IP address"))?,
+                None => o.ip,
+            };
+            if !p.is_file() {
+                bail!("--pcap {}: no such file", p.display());
+            }
+            let mut c = CaptureOptions::new(p, device);
+            c.state = match self.pcap_state.as_str() {
+                "normal" => iotassure_device::capture::CaptureState::Normal,
+                "failed-boot" => iotassure_device::capture::CaptureState::FailedBoot,
+                o => bail!("--pcap-state {o}: expected normal or failed-boot"),
+            };
+            o.capture = Some(c);
+        }
+        if let Some(f) = &self.intercept_results {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let v: InterceptFile = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not an intercept.json written by `iotassure intercept`",
+                    f.display()
+                )
+            })?;
+            o.intercept = Some((v.listen, v.records));
+        }
+        if self.outage_test {
+            let uplink = self
+                .uplink
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("--outage-test needs --uplink IFACE"))?;
+            o.outage = Some(OutageOptions {
+                uplink,
+                duration: Duration::from_secs(self.outage_secs),
+                recovery: Duration::from_secs(self.recovery_secs),
+                capture: Some(
+                    std::env::temp_dir()
+                        .join(format!("iotassure-outage-{}.pcap", std::process::id())),
+                ),
+            });
+            iotassure_device::outage::preflight(o.outage.as_ref().expect("set"))
+                .map_err(|e| anyhow::anyhow!("--outage-test: {e}"))?;
+        }
+        Ok(o)
+    }
+
     /// The probe options for `target`, with the credential lists `creds` added.
     pub fn options(&self, target: &str, creds: &[PathBuf]) -> Result<Options> {
         let ip = iotassure_device::resolve(target).map_err(anyhow::Error::msg)?;
@@ -126,8 +231,8 @@ impl ProbeOpts {
         }
         o.udp = !self.no_udp;
         if let Some(e) = &self.expect {
-            o.expected = Some(
-                iotassure_device::options::parse_expected(e)
+            o.declared.add_expected(
+                &iotassure_device::options::parse_expected(e)
                     .map_err(|e| anyhow::anyhow!("--expect: {e}"))?,
             );
         }
@@ -161,6 +266,13 @@ pub struct LiveArgs {
     pub probe: ProbeOpts,
 }
 
+/// `intercept.json` as `iotassure intercept` writes it (the parts read back).
+#[derive(serde::Deserialize)]
+struct InterceptFile {
+    listen: String,
+    records: Vec<iotassure_device::intercept::Record>,
+}
+
 /// What live evidence gathering produced.
 #[derive(Debug, Default)]
 pub struct Live {
@@ -173,15 +285,44 @@ pub struct Live {
     pub log: Vec<LogEntry>,
     /// The probe's own summary (services, TLS, UDP), for probe.json.
     pub probe: Option<serde_json::Value>,
+    /// The capture taken during the outage test (a temporary file, moved into the output).
+    pub outage_capture: Option<PathBuf>,
 }
 
-pub fn gather(args: &LiveArgs, creds: &[PathBuf], progress: &dyn Progress) -> Result<Live> {
+/// Runs the device probe (and capture, intercept results, outage test) and the document
+/// checks. `ixit` is the statement's IXIT and its file, compared with what the probes see.
+pub fn gather(
+    args: &LiveArgs,
+    creds: &[PathBuf],
+    ixit: Option<(&Ixit, &str)>,
+    progress: &dyn Progress,
+) -> Result<Live> {
     let mut live = Live::default();
-    if let Some(t) = &args.device {
-        let opts = args.probe.options(t, creds)?;
+    let passive_target = args.device.is_none()
+        && (args.probe.pcap.is_some() || args.probe.intercept_results.is_some());
+    if passive_target && args.probe.pcap.is_some() && args.probe.pcap_device.is_none() {
+        bail!(
+            "--pcap without --device needs --pcap-device IP (the device's address in the capture)"
+        );
+    }
+    let target = args.device.clone().or_else(|| {
+        passive_target.then(|| {
+            args.probe
+                .pcap_device
+                .clone()
+                .unwrap_or_else(|| "0.0.0.0".into())
+        })
+    });
+    if let Some(t) = &target {
+        let mut opts = args.probe.options_with(t, creds, ixit)?;
+        if args.device.is_none() {
+            // No device to probe: judge the capture and intercept results alone.
+            opts.stage = iotassure_device::Stage::None;
+        }
         let outcome =
             iotassure_device::probe(&opts, progress).with_context(|| format!("probing {t}"))?;
         live.device = Some(t.clone());
+        live.outage_capture = opts.outage.as_ref().and_then(|o| o.capture.clone());
         absorb(&mut live, outcome);
     }
     if !args.docs.is_empty() {
@@ -219,6 +360,8 @@ pub fn absorb(live: &mut Live, outcome: ProbeOutcome) {
         "udp": outcome.udp,
         "services": outcome.services,
         "tls": outcome.tls,
+        "capture": outcome.capture,
+        "outage": outcome.outage,
     }));
     live.log = outcome.log;
 }
@@ -237,13 +380,25 @@ pub fn write_artifacts(live: &Live, dir: &Path) -> Result<()> {
     if let Some(p) = &live.probe {
         std::fs::write(dir.join("probe.json"), serde_json::to_string_pretty(p)?)?;
     }
+    if let Some(c) = live.outage_capture.as_ref().filter(|c| c.is_file()) {
+        std::fs::copy(c, dir.join("outage.pcap"))
+            .with_context(|| format!("copying {} into the output", c.display()))?;
+        let _ = std::fs::remove_file(c);
+    }
     Ok(())
 }
 
-/// `--dry-run`: prints what would be sent, sends nothing.
-pub fn dry_run(args: &LiveArgs, creds: &[PathBuf]) -> Result<u8> {
+/// `--dry-run`: prints what would be sent, sends nothing. `ics` is the statement whose IXIT
+/// the probes would compare with.
+pub fn dry_run(args: &LiveArgs, creds: &[PathBuf], ics: Option<&Path>) -> Result<u8> {
+    let st = ics.map(super::ics::load).transpose()?;
+    let ixit = st.as_ref().map(|s| (&s.statement.ixit, s.file.as_str()));
     if let Some(t) = &args.device {
-        print_plan(&args.probe.options(t, creds)?);
+        print_plan(&args.probe.options_with(t, creds, ixit)?);
+    } else if let Some(d) = &args.probe.pcap_device {
+        let mut o = args.probe.options_with(d, creds, ixit)?;
+        o.stage = iotassure_device::Stage::None;
+        print_plan(&o);
     }
     for d in &args.docs {
         match DocSource::parse(d) {
@@ -253,8 +408,8 @@ pub fn dry_run(args: &LiveArgs, creds: &[PathBuf]) -> Result<u8> {
             }
         }
     }
-    if args.device.is_none() && args.docs.is_empty() {
-        println!("nothing live to do: give --device TARGET and/or --doc URL|FILE");
+    if args.device.is_none() && args.docs.is_empty() && args.probe.pcap_device.is_none() {
+        println!("nothing live to do: give --device TARGET, --pcap FILE --pcap-device IP and/or --doc URL|FILE");
     }
     Ok(crate::EXIT_PASS)
 }

@@ -5,6 +5,7 @@ pub mod advisories;
 pub mod assess;
 pub mod catalog;
 pub mod ics;
+pub mod intercept;
 pub mod live;
 pub mod probe;
 pub mod report;

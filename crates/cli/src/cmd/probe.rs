@@ -23,10 +23,15 @@ Writes OUT/report.{json,md,html} (device verdicts), OUT/probe.json (services, TL
 
 Exit status: 0 = the profile passes; 1 = it fails or is incomplete; 2 = error.
 
+With --ics, the statement's IXIT decides what is undeclared (ports, services, authentication) and its test accounts log in (5.5-4). --pcap judges a capture of the device's own traffic (--only none: the capture alone, nothing sent). --intercept merges the results of `iotassure intercept`. --outage-test (on the device's gateway) cuts --uplink for --outage seconds and checks local function and recovery.
+
 Examples:
   iotassure probe 192.168.1.20 --out probe/
   iotassure probe cam.local --ports 22,80,443,554 --creds ../shared/corpus/credentials --out probe/
   iotassure probe 10.0.0.5 --bruteforce-test --login admin:s3cret --fuzz --out probe/
+  iotassure probe 10.0.0.5 --ics statement.yaml --pcap device.pcapng --out probe/
+  iotassure probe 10.0.0.5 --only none --pcap device.pcap --ics statement.yaml --out traffic/
+  ip netns exec gw iotassure probe 10.0.0.5 --ics statement.yaml --outage-test --uplink wan0 --outage 60 --out outage/
   iotassure probe 10.0.0.5 --dry-run"
 )]
 pub struct Args {
@@ -39,6 +44,10 @@ pub struct Args {
     /// `.txt` lists. The built-in list of IoT defaults comes first. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub creds: Vec<PathBuf>,
+    /// The maker's conformance statement: its `ixit` (interfaces with their authentication,
+    /// connections, basic functions, test accounts) is what the probes compare with.
+    #[arg(long, value_name = "FILE")]
+    pub ics: Option<PathBuf>,
     /// Profile that decides the exit status.
     #[arg(long, default_value = "en303645-m")]
     pub profile: String,
@@ -59,7 +68,9 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             args.profile
         );
     }
-    let opts = args.probe.options(&args.target, &args.creds)?;
+    let st = args.ics.as_deref().map(super::ics::load).transpose()?;
+    let ixit = st.as_ref().map(|s| (&s.statement.ixit, s.file.as_str()));
+    let opts = args.probe.options_with(&args.target, &args.creds, ixit)?;
     if args.probe.dry_run {
         live::print_plan(&opts);
         return Ok(crate::EXIT_PASS);
@@ -73,6 +84,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let outcome = iotassure_device::probe(&opts, progress)?;
     let mut live = Live {
         device: Some(args.target.clone()),
+        outage_capture: opts.outage.as_ref().and_then(|o| o.capture.clone()),
         ..Default::default()
     };
     let services: Vec<String> = outcome

@@ -45,11 +45,17 @@ pub fn run(
     if svc.proto == Proto::Http && protected.is_none() {
         return; // no HTTP authentication to test (login forms are not driven here)
     }
+    // Known-good logins: --login, the IXIT's test accounts for this service, a default found.
     let known: Vec<Credential> = ctx
         .opts
         .known_logins
         .iter()
         .cloned()
+        .chain(
+            super::declared::accounts_for(ctx, svc)
+                .into_iter()
+                .map(|a| Credential::new(&a.username, &a.password, "ixit test account")),
+        )
         .chain(found.cloned())
         .collect();
     let user = known
@@ -202,7 +208,7 @@ pub fn run(
                 "5.1-5",
                 ids::BRUTEFORCE,
                 label,
-                Tallied::Undecided(format!("{series}; no lockout or growing delay seen, but without a valid login (--login USER:PASS) a silent lockout cannot be excluded")),
+                Tallied::Undecided(format!("{series}; no lockout or growing delay seen, but without a valid login (--login USER:PASS, or an IXIT test account) a silent lockout cannot be excluded")),
             );
         }
     }

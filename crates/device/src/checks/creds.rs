@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use iotassure_core::finding::{Finding, Location, Outcome, Severity, Source};
 
+use super::declared::AuthSeen;
 use super::unauth::{HttpPaths, Protected};
 use super::{ids, svc_location, Out, Tallied};
 use crate::creds::Credential;
@@ -80,38 +81,59 @@ pub fn run(
     out: &mut Out,
 ) -> Option<Credential> {
     let list = candidates(ctx);
-    let a = match svc.proto {
-        Proto::Telnet => telnet_attempts(ctx, svc, &list),
-        Proto::Ssh => ssh_attempts(ctx, svc, label, &list, out),
+    let a = attempts(ctx, svc, label, http_paths, &list, out, ids::DEFAULT_CREDS)?;
+    report(ctx, svc, label, &a, out);
+    a.accepted.map(|(c, _)| c)
+}
+
+/// Tries `list` on `svc` with the login its protocol uses (None: no login this probe drives);
+/// exchanges are logged under `probe`. The default-credential probe and the IXIT test-account
+/// check share it.
+pub fn attempts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    label: &str,
+    http_paths: Option<&HttpPaths>,
+    list: &[Credential],
+    out: &mut Out,
+    probe: &'static str,
+) -> Option<Attempts> {
+    let anonymous_first = probe == ids::DEFAULT_CREDS;
+    Some(match svc.proto {
+        Proto::Telnet => telnet_attempts(ctx, svc, list, probe),
+        Proto::Ssh => ssh_attempts(ctx, svc, label, list, out, probe),
         Proto::Ftp => {
-            let mut l = vec![
-                Credential::new("anonymous", "iotassure@example.invalid", "built-in"),
-                Credential::new("ftp", "ftp", "built-in"),
-            ];
+            let mut l = Vec::new();
+            if anonymous_first {
+                l.push(Credential::new(
+                    "anonymous",
+                    "iotassure@example.invalid",
+                    "built-in",
+                ));
+                l.push(Credential::new("ftp", "ftp", "built-in"));
+            }
             l.extend(list.iter().cloned());
             l.truncate(ctx.opts.max_attempts.max(2));
-            ftp_attempts(ctx, svc, &l)
+            ftp_attempts(ctx, svc, &l, probe)
         }
         Proto::Mqtt if matches!(svc.mqtt_anonymous, Some(4) | Some(5)) => {
-            mqtt_attempts(ctx, svc, &list)
+            mqtt_attempts(ctx, svc, list, probe)
         }
         Proto::Http => {
             let hp = http_paths?;
             if let Some(p) = hp.protected.first() {
-                http_auth_attempts(ctx, svc, p, &list)
+                http_auth_attempts(ctx, svc, p, list, probe)
             } else if let Some((page, form)) = hp.forms.first() {
-                form_attempts(ctx, svc, page, form, &list)
+                form_attempts(ctx, svc, page, form, list, probe)
             } else {
                 return None;
             }
         }
         Proto::Rtsp if svc.banner.as_deref().is_some_and(|b| b.contains(" 401")) => {
-            rtsp_attempts(ctx, svc, &list)
+            rtsp_attempts(ctx, svc, list, probe)
         }
         _ => return None,
-    };
-    report(ctx, svc, label, &a, out);
-    a.accepted.map(|(c, _)| c)
+    })
 }
 
 fn report(ctx: &Ctx<'_>, svc: &Service, label: &str, a: &Attempts, out: &mut Out) {
@@ -187,7 +209,12 @@ fn report(ctx: &Ctx<'_>, svc: &Service, label: &str, a: &Attempts, out: &mut Out
     );
 }
 
-fn telnet_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
+fn telnet_attempts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    list: &[Credential],
+    probe: &'static str,
+) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
         what: "telnet login".into(),
@@ -210,7 +237,7 @@ fn telnet_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempt
             break;
         }
         if session.is_none() {
-            let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, "telnet");
+            let mut ex = ctx.exchange(probe, svc.port, "telnet");
             let Ok(c) = ctx.connect(&mut ex, svc.port) else {
                 errors += 1;
                 if errors > 3 {
@@ -290,6 +317,7 @@ fn ssh_attempts(
     label: &str,
     list: &[Credential],
     out: &mut Out,
+    probe: &'static str,
 ) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
@@ -302,7 +330,7 @@ fn ssh_attempts(
         let c = ctx.connect(ex, svc.port).map_err(|e| e.to_string())?;
         ssh::Session::establish(c, ex, t).map_err(|e| e.to_string())
     };
-    let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, "ssh");
+    let mut ex = ctx.exchange(probe, svc.port, "ssh");
     let mut s = match open(&mut ex) {
         Ok(s) => s,
         Err(e) => {
@@ -338,6 +366,7 @@ fn ssh_attempts(
             ))
             .evidence(ex.location(), "USERAUTH_SUCCESS for method none");
             out.fail(f, label);
+            out.auth = Some(AuthSeen::None("the SSH \"none\" method succeeded".into()));
             s.close();
             return a;
         }
@@ -361,6 +390,11 @@ fn ssh_attempts(
     );
     let use_password = methods.iter().any(|m| m == "password");
     let use_kbd = !use_password && methods.iter().any(|m| m == "keyboard-interactive");
+    out.auth = Some(if use_password || use_kbd {
+        AuthSeen::Password(format!("SSH methods {}", methods.join(",")))
+    } else {
+        AuthSeen::Key(format!("SSH methods {}", methods.join(",")))
+    });
     if !use_password && !use_kbd {
         a.no_password_auth = Some(format!(
             "SSH does not offer password authentication (methods: {})",
@@ -386,7 +420,7 @@ fn ssh_attempts(
             break;
         }
         if session.is_none() {
-            ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, "ssh");
+            ex = ctx.exchange(probe, svc.port, "ssh");
             match open(&mut ex) {
                 Ok(s) => session = Some(s),
                 Err(e) => {
@@ -437,7 +471,12 @@ fn ssh_attempts(
     a
 }
 
-fn ftp_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
+fn ftp_attempts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    list: &[Credential],
+    probe: &'static str,
+) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
         what: "FTP".into(),
@@ -464,7 +503,7 @@ fn ftp_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
     let mut errors = 0;
     let mut i = 0;
     while i < list.len() && !ctx.deadline.expired() {
-        let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, "ftp");
+        let mut ex = ctx.exchange(probe, svc.port, "ftp");
         let Ok(mut c) = ctx.connect(&mut ex, svc.port) else {
             errors += 1;
             if errors > 3 {
@@ -525,7 +564,12 @@ fn ftp_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
     a
 }
 
-fn mqtt_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
+fn mqtt_attempts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    list: &[Credential],
+    probe: &'static str,
+) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
         what: "MQTT CONNECT".into(),
@@ -538,7 +582,7 @@ fn mqtt_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts 
             a.stopped = Some("time budget spent".into());
             break;
         }
-        let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, svc.name());
+        let mut ex = ctx.exchange(probe, svc.port, svc.name());
         let Ok(mut conn) = ctx.open(&mut ex, svc.port, svc.tls) else {
             errors += 1;
             if errors > 3 {
@@ -583,6 +627,7 @@ fn http_auth_attempts(
     svc: &Service,
     p: &Protected,
     list: &[Credential],
+    probe: &'static str,
 ) -> Attempts {
     let digest = p.scheme.eq_ignore_ascii_case("digest");
     let mut a = Attempts {
@@ -597,7 +642,7 @@ fn http_auth_attempts(
             a.stopped = Some("time budget spent".into());
             break;
         }
-        let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, svc.name());
+        let mut ex = ctx.exchange(probe, svc.port, svc.name());
         let auth = if digest {
             // A fresh nonce for each attempt.
             let ch = http::fetch(
@@ -667,6 +712,7 @@ fn form_attempts(
     page: &str,
     form: &http::LoginForm,
     list: &[Credential],
+    probe: &'static str,
 ) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
@@ -710,7 +756,7 @@ fn form_attempts(
         )
     };
     // A wrong password first: what refusal looks like here.
-    let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, svc.name());
+    let mut ex = ctx.exchange(probe, svc.port, svc.name());
     let Some(base) = submit(
         &mut ex,
         "admin",
@@ -725,7 +771,7 @@ fn form_attempts(
             a.stopped = Some("time budget spent".into());
             break;
         }
-        let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, svc.name());
+        let mut ex = ctx.exchange(probe, svc.port, svc.name());
         pacer.wait();
         let Some(r) = submit(&mut ex, &c.user, &c.pass) else {
             continue;
@@ -748,7 +794,12 @@ fn form_attempts(
     a
 }
 
-fn rtsp_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts {
+fn rtsp_attempts(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    list: &[Credential],
+    probe: &'static str,
+) -> Attempts {
     let mut a = Attempts {
         candidates: list.len(),
         what: "RTSP DESCRIBE".into(),
@@ -760,7 +811,7 @@ fn rtsp_attempts(ctx: &Ctx<'_>, svc: &Service, list: &[Credential]) -> Attempts 
         if ctx.deadline.expired() {
             break;
         }
-        let mut ex = ctx.exchange(ids::DEFAULT_CREDS, svc.port, "rtsp");
+        let mut ex = ctx.exchange(probe, svc.port, "rtsp");
         let Ok(mut conn) = ctx.connect(&mut ex, svc.port) else {
             break;
         };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use iotassure_core::finding::{Finding, Location, Outcome, Severity, Source, TranscriptLine};
 
-use super::{ids, port_location, svc_location, Out, Tallied, UdpSeen};
+use super::{ids, port_location, svc_location, Out, UdpSeen};
 use crate::ctx::Ctx;
 use crate::scan::TcpScan;
 use crate::services::udp::{self, UdpReply};
@@ -346,38 +346,5 @@ pub fn risky(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
                 .detail("UPnP IGD lets any host on the LAN open ports in the firewall. Whether it is needed is the maker's to justify; unauthenticated actions are checked under 5.5-5.")
                 .evidence(port_location(ctx, svc, &svc.banner.clone().unwrap_or_default()), svc.banner.clone().unwrap_or_default()),
         );
-    }
-}
-
-/// With the maker's list of interfaces (`--expect`): every open port must be on it (5.6-1,
-/// 5.6-5); a device whose open ports are all declared shows the measure in place.
-pub fn expected(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
-    let Some(list) = &ctx.opts.expected else {
-        return;
-    };
-    let proto = if svc.udp { "udp" } else { "tcp" };
-    if list.contains(&(svc.port, svc.udp)) {
-        for p in ["5.6-1", "5.6-5"] {
-            out.tally(
-                p,
-                ids::PORTS,
-                label,
-                Tallied::Pass(
-                    format!(
-                        "{}/{proto} is among the interfaces the maker declares",
-                        svc.port
-                    ),
-                    Some(svc_location(ctx, svc)),
-                ),
-            );
-        }
-    } else {
-        let f = Finding::new(ids::PORTS, &["5.6-1", "5.6-5"], Outcome::Fail, Severity::High, Source::Device, format!("{} is open but not among the interfaces the maker declares", svc.label()))
-            .detail(format!(
-                "{label}: declared (--expect): {}. An enabled interface the maker does not list is an unused interface (5.6-1) or an unneeded service (5.6-5).",
-                list.iter().map(|(p, u)| format!("{p}/{}", if *u { "udp" } else { "tcp" })).collect::<Vec<_>>().join(", ")
-            ))
-            .evidence(svc_location(ctx, svc), svc.banner.clone().unwrap_or_default());
-        out.fail(f, label);
     }
 }

@@ -1,7 +1,8 @@
 //! Input validation (5.13-1), opt-in: a fixed, bounded set of malformed inputs per service
-//! (HTTP request line, headers, parameters; MQTT packets and topics; telnet login input). After
-//! each, a liveness check: a service that stops answering has crashed. HTTP replies are also
-//! checked for reflected input and for 5xx storms.
+//! (HTTP request line, headers, parameters; MQTT packets and topics; telnet login input; SSH
+//! identification and binary packets; RTSP requests; FTP commands). After each, a liveness
+//! check: a service that stops answering has crashed. HTTP replies are also checked for
+//! reflected input and for 5xx storms. Services with no case set are named as not tested.
 
 use std::time::Duration;
 
@@ -14,7 +15,117 @@ use crate::log::Exchange;
 use crate::services::{http, mqtt, telnet, Proto, Service};
 
 pub fn supported(svc: &Service) -> bool {
-    matches!(svc.proto, Proto::Http | Proto::Mqtt | Proto::Telnet)
+    matches!(
+        svc.proto,
+        Proto::Http | Proto::Mqtt | Proto::Telnet | Proto::Ssh | Proto::Rtsp | Proto::Ftp
+    )
+}
+
+/// Malformed SSH: the identification line and the binary packet layer, before any key
+/// exchange (nothing reaches authentication).
+pub fn ssh_cases() -> Vec<Case> {
+    let ident = crate::services::ssh_id::client_ident();
+    let with_ident = |tail: &[u8]| [format!("{ident}\r\n").into_bytes(), tail.to_vec()].concat();
+    // A KEXINIT whose first name-list claims 2 GiB.
+    let mut kex = vec![0, 0, 0, 40, 4, 20];
+    kex.extend_from_slice(&[0x41; 16]);
+    kex.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
+    kex.extend_from_slice(b"curve25519-sha256");
+    vec![
+        Case {
+            name: "identification line of 64 KiB without a newline".into(),
+            bytes: [b"SSH-2.0-".to_vec(), vec![b'A'; 65536]].concat(),
+        },
+        Case {
+            name: "format strings in the identification".into(),
+            bytes: b"SSH-2.0-%n%n%s%s%x%x\r\n".to_vec(),
+        },
+        Case {
+            name: "SSH protocol 1.5 identification".into(),
+            bytes: b"SSH-1.5-iotassure\r\n".to_vec(),
+        },
+        Case {
+            name: "packet length 0xfffffff0".into(),
+            bytes: with_ident(&[0xff, 0xff, 0xff, 0xf0, 4, 20, 0, 0, 0, 0]),
+        },
+        Case {
+            name: "padding longer than the packet".into(),
+            bytes: with_ident(&[0, 0, 0, 12, 255, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+        },
+        Case {
+            name: "KEXINIT name-list of 2 GiB".into(),
+            bytes: with_ident(&kex),
+        },
+        Case {
+            name: "256 NUL bytes".into(),
+            bytes: vec![0; 256],
+        },
+    ]
+}
+
+pub fn rtsp_cases(host: &str, port: u16) -> Vec<Case> {
+    let req = |method: &str, uri: &str, extra: &str| {
+        format!("{method} {uri} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: iotassure-fuzz\r\n{extra}\r\n")
+            .into_bytes()
+    };
+    let base = format!("rtsp://{host}:{port}");
+    vec![
+        Case {
+            name: "8 KiB URI".into(),
+            bytes: req("OPTIONS", &format!("{base}/{}", "A".repeat(8192)), ""),
+        },
+        Case {
+            name: "format strings in the URI".into(),
+            bytes: req("DESCRIBE", &format!("{base}/%n%n%s%s%x"), ""),
+        },
+        Case {
+            name: "CSeq not a number".into(),
+            bytes: format!("OPTIONS {base}/ RTSP/1.0\r\nCSeq: -1%n\r\n\r\n").into_bytes(),
+        },
+        Case {
+            name: "Content-Length 2^63".into(),
+            bytes: req(
+                "ANNOUNCE",
+                &format!("{base}/"),
+                "Content-Length: 9223372036854775808\r\n",
+            ),
+        },
+        Case {
+            name: "traversal in the URI".into(),
+            bytes: req("DESCRIBE", &format!("{base}/../../../../etc/passwd"), ""),
+        },
+        Case {
+            name: "unknown method and version".into(),
+            bytes: b"FROB * RTSP/9.9\r\n\r\n".to_vec(),
+        },
+    ]
+}
+
+pub fn ftp_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "user name of 4 KiB".into(),
+            bytes: [b"USER ".to_vec(), vec![b'A'; 4096], b"\r\n".to_vec()].concat(),
+        },
+        Case {
+            name: "format string user name".into(),
+            bytes: b"USER %n%n%s%s%x\r\n".to_vec(),
+        },
+        Case {
+            name: "commands before login".into(),
+            bytes:
+                b"PASV\r\nPORT 999,999,999,999,999,999\r\nCWD ../../../..\r\nRETR /etc/passwd\r\n"
+                    .to_vec(),
+        },
+        Case {
+            name: "command line without CRLF, 16 KiB".into(),
+            bytes: vec![b'X'; 16384],
+        },
+        Case {
+            name: "control and high bytes".into(),
+            bytes: (0u8..=255).chain(*b"\r\n").collect(),
+        },
+    ]
 }
 
 /// A malformed input: its name and the exact bytes sent.
@@ -225,6 +336,29 @@ fn alive(ctx: &Ctx<'_>, svc: &Service, ex: &mut Exchange<'_>) -> bool {
                 c.close();
                 mqtt::connack(&a).is_some()
             }),
+            Proto::Ssh | Proto::Ftp => ctx.connect(ex, svc.port).ok().is_some_and(|mut c| {
+                let b = c.read_until(ex, ctx.opts.io_timeout, |b| b.contains(&b'\n'));
+                c.close();
+                if svc.proto == Proto::Ssh {
+                    b.starts_with(b"SSH-")
+                } else {
+                    b.starts_with(b"220")
+                }
+            }),
+            Proto::Rtsp => ctx.connect(ex, svc.port).ok().is_some_and(|mut c| {
+                let _ = c.send_as(
+                    ex,
+                    format!(
+                        "OPTIONS rtsp://{}:{}/ RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: iotassure\r\n\r\n",
+                        ctx.opts.ip, svc.port
+                    )
+                    .as_bytes(),
+                    "RTSP OPTIONS (liveness)",
+                );
+                let b = c.read_until(ex, ctx.opts.io_timeout, |b| http::find(b, b"\r\n\r\n").is_some());
+                c.close();
+                b.starts_with(b"RTSP/")
+            }),
             _ => ctx.connect(ex, svc.port).ok().is_some_and(|c| {
                 let mut s = telnet::Session::new(c);
                 let t = s.read_prompt(ex, ctx.opts.io_timeout);
@@ -239,12 +373,28 @@ fn alive(ctx: &Ctx<'_>, svc: &Service, ex: &mut Exchange<'_>) -> bool {
     false
 }
 
+/// A service with no malformed-input cases: named, so 5.13-1 cannot pass over it.
+pub fn not_covered(svc: &Service, label: &str, out: &mut Out) {
+    out.tally(
+        "5.13-1",
+        ids::FUZZ,
+        label,
+        Tallied::Undecided(format!(
+            "no malformed-input cases for {} here: its input validation is not tested",
+            svc.name()
+        )),
+    );
+}
+
 pub fn run(ctx: &Ctx<'_>, svc: &Service, label: &str, hp: Option<&HttpPaths>, out: &mut Out) {
     let mut ex = ctx.exchange(ids::FUZZ, svc.port, svc.name());
     let host = ctx.opts.ip.to_string();
     let cases = match svc.proto {
         Proto::Http => http_cases(&host),
         Proto::Mqtt => mqtt_cases(),
+        Proto::Ssh => ssh_cases(),
+        Proto::Rtsp => rtsp_cases(&host, svc.port),
+        Proto::Ftp => ftp_cases(),
         _ => telnet_cases(),
     };
     let mut statuses: Vec<(String, String)> = Vec::new();
@@ -259,7 +409,8 @@ pub fn run(ctx: &Ctx<'_>, svc: &Service, label: &str, hp: Option<&HttpPaths>, ou
             crashed = Some(format!("connections refused before case `{}`", case.name));
             break;
         };
-        if svc.proto == Proto::Telnet {
+        if matches!(svc.proto, Proto::Telnet | Proto::Ssh | Proto::Ftp) {
+            // Speakers first: their greeting, then the case.
             let _ = c.read_chunk(ctx.opts.banner_wait);
         }
         let _ = c.send_as(

@@ -7,6 +7,7 @@
 
 pub mod bruteforce;
 pub mod creds;
+pub mod declared;
 pub mod disclosure;
 pub mod discovery;
 pub mod fuzz;
@@ -47,6 +48,22 @@ pub mod ids {
     pub const UNAUTH_CONFIG: &str = "5.5-5-dev-unauth-config";
     pub const SECURITY_TXT: &str = "5.2-1-dev-security-txt";
     pub const FUZZ: &str = "5.13-1-dev-fuzz";
+    /// Authentication mechanisms seen against the IXIT (TS 103 701 5.1-1-2a, 5.1-5-2a).
+    pub const AUTH_DECLARED: &str = "5.1-1-dev-auth-declared";
+    /// The IXIT's test accounts log in (5.5-4-2b).
+    pub const AUTH_ACCESS: &str = "5.5-4-dev-auth-access";
+    /// Traffic capture (`--pcap`): summary, destinations, TLS and cleartext the device starts,
+    /// the update channel, reconnection, services answered.
+    pub const CAP_TRAFFIC: &str = "5.5-1-cap-traffic";
+    pub const CAP_DESTINATIONS: &str = "6-5-cap-destinations";
+    pub const CAP_TLS: &str = "5.5-1-cap-tls-client";
+    pub const CAP_CLEARTEXT: &str = "5.5-1-cap-cleartext";
+    pub const CAP_UPDATE: &str = "5.3-2-cap-update";
+    pub const CAP_RECONNECT: &str = "5.9-3-cap-reconnect";
+    pub const CAP_SERVICES: &str = "5.6-1-cap-services";
+    /// The outage test (`--outage-test`): local function without the uplink, recovery.
+    pub const OUTAGE: &str = "5.9-1-dev-outage";
+    pub const RECOVERY: &str = "5.9-2-dev-recovery";
 }
 
 /// A per-service result for one provision that is not a violation.
@@ -69,6 +86,12 @@ pub struct Out {
     /// Documents fetched from the device (name, text): its security.txt.
     pub documents: Vec<(String, String)>,
     pub tls: Vec<TlsReport>,
+    /// How this service authenticates, when a check learned it first-hand (SSH methods).
+    pub auth: Option<declared::AuthSeen>,
+    /// Lines for the IXIT comparison units' summaries (authentication, test accounts).
+    pub units: Vec<(&'static str, String)>,
+    /// Components named by what a check read (e.g. `$SYS/broker/version`).
+    pub components: Vec<iotassure_core::finding::Component>,
 }
 
 impl Out {
@@ -93,6 +116,8 @@ impl Out {
         self.facts.extend(o.facts);
         self.documents.extend(o.documents);
         self.tls.extend(o.tls);
+        self.units.extend(o.units);
+        self.components.extend(o.components);
     }
 }
 
@@ -108,6 +133,12 @@ const TALLIED: &[(&str, &str)] = &[
     ("5.13-1", ids::FUZZ),
     ("5.6-1", ids::PORTS),
     ("5.6-5", ids::PORTS),
+    ("6-5", ids::CAP_DESTINATIONS),
+    ("5.7-2", ids::CAP_DESTINATIONS),
+    ("5.9-3", ids::CAP_RECONNECT),
+    ("5.9-1", ids::OUTAGE),
+    ("5.9-2", ids::OUTAGE),
+    ("5.3-15", ids::OUTAGE),
 ];
 
 fn static_provision(p: &str) -> Option<&'static str> {
@@ -148,6 +179,8 @@ fn summarise(tally: &[(&'static str, &'static str, String, Tallied)], host: &str
             .filter(|t| matches!(t.3, Tallied::Pass(..)))
             .collect();
         if undecided.is_empty() && !passes.is_empty() {
+            let services: std::collections::BTreeSet<&str> =
+                passes.iter().map(|t| t.2.as_str()).collect();
             let mut f = Finding::new(
                 check,
                 &[prov],
@@ -156,8 +189,8 @@ fn summarise(tally: &[(&'static str, &'static str, String, Tallied)], host: &str
                 Source::Device,
                 format!(
                     "{prov}: every service concerned on {host} shows the measure ({} service{})",
-                    passes.len(),
-                    if passes.len() == 1 { "" } else { "s" }
+                    services.len(),
+                    if services.len() == 1 { "" } else { "s" }
                 ),
             );
             let mut detail = Vec::new();
@@ -214,6 +247,10 @@ pub struct ProbeOutcome {
     pub tls: Vec<TlsReport>,
     /// Documents the device serves that the document checks should judge: (URL, text).
     pub documents: Vec<(String, String)>,
+    /// The traffic capture analysed (`--pcap`).
+    pub capture: Option<crate::capture::Capture>,
+    /// The outage test's record (`--outage-test`).
+    pub outage: Option<crate::outage::OutageReport>,
     pub elapsed: Duration,
 }
 
@@ -224,15 +261,33 @@ pub enum ProbeError {
         target: String,
         source: std::io::Error,
     },
+    #[error("reading the capture: {0}")]
+    Capture(#[from] crate::capture::read::ReadError),
+    #[error("outage test: {0}")]
+    Outage(String),
 }
 
 /// Runs every probe the options allow against the one target.
 pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
+    // A capture given is read first: a bad file is an error before anything is sent.
+    let capture = match &opts.capture {
+        Some(c) => {
+            progress.stage(&format!("reading the capture {}", c.path.display()));
+            Some(crate::capture::load(c)?)
+        }
+        None => None,
+    };
+    if let Some(o) = &opts.outage {
+        crate::outage::preflight(o).map_err(ProbeError::Outage)?;
+    }
     let ctx = Ctx::new(opts, progress);
     let host = opts.ip.to_string();
     let mut out = Out::default();
     let mut obs = Observations::default();
+    if opts.stage == Stage::None {
+        return Ok(passive(opts, &ctx, capture, started, obs, out));
+    }
 
     // Discovery: UDP in the background while TCP is scanned.
     progress.stage(&format!(
@@ -335,10 +390,99 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
             }
             out
         }),
-        Stage::Scan | Stage::Identify => Vec::new(),
+        Stage::None | Stage::Scan | Stage::Identify => Vec::new(),
     };
     for o in per {
         out.extend(o);
+    }
+    if opts.stage == Stage::All {
+        declared_units(&ctx, &scan, &udp_seen, &mut out);
+    }
+    let mut components = crate::components::from_services(&host, &all_services);
+    for c in std::mem::take(&mut out.components) {
+        if !components
+            .iter()
+            .any(|x| x.name == c.name && x.version == c.version)
+        {
+            components.push(c);
+        }
+    }
+    obs.components.extend(components);
+    let outage = match (&opts.outage, opts.stage) {
+        (Some(o), Stage::All) => {
+            progress.stage(&format!("probing {host}: outage test on {}", o.uplink));
+            let r =
+                crate::outage::run(&ctx, o, &all_services, &mut out).map_err(ProbeError::Outage)?;
+            Some(r)
+        }
+        _ => None,
+    };
+    // The capture taken during the outage test, if any, is judged with the one given.
+    let mut capture = capture;
+    if let Some(p) = outage.as_ref().and_then(|r| r.capture.clone()) {
+        let co = crate::capture::CaptureOptions::new(p, opts.ip);
+        match crate::capture::load(&co) {
+            Ok(c) => {
+                if capture.is_none() {
+                    capture = Some(c);
+                } else {
+                    judge_capture(&ctx, &c, true, &mut out);
+                }
+            }
+            Err(e) => out.findings.push(
+                Finding::new(
+                    ids::OUTAGE,
+                    &["5.9-3"],
+                    Outcome::Inconclusive,
+                    Severity::Info,
+                    Source::Device,
+                    "The capture taken during the outage test could not be read",
+                )
+                .detail(e.to_string()),
+            ),
+        }
+    }
+    if let Some((listen, records)) = &opts.intercept {
+        crate::intercept::findings(listen, records, &mut out, true);
+        obs.ran(
+            crate::intercept::CHECK,
+            Source::Device,
+            &["5.5-1", "5.3-2", "5.8-1"],
+            records.len() as u64,
+        );
+    }
+    if let Some(c) = &capture {
+        judge_capture(&ctx, c, true, &mut out);
+        record_capture_runs(&mut obs, c);
+    } else {
+        obs.skipped(
+            ids::CAP_TRAFFIC,
+            Source::Device,
+            &["5.5-1", "6-5", "5.9-3"],
+            "no traffic capture given (--pcap FILE)",
+        );
+    }
+    record_ixit_runs(opts, &mut obs);
+    if opts.outage.is_some() && outage.is_some() {
+        obs.ran(
+            ids::OUTAGE,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            all_services.len() as u64,
+        );
+        obs.ran(
+            ids::RECOVERY,
+            Source::Device,
+            &["5.9-2"],
+            all_services.len() as u64,
+        );
+    } else {
+        obs.skipped(
+            ids::OUTAGE,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            "opt-in: run on the device's gateway with --outage-test --uplink IFACE",
+        );
     }
 
     // Record what ran.
@@ -474,8 +618,257 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         services: all_services,
         tls: out.tls,
         documents: out.documents,
+        capture,
+        outage,
         elapsed: started.elapsed(),
     })
+}
+
+/// `--only none`: nothing is sent; the capture (and the IXIT it is compared with) is all.
+fn passive(
+    opts: &Options,
+    ctx: &Ctx<'_>,
+    capture: Option<crate::capture::Capture>,
+    started: Instant,
+    mut obs: Observations,
+    mut out: Out,
+) -> ProbeOutcome {
+    if let Some(c) = &capture {
+        judge_capture(ctx, c, false, &mut out);
+        record_capture_runs(&mut obs, c);
+    }
+    if let Some((listen, records)) = &opts.intercept {
+        crate::intercept::findings(listen, records, &mut out, true);
+        obs.ran(
+            crate::intercept::CHECK,
+            Source::Device,
+            &["5.5-1", "5.3-2", "5.8-1"],
+            records.len() as u64,
+        );
+        if capture.is_none() {
+            out.tally(
+                "5.5-1",
+                crate::intercept::CHECK,
+                "the device's services",
+                Tallied::Undecided("not probed in this run (--only none)".into()),
+            );
+        }
+    }
+    for (id, provs) in [
+        (ids::PORTS, &["5.6-1", "5.6-5"][..]),
+        (ids::BANNERS, &["5.6-2"]),
+        (ids::TLS, &["5.5-1"]),
+        (ids::DEFAULT_CREDS, &["5.1-1"]),
+        (ids::UNAUTH, &["5.5-4"]),
+    ] {
+        obs.skipped(
+            id,
+            Source::Device,
+            provs,
+            "not run: --only none (nothing is sent)",
+        );
+    }
+    let summary = summarise(&out.tally, &opts.ip.to_string());
+    obs.findings.extend(out.findings);
+    obs.findings.extend(summary);
+    obs.facts.extend(dedup_facts(out.facts));
+    ProbeOutcome {
+        observations: obs,
+        log: ctx.log.take(),
+        scan: TcpScan::default(),
+        udp: Vec::new(),
+        services: Vec::new(),
+        tls: Vec::new(),
+        documents: Vec::new(),
+        capture,
+        outage: None,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn judge_capture(ctx: &Ctx<'_>, c: &crate::capture::Capture, probed: bool, out: &mut Out) {
+    let d = &ctx.opts.declared;
+    let ifs: Option<Vec<iotassure_core::ixit::Interface>> = d.interfaces.as_ref().map(|v| {
+        v.iter()
+            .map(|i| iotassure_core::ixit::Interface {
+                port: i.port,
+                transport: if i.udp {
+                    iotassure_core::ixit::Transport::Udp
+                } else {
+                    iotassure_core::ixit::Transport::Tcp
+                },
+                service: i.service.clone().unwrap_or_default(),
+                purpose: i.purpose.clone(),
+                authentication: i.auth.unwrap_or_default(),
+            })
+            .collect()
+    });
+    let decl = crate::capture::judge::Declared {
+        connections: d.connections.as_deref(),
+        interfaces: ifs.as_deref(),
+        source: if d.source.is_empty() {
+            "no IXIT"
+        } else {
+            &d.source
+        },
+        services_probed: probed,
+    };
+    crate::capture::judge::judge(c, &decl, out);
+}
+
+fn record_capture_runs(obs: &mut Observations, c: &crate::capture::Capture) {
+    let n = c.conversations.len() as u64;
+    let outbound = c.conversations.iter().filter(|c| c.outbound).count() as u64;
+    obs.ran(
+        ids::CAP_TRAFFIC,
+        Source::Device,
+        &["5.5-1", "6-5"],
+        c.read.frames,
+    );
+    obs.ran(
+        ids::CAP_DESTINATIONS,
+        Source::Device,
+        if c.state == crate::capture::CaptureState::FailedBoot {
+            &["5.7-2"]
+        } else {
+            &["6-5"]
+        },
+        outbound,
+    );
+    obs.ran(
+        ids::CAP_TLS,
+        Source::Device,
+        &["5.5-1", "5.8-1", "TEC-5-no-downgrade"],
+        outbound,
+    );
+    obs.ran(
+        ids::CAP_CLEARTEXT,
+        Source::Device,
+        &["5.5-1", "5.8-1", "5.8-2"],
+        outbound,
+    );
+    obs.ran(
+        ids::CAP_UPDATE,
+        Source::Device,
+        &["5.3-2", "5.3-10"],
+        outbound,
+    );
+    obs.ran(ids::CAP_RECONNECT, Source::Device, &["5.9-3"], outbound);
+    obs.ran(ids::CAP_SERVICES, Source::Device, &["5.6-1"], n - outbound);
+}
+
+fn record_ixit_runs(opts: &Options, obs: &mut Observations) {
+    let d = &opts.declared;
+    let ixit_auth = d
+        .interfaces
+        .as_ref()
+        .is_some_and(|v| v.iter().any(|i| i.auth.is_some()));
+    if ixit_auth {
+        obs.ran(
+            ids::AUTH_DECLARED,
+            Source::Device,
+            &["5.1-1", "5.1-5", "5.5-4"],
+            d.interfaces.as_ref().map_or(0, |v| v.len() as u64),
+        );
+    } else {
+        obs.skipped(
+            ids::AUTH_DECLARED,
+            Source::Device,
+            &["5.1-1", "5.1-5"],
+            "no IXIT interfaces with their authentication (assess --ics / probe --ics)",
+        );
+    }
+    if d.test_accounts.is_empty() {
+        obs.skipped(
+            ids::AUTH_ACCESS,
+            Source::Device,
+            &["5.5-4"],
+            "no IXIT test accounts (ixit.test_accounts)",
+        );
+    } else {
+        obs.ran(
+            ids::AUTH_ACCESS,
+            Source::Device,
+            &["5.5-4"],
+            d.test_accounts.len() as u64,
+        );
+    }
+}
+
+/// The IXIT comparison units as findings of their own: declared interfaces not found open, and
+/// each service's authentication and test-account results in one place.
+fn declared_units(ctx: &Ctx<'_>, scan: &TcpScan, udp: &[UdpSeen], out: &mut Out) {
+    let d = &ctx.opts.declared;
+    let host = ctx.opts.ip.to_string();
+    if let Some(list) = &d.interfaces {
+        let scanned = ctx.opts.ports.list();
+        let missing: Vec<String> = list
+            .iter()
+            .filter(|i| {
+                if i.udp {
+                    !udp.iter().any(|u| u.port == i.port && u.state == "open")
+                } else {
+                    scanned.contains(&i.port) && !scan.open.contains(&i.port)
+                }
+            })
+            .map(|i| {
+                format!(
+                    "{}/{}{}",
+                    i.port,
+                    if i.udp { "udp" } else { "tcp" },
+                    i.service
+                        .as_ref()
+                        .map(|s| format!(" {s}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            out.findings.push(
+                Finding::new(ids::PORTS, &["5.6-1"], Outcome::Info, Severity::Info, Source::Device, format!("{} declared interface(s) not found open on {host}", missing.len()))
+                    .detail(format!("Declared in {} but not seen: {} (UDP is probed only on the IoT ports; a service may be disabled in this state).", d.source, missing.join(", "))),
+            );
+        }
+    }
+    for (unit, title, provs) in [
+        (
+            ids::AUTH_DECLARED,
+            "Authentication mechanisms seen against the IXIT (TS 103 701 5.1-1-2a, 5.1-5-2a)",
+            &["5.1-1", "5.1-5"][..],
+        ),
+        (
+            ids::AUTH_ACCESS,
+            "Declared test accounts (TS 103 701 5.5-4-2b: access with authentication)",
+            &["5.5-4"][..],
+        ),
+    ] {
+        let mut lines: Vec<String> = out
+            .units
+            .iter()
+            .filter(|(u, _)| *u == unit)
+            .map(|(_, l)| l.clone())
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        lines.sort();
+        let fails = out
+            .findings
+            .iter()
+            .filter(|f| f.check == unit && f.outcome == Outcome::Fail)
+            .count();
+        out.findings.push(
+            Finding::new(
+                unit,
+                provs,
+                Outcome::Info,
+                Severity::Info,
+                Source::Device,
+                format!("{title}: {} service(s), {fails} mismatch(es)", lines.len()),
+            )
+            .detail(format!("Declared in {}.\n{}", d.source, lines.join("\n"))),
+        );
+    }
 }
 
 fn dedup_facts(mut f: Vec<InferredFact>) -> Vec<InferredFact> {
@@ -490,7 +883,7 @@ fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
     let label = format!("{}:{}", ctx.opts.ip, svc.label());
     disclosure::run(ctx, svc, &label, &mut out);
     discovery::risky(ctx, svc, &label, &mut out);
-    discovery::expected(ctx, svc, &label, &mut out);
+    declared::interface(ctx, svc, &label, &mut out);
     let http = if svc.proto == Proto::Http {
         Some(unauth::http_paths(ctx, svc, &label, &mut out))
     } else {
@@ -516,11 +909,22 @@ fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
             evidence: Vec::new(),
         });
     }
+    let seen = declared::observed(svc, http.as_ref(), &out, accepted.as_ref());
+    if let Some(line) = declared::auth_mechanism(ctx, svc, &label, &seen, &mut out) {
+        out.units.push((ids::AUTH_DECLARED, line));
+    }
+    if let Some(line) = declared::test_accounts(ctx, svc, &label, http.as_ref(), &mut out) {
+        out.units.push((ids::AUTH_ACCESS, line));
+    }
     if ctx.opts.bruteforce && bruteforce::supported(svc) {
         bruteforce::run(ctx, svc, &label, http.as_ref(), accepted.as_ref(), &mut out);
     }
-    if ctx.opts.fuzz && fuzz::supported(svc) {
-        fuzz::run(ctx, svc, &label, http.as_ref(), &mut out);
+    if ctx.opts.fuzz {
+        if fuzz::supported(svc) {
+            fuzz::run(ctx, svc, &label, http.as_ref(), &mut out);
+        } else {
+            fuzz::not_covered(svc, &label, &mut out);
+        }
     }
     out
 }

@@ -655,6 +655,19 @@ fn mqtt_anonymous(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
         ))
         .evidence(ex.location(), format!("$SYS/broker/version {v}"));
         out.fail(f, label);
+        for (name, version, cpe) in crate::components::parse(&v) {
+            out.components.push(iotassure_core::finding::Component {
+                purl: Some(crate::components::purl(&name, &version)),
+                cpe,
+                name,
+                version,
+                method: "mqtt-sys".into(),
+                evidence: vec![iotassure_core::finding::Evidence {
+                    location: ex.location(),
+                    excerpt: format!("{}: $SYS/broker/version {v}", svc.label()),
+                }],
+            });
+        }
     }
 }
 

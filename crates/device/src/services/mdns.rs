@@ -13,7 +13,8 @@ pub fn services_query(id: u16) -> Vec<u8> {
     q
 }
 
-fn name(msg: &[u8], mut i: usize, depth: u8) -> Option<(String, usize)> {
+/// A (possibly compressed) domain name at `i`: the name and the offset after it.
+pub fn name(msg: &[u8], mut i: usize, depth: u8) -> Option<(String, usize)> {
     let mut labels = Vec::new();
     let mut end = None;
     for _ in 0..64 {
