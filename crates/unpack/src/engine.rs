@@ -1,18 +1,24 @@
 //! The recursive scanner: finds chunks in a blob by magic, validates and extracts them in offset
-//! order, reports the gaps with their entropy, and descends into every blob an extraction
-//! produced, up to the depth limit.
+//! order, reports (and at the top level carves) the gaps with their entropy, and descends into
+//! every blob an extraction produced and every file of an extracted filesystem that holds a
+//! known format, up to the depth limit.
+//!
+//! Work that does not decide where the next chunk starts runs in parallel on rayon: the scan of
+//! a decompressed blob, the nested files of a filesystem, and chunks whose extent a header
+//! stated. Filesystem extractors decompress their files in parallel as well.
 
-use std::fs::File;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use aho_corasick::AhoCorasick;
 use iotassure_core::layout::{Confidence, LayoutEntry, UnpackProblem};
 use iotassure_core::progress::Progress;
 use iotassure_core::tree::{Blob, BlobKind};
+use rayon::prelude::*;
 
 use crate::entropy;
-use crate::formats::{self, Chunk, Ctx, ExtractError, Format, Kind, REGISTRY};
-use crate::sink::{ChunkBudget, Sink};
+use crate::formats::{self, Anchor, Chunk, Ctx, ExtractError, Format, Kind, REGISTRY};
+use crate::sink::Sink;
 
 /// Regions smaller than this between chunks are not reported.
 const MIN_GAP: usize = 16;
@@ -23,7 +29,19 @@ pub struct Engine<'a> {
     matcher: AhoCorasick,
     /// Pattern index → (format, magic offset within chunk).
     patterns: Vec<(&'static Format, usize)>,
+    /// Registry position of each format id: lower wins at equal offsets.
+    priority: HashMap<&'static str, usize>,
     pub state: Mutex<State>,
+}
+
+/// A filesystem folder, as candidates for the device root.
+#[derive(Debug, Clone)]
+pub struct FsDir {
+    pub dir: String,
+    pub provenance: String,
+    /// Extracted from a file found inside another filesystem (a package, an update image):
+    /// never the device root.
+    pub nested: bool,
 }
 
 #[derive(Default)]
@@ -31,7 +49,51 @@ pub struct State {
     pub layout: Vec<LayoutEntry>,
     pub problems: Vec<UnpackProblem>,
     pub blobs: Vec<Blob>,
-    pub fs_dirs: Vec<(String, String)>,
+    pub fs_dirs: Vec<FsDir>,
+    /// Unknown regions of the input written out as files.
+    pub carved: u64,
+}
+
+/// Where a blob being scanned sits.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Provenance of the blob (`image`, `image @0x200 lzma`).
+    pub parent: String,
+    /// Output folder for its chunks, relative to the output root.
+    pub dir: String,
+    pub depth: u32,
+    /// A regular file from inside an extracted filesystem: weak formats only at offset 0, no
+    /// gap report, nothing said when nothing is found.
+    pub in_file: bool,
+    /// Write unknown gaps to files (only for the input image: blobs are on disk already).
+    pub carve: bool,
+}
+
+impl Scope {
+    pub fn image() -> Scope {
+        Scope {
+            parent: "image".into(),
+            dir: String::new(),
+            depth: 0,
+            in_file: false,
+            carve: true,
+        }
+    }
+
+    fn provenance(&self, offset: usize, label: &str) -> String {
+        if self.parent == "image" && self.depth == 0 {
+            format!("image @0x{offset:x} {label}")
+        } else {
+            format!("{} → @0x{offset:x} {label}", self.parent)
+        }
+    }
+}
+
+struct Candidate {
+    start: usize,
+    format: &'static Format,
+    /// Extent stated by a header hint.
+    size: Option<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -39,17 +101,26 @@ impl<'a> Engine<'a> {
         let mut pats: Vec<&[u8]> = Vec::new();
         let mut patterns = Vec::new();
         for f in REGISTRY {
+            if f.anchor == Anchor::Start {
+                continue; // tried at offset 0 only, without the automaton
+            }
             for m in f.magics {
                 pats.push(m.bytes);
                 patterns.push((*f, m.at));
             }
         }
         let matcher = AhoCorasick::new(&pats).expect("registry magics build an automaton");
+        let priority = REGISTRY
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id, i))
+            .collect();
         Engine {
             sink,
             progress,
             matcher,
             patterns,
+            priority,
             state: Mutex::new(State::default()),
         }
     }
@@ -69,199 +140,334 @@ impl<'a> Engine<'a> {
             });
     }
 
-    /// Candidate chunk starts in `data`, sorted by offset then registry priority.
-    fn candidates(&self, data: &[u8]) -> Vec<(usize, &'static Format)> {
-        let mut c: Vec<(usize, usize, &'static Format)> = self
-            .matcher
-            .find_overlapping_iter(data)
-            .filter_map(|m| {
-                let (fmt, at) = self.patterns[m.pattern().as_usize()];
-                let start = m.start().checked_sub(at)?;
-                let prio = REGISTRY
-                    .iter()
-                    .position(|f| f.id == fmt.id)
-                    .unwrap_or(usize::MAX);
-                Some((start, prio, fmt))
-            })
-            .collect();
-        c.sort_by_key(|&(s, p, _)| (s, p));
-        c.dedup_by_key(|&mut (s, _, f)| (s, f.id));
-        c.into_iter().map(|(s, _, f)| (s, f)).collect()
+    fn push_layout(&self, entry: LayoutEntry) {
+        self.state.lock().expect("lock").layout.push(entry);
     }
 
-    /// Scans `data` (the blob at `parent`, extracted under folder `dir`) and extracts its chunks.
-    /// Returns false when a global limit stopped the work.
-    pub fn scan(&self, data: &[u8], parent: &str, dir: &str, depth: u32) -> bool {
-        let mut pending = self.candidates(data);
+    /// Candidate chunk starts in `data`, sorted by offset then registry priority.
+    fn candidates(&self, data: &[u8], in_file: bool) -> Vec<Candidate> {
+        let mut c: Vec<(usize, usize, &'static Format)> = Vec::new();
+        for f in REGISTRY.iter().filter(|f| f.anchor == Anchor::Start) {
+            if f.magics.iter().any(|m| {
+                data.get(m.at..m.at + m.bytes.len())
+                    .is_some_and(|b| b == m.bytes)
+            }) {
+                c.push((0, self.priority[f.id], f));
+            }
+        }
+        for m in self.matcher.find_overlapping_iter(data) {
+            let (fmt, at) = self.patterns[m.pattern().as_usize()];
+            let Some(start) = m.start().checked_sub(at) else {
+                continue;
+            };
+            if in_file && fmt.anchor == Anchor::Weak && start != 0 {
+                continue;
+            }
+            c.push((start, self.priority[fmt.id], fmt));
+        }
+        c.sort_by_key(|&(s, p, _)| (s, p));
+        c.dedup_by_key(|&mut (s, _, f)| (s, f.id));
+        c.into_iter()
+            .map(|(start, _, format)| Candidate {
+                start,
+                format,
+                size: None,
+            })
+            .collect()
+    }
+
+    /// Scans `data` (the blob described by `scope`) and extracts its chunks; blocks until every
+    /// piece of work it started has finished.
+    pub fn scan(&self, data: &[u8], scope: &Scope) {
+        let mut pending = self.candidates(data, scope.in_file);
+        if scope.in_file && pending.is_empty() {
+            return;
+        }
         pending.reverse(); // pop() yields the lowest offset
-        let mut cursor = 0usize;
-        let mut found = Vec::new();
-        while let Some((start, fmt)) = pending.pop() {
-            if start < cursor {
-                continue;
-            }
-            if let Err(e) = self.sink.check() {
-                self.problem(parent, start, fmt.id, e.to_string());
-                return false;
-            }
-            let Some(chunk) = (fmt.identify)(data, start) else {
-                continue;
-            };
-            let label_dir = join(dir, &format!("0x{start:x}-{}", chunk.label));
-            let provenance = if parent == "image" && depth == 0 {
-                format!("image @0x{start:x} {}", chunk.label)
-            } else {
-                format!("{parent} → @0x{start:x} {}", chunk.label)
-            };
-            let mut entry = LayoutEntry {
-                parent: parent.to_string(),
-                offset: start as u64,
-                size: chunk.size.unwrap_or(0) as u64,
-                format: fmt.id.to_string(),
-                description: chunk.description.clone(),
-                confidence: chunk.confidence,
-                depth,
-                extracted_to: None,
-                entropy: None,
-            };
-            for hint in &chunk.hints {
-                if let Some(f) = formats::by_id(hint.format) {
-                    if hint.offset > start {
-                        insert_sorted(&mut pending, (hint.offset, f));
-                    }
+        let found: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+        rayon::scope(|s| {
+            let mut cursor = 0usize;
+            while let Some(cand) = pending.pop() {
+                if cand.start < cursor {
+                    continue;
                 }
-            }
-            let Some(extract) = fmt.extract else {
-                // A header: record it and scan on after it.
-                cursor = start + chunk.size.unwrap_or(0);
-                found.push((start, cursor));
-                self.state.lock().expect("lock").layout.push(entry);
-                continue;
-            };
-            if depth >= self.sink.limits.max_depth {
-                entry
-                    .description
-                    .push_str(" [not extracted: depth limit (--depth)]");
-                self.problem(
-                    parent,
-                    start,
-                    fmt.id,
-                    format!(
-                        "not extracted: depth limit of {} reached (--depth)",
-                        self.sink.limits.max_depth
-                    ),
-                );
-                self.state.lock().expect("lock").layout.push(entry);
-                cursor = start + chunk.size.unwrap_or(1);
-                continue;
-            }
-            self.progress
-                .note(&format!("{provenance}: {}", short(&chunk.description)));
-            match self.extract_one(extract, data, &chunk, &label_dir, &provenance) {
-                Ok(formats::Extracted { consumed, blob, note }) => {
-                    let end = start + consumed.max(chunk.size.unwrap_or(0)).max(1);
-                    entry.size = (end - start) as u64;
-                    entry.extracted_to = Some(label_dir.clone());
-                    if !note.is_empty() {
-                        entry.description.push_str(&format!(" [{note}]"));
-                    }
-                    if matches!(fmt.kind, Kind::Filesystem) {
-                        self.state
-                            .lock()
-                            .expect("lock")
-                            .fs_dirs
-                            .push((label_dir.clone(), provenance.clone()));
-                    }
-                    self.state.lock().expect("lock").layout.push(entry);
-                    cursor = end;
-                    found.push((start, end));
-                    if let Some((path, kind)) = blob {
-                        if !self.descend(&path, kind, &provenance, &label_dir, depth + 1) {
-                            return false;
+                let fmt = cand.format;
+                if let Err(e) = self.sink.check() {
+                    self.problem(&scope.parent, cand.start, fmt.id, e.to_string());
+                    break;
+                }
+                let Some(mut chunk) = (fmt.identify)(data, cand.start) else {
+                    continue;
+                };
+                if chunk.offset < cursor {
+                    continue;
+                }
+                let start = chunk.offset;
+                if chunk.size.is_none() {
+                    chunk.size = cand.size.filter(|&n| n > 0 && start + n <= data.len());
+                }
+                for hint in &chunk.hints {
+                    if let Some(f) = formats::by_id(hint.format) {
+                        if hint.offset > start && hint.offset < data.len() {
+                            insert_sorted(
+                                &mut pending,
+                                Candidate {
+                                    start: hint.offset,
+                                    format: f,
+                                    size: hint.size,
+                                },
+                            );
                         }
                     }
                 }
-                Err(ExtractError::Limit(m)) => {
-                    self.problem(parent, start, fmt.id, m);
-                    return false;
-                }
-                Err(ExtractError::Bad(m)) => {
-                    entry.confidence = Confidence::Low;
+                let provenance = scope.provenance(start, &chunk.label);
+                let label_dir = join(&scope.dir, &format!("0x{start:x}-{}", chunk.label));
+                let mut entry = LayoutEntry {
+                    parent: scope.parent.clone(),
+                    offset: start as u64,
+                    size: chunk.size.unwrap_or(0) as u64,
+                    format: chunk.format.to_string(),
+                    description: chunk.description.clone(),
+                    confidence: chunk.confidence,
+                    depth: scope.depth,
+                    extracted_to: None,
+                    entropy: None,
+                    facts: chunk.facts.clone(),
+                };
+                let Some(extract) = fmt.extract else {
+                    // A header: record it and scan on after it.
+                    cursor = start + chunk.size.unwrap_or(0);
+                    found.lock().expect("lock").push((start, cursor));
+                    self.push_layout(entry);
+                    continue;
+                };
+                if scope.depth >= self.sink.limits.max_depth {
                     entry
                         .description
-                        .push_str(&format!(" [extraction failed: {m}]"));
-                    self.state.lock().expect("lock").layout.push(entry);
-                    self.problem(parent, start, fmt.id, m);
+                        .push_str(" [not extracted: depth limit (--depth)]");
+                    self.problem(
+                        &scope.parent,
+                        start,
+                        fmt.id,
+                        format!(
+                            "not extracted: depth limit of {} reached (--depth)",
+                            self.sink.limits.max_depth
+                        ),
+                    );
+                    cursor = start + chunk.size.unwrap_or(1);
+                    found.lock().expect("lock").push((start, cursor));
+                    self.push_layout(entry);
+                    continue;
+                }
+                self.progress
+                    .note(&format!("{provenance}: {}", short(&chunk.description)));
+                // A header stated this chunk's extent (or its own header is checksummed): the
+                // next chunk's start does not depend on extracting it, so it runs beside the scan.
+                let known_extent = chunk.size.is_some()
+                    && (cand.size.is_some() || chunk.confidence == Confidence::High)
+                    && fmt.kind != Kind::Filesystem;
+                let found = &found;
+                if known_extent {
+                    let end = start + chunk.size.unwrap_or(1);
+                    cursor = end;
+                    let scope = scope.clone();
+                    s.spawn(move |_| {
+                        if let Some(e) =
+                            self.run_chunk(data, chunk, fmt, extract, entry, &scope, label_dir)
+                        {
+                            found.lock().expect("lock").push((start, e));
+                        }
+                    });
+                    // The region counts as found even if extraction fails: the header said so.
+                    found.lock().expect("lock").push((start, end));
+                } else if let Some(end) =
+                    self.run_chunk(data, chunk, fmt, extract, entry, scope, label_dir)
+                {
+                    cursor = end;
+                    found.lock().expect("lock").push((start, end));
                 }
             }
+        });
+        // Gaps matter in the image itself; inside a decompressed kernel they are just its code.
+        if scope.carve {
+            self.report_gaps(data, scope, &found.into_inner().expect("lock"));
         }
-        self.report_gaps(data, parent, depth, &found);
-        true
     }
 
-    fn extract_one(
+    /// Extracts one chunk and records it; descends into what it produced. Returns the chunk's
+    /// end, or `None` when extraction failed (the bytes may hold other chunks).
+    #[allow(clippy::too_many_arguments)]
+    fn run_chunk(
         &self,
-        extract: formats::Extract,
         data: &[u8],
-        chunk: &Chunk,
-        dir: &str,
-        provenance: &str,
-    ) -> Result<formats::Extracted, ExtractError> {
-        let input_size = chunk.size.unwrap_or(data.len() - chunk.offset) as u64;
-        let mut ctx = Ctx {
-            sink: self.sink,
-            dir: dir.to_string(),
-            provenance: provenance.to_string(),
-            budget: ChunkBudget::new(input_size, provenance),
-            problems: Vec::new(),
+        chunk: Chunk,
+        fmt: &'static Format,
+        extract: formats::Extract,
+        mut entry: LayoutEntry,
+        scope: &Scope,
+        label_dir: String,
+    ) -> Option<usize> {
+        let start = chunk.offset;
+        let provenance = scope.provenance(start, &chunk.label);
+        // A chunk whose extent is known sees only its own bytes.
+        let view = match chunk.size {
+            Some(n) if start + n <= data.len() => &data[..start + n],
+            _ => data,
         };
-        let r = extract(&mut ctx, data, chunk);
-        for p in ctx.problems.drain(..) {
-            self.problem(provenance, chunk.offset, chunk.format, p);
+        let input_size = chunk.size.unwrap_or(view.len() - start) as u64;
+        let ctx = Ctx::new(self.sink, label_dir.clone(), provenance.clone(), input_size);
+        let result = extract(&ctx, view, &chunk);
+        for p in ctx.problems.lock().expect("lock").drain(..) {
+            self.problem(&provenance, 0, chunk.format, p);
         }
-        r
+        match result {
+            Ok(ex) => {
+                let end = start + ex.consumed.max(chunk.size.unwrap_or(0)).max(1);
+                entry.size = (end - start) as u64;
+                entry.extracted_to = Some(label_dir.clone());
+                if !ex.note.is_empty() {
+                    entry.description.push_str(&format!(" [{}]", ex.note));
+                }
+                entry.facts.extend(ex.facts.clone());
+                if fmt.kind == Kind::Filesystem {
+                    self.state.lock().expect("lock").fs_dirs.push(FsDir {
+                        dir: label_dir.clone(),
+                        provenance: provenance.clone(),
+                        nested: scope.in_file,
+                    });
+                }
+                self.push_layout(entry);
+                let files = std::mem::take(&mut *ctx.files.lock().expect("lock"));
+                let child_depth = scope.depth + 1;
+                rayon::join(
+                    || {
+                        ex.blobs
+                            .par_iter()
+                            .for_each(|b| self.descend(b, &provenance, &label_dir, child_depth))
+                    },
+                    || {
+                        if fmt.kind == Kind::Filesystem {
+                            self.nested_files(&files, &provenance, &label_dir, child_depth)
+                        }
+                    },
+                );
+                Some(end)
+            }
+            Err(ExtractError::Limit(m)) => {
+                entry.description.push_str(&format!(" [stopped: {m}]"));
+                entry.confidence = Confidence::Low;
+                self.push_layout(entry);
+                self.problem(&scope.parent, start, chunk.format, m);
+                None
+            }
+            Err(ExtractError::Bad(m)) => {
+                entry.confidence = Confidence::Low;
+                entry
+                    .description
+                    .push_str(&format!(" [extraction failed: {m}]"));
+                self.push_layout(entry);
+                self.problem(&scope.parent, start, chunk.format, m);
+                None
+            }
+        }
     }
 
-    /// Maps the blob at `path` (relative to the output root) and scans it.
-    fn descend(&self, path: &str, kind: BlobKind, provenance: &str, dir: &str, depth: u32) -> bool {
-        let full = self.sink.root().join(path);
-        let file = match File::open(&full) {
-            Ok(f) => f,
-            Err(e) => {
-                self.problem(provenance, 0, "blob", format!("cannot reopen {path}: {e}"));
-                return true;
-            }
+    /// Maps the blob and scans it.
+    fn descend(&self, blob: &formats::OutBlob, provenance: &str, dir: &str, depth: u32) {
+        let full = self.sink.root().join(&blob.path);
+        let Some(map) = self.map(&full, provenance) else {
+            return;
         };
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if len == 0 {
-            return true;
-        }
-        // SAFETY: the file was written by this process into the output folder and is not written
-        // again while mapped; the map is read-only. (Another process truncating it would raise
-        // SIGBUS, as with any mmap; the output folder is ours.)
-        let map = match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(m) => m,
-            Err(e) => {
-                self.problem(provenance, 0, "blob", format!("cannot map {path}: {e}"));
-                return true;
-            }
+        let kind = if blob.kind == BlobKind::Raw && crate::formats::linux::is_kernel(&map) {
+            BlobKind::Kernel
+        } else {
+            blob.kind
         };
-        let kind =
-            if kind == BlobKind::Raw && memchr::memmem::find(&map, b"Linux version ").is_some() {
-                BlobKind::Kernel
-            } else {
-                kind
-            };
         self.state.lock().expect("lock").blobs.push(Blob {
-            path: path.to_string(),
+            path: blob.path.clone(),
             kind,
             provenance: provenance.to_string(),
-            base_address: None,
+            base_address: blob.base_address,
         });
-        self.scan(&map, provenance, dir, depth)
+        self.scan(
+            &map,
+            &Scope {
+                parent: provenance.to_string(),
+                dir: dir.to_string(),
+                depth,
+                in_file: false,
+                carve: false,
+            },
+        );
     }
 
-    fn report_gaps(&self, data: &[u8], parent: &str, depth: u32, found: &[(usize, usize)]) {
+    fn map(&self, full: &std::path::Path, provenance: &str) -> Option<memmap2::Mmap> {
+        let file = match iotassure_core::tree::open_nofollow(full) {
+            Ok(f) => f,
+            Err(e) => {
+                self.problem(
+                    provenance,
+                    0,
+                    "blob",
+                    format!("cannot reopen {}: {e}", full.display()),
+                );
+                return None;
+            }
+        };
+        if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+            return None;
+        }
+        // SAFETY: the file was written by this process into the output folder and is not
+        // written again while mapped; the map is read-only. (Another process truncating it would
+        // raise SIGBUS, as with any mmap; the output folder is ours.)
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.problem(
+                    provenance,
+                    0,
+                    "blob",
+                    format!("cannot map {}: {e}", full.display()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Scans the regular files a filesystem extraction wrote. What they hold goes beside the
+    /// filesystem (`<chunk>.nested/<path>/…`), never into it, so the device root stays as the
+    /// device has it.
+    fn nested_files(&self, files: &[String], fs_provenance: &str, fs_dir: &str, depth: u32) {
+        if depth >= self.sink.limits.max_depth {
+            return;
+        }
+        let prefix = format!("{fs_dir}/");
+        files.par_iter().for_each(|path| {
+            if self.sink.check().is_err() {
+                return;
+            }
+            let rel = path.strip_prefix(&prefix).unwrap_or(path);
+            let full = self.sink.root().join(path);
+            if std::fs::symlink_metadata(&full).map_or(true, |m| !m.is_file() || m.len() < 16) {
+                return;
+            }
+            let Some(map) = self.map(&full, fs_provenance) else {
+                return;
+            };
+            self.scan(
+                &map,
+                &Scope {
+                    parent: format!("{fs_provenance} → /{rel}"),
+                    dir: format!("{fs_dir}.nested/{rel}"),
+                    depth,
+                    in_file: true,
+                    carve: false,
+                },
+            );
+        });
+    }
+
+    fn report_gaps(&self, data: &[u8], scope: &Scope, found: &[(usize, usize)]) {
         let mut spans: Vec<(usize, usize)> = found.to_vec();
         spans.sort();
         let mut gaps = Vec::new();
@@ -276,21 +482,31 @@ impl<'a> Engine<'a> {
             gaps.push((pos, data.len()));
         }
         // A blob with no chunk at all is reported by its caller (it is just data).
-        if found.is_empty() && depth > 0 {
+        if found.is_empty() && scope.depth > 0 {
             return;
         }
-        let mut st = self.state.lock().expect("lock");
         for (s, e) in gaps {
             if e - s < MIN_GAP {
                 continue;
             }
             let region = &data[s..e.min(data.len())];
-            let (format, description, ent) = match entropy::padding_byte(region) {
-                Some(b) => (
-                    "padding".to_string(),
-                    format!("padding (0x{b:02X} × {})", e - s),
-                    None,
-                ),
+            let mut entry = LayoutEntry {
+                parent: scope.parent.clone(),
+                offset: s as u64,
+                size: (e - s) as u64,
+                format: String::new(),
+                description: String::new(),
+                confidence: Confidence::Low,
+                depth: scope.depth,
+                extracted_to: None,
+                entropy: None,
+                facts: BTreeMap::new(),
+            };
+            match entropy::padding_byte(region) {
+                Some(b) => {
+                    entry.format = "padding".into();
+                    entry.description = format!("padding (0x{b:02X} × {})", e - s);
+                }
                 None => {
                     let h = entropy::shannon(region);
                     let what = if h > 7.9 {
@@ -300,31 +516,55 @@ impl<'a> Engine<'a> {
                     } else {
                         "low entropy: code or structured data"
                     };
-                    (
-                        "unknown".to_string(),
-                        format!("unknown data, entropy {h:.3} bits/byte ({what})"),
-                        Some(h),
-                    )
+                    entry.format = "unknown".into();
+                    entry.description = format!("unknown data, entropy {h:.3} bits/byte ({what})");
+                    entry.entropy = Some(h);
+                    entry
+                        .facts
+                        .insert("possibly_encrypted".into(), (h > 7.9).into());
+                    if scope.carve {
+                        let name = join(&scope.dir, &format!("0x{s:x}-unknown.bin"));
+                        if let Some(path) = self.carve(&name, region, &scope.parent, s) {
+                            entry.extracted_to = Some(path.clone());
+                            let mut st = self.state.lock().expect("lock");
+                            st.carved += 1;
+                            st.blobs.push(Blob {
+                                path,
+                                kind: BlobKind::Raw,
+                                provenance: format!("{} @0x{s:x} unknown", scope.parent),
+                                base_address: None,
+                            });
+                        }
+                    }
                 }
-            };
-            st.layout.push(LayoutEntry {
-                parent: parent.to_string(),
-                offset: s as u64,
-                size: (e - s) as u64,
-                format,
-                description,
-                confidence: Confidence::Low,
-                depth,
-                extracted_to: None,
-                entropy: ent,
-            });
+            }
+            self.push_layout(entry);
         }
+    }
+
+    /// Writes an unknown region to a file of its own, so it can be examined (strings, keys).
+    fn carve(&self, name: &str, region: &[u8], parent: &str, offset: usize) -> Option<String> {
+        use std::io::Write;
+        let prov = format!("{parent} @0x{offset:x} unknown");
+        let mut f = match self.sink.file(name, Default::default(), &prov, None) {
+            Ok(f) => f,
+            Err(e) => {
+                self.problem(parent, offset, "unknown", format!("not carved: {e}"));
+                return None;
+            }
+        };
+        if let Err(e) = f.write_all(region) {
+            self.problem(parent, offset, "unknown", format!("not carved: {e}"));
+        }
+        f.finish();
+        Some(name.to_string())
     }
 }
 
-fn insert_sorted(pending: &mut Vec<(usize, &'static Format)>, item: (usize, &'static Format)) {
-    // `pending` is sorted descending (pop takes the lowest offset).
-    let pos = pending.partition_point(|&(s, _)| s > item.0);
+fn insert_sorted(pending: &mut Vec<Candidate>, item: Candidate) {
+    // `pending` is sorted descending (pop takes the lowest offset); a hint is tried before the
+    // magic candidates at the same offset, since it carries the extent its header stated.
+    let pos = pending.partition_point(|c| c.start >= item.start);
     pending.insert(pos, item);
 }
 

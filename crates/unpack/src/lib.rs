@@ -12,8 +12,10 @@
 //! [`Limits`]. A bad chunk is reported with its offset and the rest goes on; the result says
 //! whether it is partial.
 
+pub mod codec;
 pub mod engine;
 pub mod entropy;
+mod flash;
 pub mod formats;
 pub mod limits;
 pub mod sink;
@@ -107,7 +109,7 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, "image", "", 0);
+    engine.scan(&map, &engine::Scope::image());
     let state = engine.state.into_inner().expect("lock");
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
@@ -139,8 +141,20 @@ pub fn unpack(
         rootfs: Vec::new(),
         blobs: state.blobs,
     };
-    tree.rootfs = find_rootfs(&tree, &state.fs_dirs);
-    if tree.entries.iter().all(|e| e.kind == EntryKind::Dir) && !state.problems.is_empty() {
+    let fs_dirs: Vec<(String, String)> = state
+        .fs_dirs
+        .iter()
+        .filter(|f| !f.nested)
+        .map(|f| (f.dir.clone(), f.provenance.clone()))
+        .collect();
+    tree.rootfs = find_rootfs(&tree, &fs_dirs);
+    // Carved unknown regions are not extraction: an image whose every chunk failed is an error.
+    let extracted = tree
+        .entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::Dir)
+        .count() as u64;
+    if extracted <= state.carved && !state.problems.is_empty() {
         let problems = state
             .problems
             .iter()

@@ -1,15 +1,16 @@
-//! bzip2: `BZh` + block size digit + the block magic `31 41 59 26 53 59`. Decoded with the
-//! bzip2 crate (pure-Rust backend).
+//! bzip2: `BZh` + block size digit + the block magic `31 41 59 26 53 59` (or the end-of-stream
+//! magic for an empty stream). Decoded with the bzip2 crate.
 
 use bzip2::bufread::BzDecoder;
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::BlobKind;
 
-use super::{stream_to_blob, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use super::{stream_to_blob, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
 
 pub static FORMAT: Format = Format {
     id: "bzip2",
     kind: Kind::Compressed,
+    anchor: Anchor::Anywhere,
     magics: &[Magic {
         bytes: b"BZh",
         at: 0,
@@ -25,25 +26,25 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     {
         return None;
     }
-    Some(Chunk {
-        format: FORMAT.id,
-        label: "bzip2".into(),
-        offset: s,
-        size: None,
-        description: format!("bzip2 compressed data, block size: {}00k", h[3] as char),
-        confidence: Confidence::High,
-        hints: vec![],
-    })
+    Some(
+        Chunk::new(FORMAT.id, "bzip2", s)
+            .describe(format!(
+                "bzip2 compressed data, block size: {}00k",
+                h[3] as char
+            ))
+            .confidence(Confidence::High),
+    )
 }
 
-fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
+fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
     let input = &d[chunk.offset..];
     let mut dec = BzDecoder::new(input);
     let (path, n) = stream_to_blob(ctx, "decompressed.bin", &mut dec)?;
     let consumed = dec.total_in() as usize;
-    Ok(Extracted {
+    Ok(Extracted::blob(
         consumed,
-        blob: Some((path, BlobKind::Raw)),
-        note: format!("{n} bytes decompressed"),
-    })
+        path,
+        BlobKind::Raw,
+        format!("{n} bytes decompressed"),
+    ))
 }

@@ -1,0 +1,15 @@
+//! TODO
+use super::{Anchor, Chunk, Format, Kind};
+
+pub static FORMAT: Format = Format {
+    id: "cramfs",
+    kind: Kind::Filesystem,
+    anchor: Anchor::Anywhere,
+    magics: &[],
+    identify,
+    extract: None,
+};
+
+fn identify(_d: &[u8], _s: usize) -> Option<Chunk> {
+    None
+}
