@@ -355,19 +355,38 @@ pub fn lzma_block(input: &[u8], variant: LzmaBlock, max_out: usize) -> Result<Ve
         // The range coder always starts with a zero byte.
         return Err("not an LZMA stream (first range-coder byte is not 0)".into());
     }
+    let cap = size.map_or(max_out, |n| (n as usize).min(max_out));
     let dict = dict.clamp(4096, (max_out as u32).next_power_of_two().max(1 << 16));
     let (lc, lp, pb) = lzma_props(props).ok_or("invalid LZMA properties")?;
-    let counter = SliceCounter::new(body);
-    let mut r =
-        lzma_rust2::LzmaReader::new(counter, size.unwrap_or(u64::MAX), lc, lp, pb, dict, None)
-            .map_err(|e| e.to_string())?;
-    let (out, status) = read_capped(&mut r, max_out);
+    let (out, status, used_all) = if lc + lp <= 4 {
+        // liblzma's raw LZMA1 decoder: several times faster than the pure-Rust one.
+        let mut opts = liblzma::stream::LzmaOptions::new_preset(0).map_err(|e| e.to_string())?;
+        opts.literal_context_bits(lc)
+            .literal_position_bits(lp)
+            .position_bits(pb)
+            .dict_size(dict);
+        let mut filters = liblzma::stream::Filters::new();
+        filters.lzma1(&opts);
+        let stream =
+            liblzma::stream::Stream::new_raw_decoder(&filters).map_err(|e| e.to_string())?;
+        let mut r = liblzma::bufread::XzDecoder::new_stream(body, stream);
+        let (out, status) = read_capped(&mut r, cap);
+        let used_all = r.total_in() as usize >= body.len();
+        (out, status, used_all)
+    } else {
+        let counter = SliceCounter::new(body);
+        let mut r =
+            lzma_rust2::LzmaReader::new(counter, size.unwrap_or(u64::MAX), lc, lp, pb, dict, None)
+                .map_err(|e| e.to_string())?;
+        let (out, status) = read_capped(&mut r, cap);
+        let used_all = r.inner().pos >= body.len();
+        (out, status, used_all)
+    };
     match status {
         Ok(()) => Ok(out),
-        // Streams without an end marker end with the input: what decoded is the block.
-        Err(_) if !out.is_empty() && (r.inner().pos >= body.len() || out.len() == max_out) => {
-            Ok(out)
-        }
+        // Streams without an end marker end with the input (or at the stated size): what
+        // decoded is the block.
+        Err(_) if !out.is_empty() && (used_all || out.len() == cap) => Ok(out),
         Err(e) => Err(e),
     }
 }
@@ -419,6 +438,49 @@ pub fn zlib_block(input: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
     let mut d = flate2::read::ZlibDecoder::new(input);
     let (out, status) = read_capped(&mut d, max_out);
     status.map(|()| out)
+}
+
+/// A bit-stream reader in a C bitfield layout's order: little-endian images pack fields from
+/// the least significant bit of each byte, big-endian ones from the most significant bit.
+pub struct Bits<'a> {
+    d: &'a [u8],
+    bit: usize,
+    be: bool,
+}
+
+impl<'a> Bits<'a> {
+    pub fn new(d: &'a [u8], be: bool) -> Self {
+        Bits { d, bit: 0, be }
+    }
+
+    pub fn get(&mut self, n: usize) -> Option<u64> {
+        if self.bit + n > self.d.len() * 8 {
+            return None;
+        }
+        let mut v = 0u64;
+        for i in 0..n {
+            let pos = self.bit + i;
+            let byte = self.d[pos / 8];
+            if self.be {
+                let b = (byte >> (7 - pos % 8)) & 1;
+                v = (v << 1) | b as u64;
+            } else {
+                let b = (byte >> (pos % 8)) & 1;
+                v |= (b as u64) << i;
+            }
+        }
+        self.bit += n;
+        Some(v)
+    }
+
+    pub fn u(&mut self, n: usize) -> Option<u32> {
+        self.get(n).map(|v| v as u32)
+    }
+
+    /// Bytes consumed so far (rounded up).
+    pub fn pos(&self) -> usize {
+        self.bit.div_ceil(8)
+    }
 }
 
 #[cfg(test)]

@@ -67,16 +67,19 @@ pub struct Scope {
     pub in_file: bool,
     /// Write unknown gaps to files (only for the input image: blobs are on disk already).
     pub carve: bool,
+    /// The file the data was mapped from.
+    pub source: Option<std::path::PathBuf>,
 }
 
 impl Scope {
-    pub fn image() -> Scope {
+    pub fn image(input: &std::path::Path) -> Scope {
         Scope {
             parent: "image".into(),
             dir: String::new(),
             depth: 0,
             in_file: false,
             carve: true,
+            source: Some(input.to_path_buf()),
         }
     }
 
@@ -315,7 +318,8 @@ impl<'a> Engine<'a> {
             _ => data,
         };
         let input_size = chunk.size.unwrap_or(view.len() - start) as u64;
-        let ctx = Ctx::new(self.sink, label_dir.clone(), provenance.clone(), input_size);
+        let mut ctx = Ctx::new(self.sink, label_dir.clone(), provenance.clone(), input_size);
+        ctx.source = scope.source.clone();
         let result = extract(&ctx, view, &chunk);
         for p in ctx.problems.lock().expect("lock").drain(..) {
             self.problem(&provenance, 0, chunk.format, p);
@@ -397,6 +401,7 @@ impl<'a> Engine<'a> {
                 depth,
                 in_file: false,
                 carve: false,
+                source: Some(full),
             },
         );
     }
@@ -462,6 +467,7 @@ impl<'a> Engine<'a> {
                     depth,
                     in_file: true,
                     carve: false,
+                    source: Some(full.clone()),
                 },
             );
         });

@@ -109,7 +109,7 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, &engine::Scope::image());
+    engine.scan(&map, &engine::Scope::image(input));
     let state = engine.state.into_inner().expect("lock");
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();

@@ -307,6 +307,9 @@ pub struct Ctx<'a> {
     pub problems: Mutex<Vec<String>>,
     /// Regular files written (relative to the output root), for nested scanning.
     pub files: Mutex<Vec<String>>,
+    /// The file the scanned data was mapped from (the input, or a blob in the output), for
+    /// readers that want a file handle rather than a slice (ext2/3/4).
+    pub source: Option<std::path::PathBuf>,
     dir_made: std::sync::atomic::AtomicBool,
 }
 
@@ -319,6 +322,7 @@ impl<'a> Ctx<'a> {
             provenance,
             problems: Mutex::new(Vec::new()),
             files: Mutex::new(Vec::new()),
+            source: None,
             dir_made: std::sync::atomic::AtomicBool::new(false),
         }
     }

@@ -23,7 +23,7 @@
 //! block decides which one an image uses (`codec::lzma_detect`).
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use super::bytes::{u16_e, u32_e, u64_e};
 use super::squashfs4::timestamp;
 use super::{is_limit_message, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
-use crate::codec::{lzma_block, lzma_detect, zlib_block, LzmaBlock};
+use crate::codec::{lzma_block, lzma_detect, zlib_block, Bits, LzmaBlock};
 use crate::sink::{sanitize, Meta};
 
 pub static FORMAT: Format = Format {
@@ -198,48 +198,6 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     )
 }
 
-/// A bit-stream reader in the image's bitfield order.
-struct Bits<'a> {
-    d: &'a [u8],
-    bit: usize,
-    be: bool,
-}
-
-impl<'a> Bits<'a> {
-    fn new(d: &'a [u8], be: bool) -> Self {
-        Bits { d, bit: 0, be }
-    }
-
-    fn get(&mut self, n: usize) -> Option<u64> {
-        if self.bit + n > self.d.len() * 8 {
-            return None;
-        }
-        let mut v = 0u64;
-        for i in 0..n {
-            let pos = self.bit + i;
-            let byte = self.d[pos / 8];
-            if self.be {
-                let b = (byte >> (7 - pos % 8)) & 1;
-                v = (v << 1) | b as u64;
-            } else {
-                let b = (byte >> (pos % 8)) & 1;
-                v |= (b as u64) << i;
-            }
-        }
-        self.bit += n;
-        Some(v)
-    }
-
-    fn u(&mut self, n: usize) -> Option<u32> {
-        self.get(n).map(|v| v as u32)
-    }
-
-    /// Bytes consumed so far (rounded up).
-    fn pos(&self) -> usize {
-        self.bit.div_ceil(8)
-    }
-}
-
 /// How this image's blocks are compressed; found on the first compressed block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Codec {
@@ -357,6 +315,8 @@ struct Fs<'a> {
     uids: Vec<u32>,
     guids: Vec<u32>,
     fragments: Vec<(u64, u32)>,
+    /// Decompressed fragment blocks: many small files share one.
+    frag_cache: Vec<OnceLock<Result<Arc<Vec<u8>>, String>>>,
 }
 
 impl<'a> Fs<'a> {
@@ -444,6 +404,7 @@ impl<'a> Fs<'a> {
             dir_map,
             uids,
             guids,
+            frag_cache: (0..fragments.len()).map(|_| OnceLock::new()).collect(),
             fragments,
         })
     }
@@ -622,6 +583,30 @@ impl<'a> Fs<'a> {
         Ok(out)
     }
 
+    fn fragment(&self, i: usize) -> Result<Arc<Vec<u8>>, String> {
+        let cell = self
+            .frag_cache
+            .get(i)
+            .ok_or("fragment index beyond the fragment table")?;
+        cell.get_or_init(|| {
+            let (start, size) = self.fragments[i];
+            let len = (size & !(1 << 24)) as usize;
+            let raw = self
+                .r
+                .d
+                .get(start as usize..start as usize + len)
+                .ok_or("fragment beyond the end of the image")?;
+            let bs = self.r.sb.block_size as usize;
+            let data = if size & (1 << 24) != 0 {
+                raw.to_vec()
+            } else {
+                self.r.decompress(raw, bs)?
+            };
+            Ok(Arc::new(data))
+        })
+        .clone()
+    }
+
     /// A file's data, block by block, into `w`.
     fn read_file(&self, inode: &Inode, w: &mut dyn std::io::Write) -> Result<(), String> {
         let Inode::File {
@@ -666,21 +651,7 @@ impl<'a> Fs<'a> {
             left -= want;
         }
         if left > 0 && *fragment != INVALID_FRAG {
-            let &(fstart, fsize) = self
-                .fragments
-                .get(*fragment as usize)
-                .ok_or("fragment index beyond the fragment table")?;
-            let len = (fsize & !(1 << 24)) as usize;
-            let raw = self
-                .r
-                .d
-                .get(fstart as usize..fstart as usize + len)
-                .ok_or("fragment beyond the end of the image")?;
-            let data = if fsize & (1 << 24) != 0 {
-                raw.to_vec()
-            } else {
-                self.r.decompress(raw, bs)?
-            };
+            let data = self.fragment(*fragment as usize)?;
             let from = *frag_offset as usize;
             let part = data
                 .get(from..from + left)
