@@ -52,6 +52,39 @@ pub struct State {
     pub fs_dirs: Vec<FsDir>,
     /// Unknown regions of the input written out as files.
     pub carved: u64,
+    /// A chunk's provenance → (its parent, its offset): orders the layout as a tree.
+    pub chunks: HashMap<String, (String, u64)>,
+}
+
+impl State {
+    /// Sorts the layout depth-first: every chunk is followed by what was found inside it (its
+    /// decompressed blob, then the files of its filesystem).
+    pub fn sort_layout(&mut self) {
+        fn key(chunks: &HashMap<String, (String, u64)>, parent: &str, depth: u32) -> Vec<(u64, String)> {
+            if parent == "image" || depth > 64 {
+                return Vec::new();
+            }
+            if let Some((pp, off)) = chunks.get(parent) {
+                let mut k = key(chunks, pp, depth + 1);
+                k.push((*off, String::new()));
+                return k;
+            }
+            match parent.rsplit_once(" → /") {
+                Some((fs, path)) => {
+                    let mut k = key(chunks, fs, depth + 1);
+                    k.push((u64::MAX, path.to_string()));
+                    k
+                }
+                None => vec![(u64::MAX, parent.to_string())],
+            }
+        }
+        let chunks = &self.chunks;
+        self.layout.sort_by_cached_key(|l| {
+            let mut k = key(chunks, &l.parent, 0);
+            k.push((l.offset, String::new()));
+            k
+        });
+    }
 }
 
 /// Where a blob being scanned sits.
@@ -69,6 +102,9 @@ pub struct Scope {
     pub carve: bool,
     /// The file the data was mapped from.
     pub source: Option<std::path::PathBuf>,
+    /// Below a file found inside a filesystem (a package, an update image): what is extracted
+    /// here is never the device root.
+    pub nested: bool,
 }
 
 impl Scope {
@@ -80,6 +116,7 @@ impl Scope {
             in_file: false,
             carve: true,
             source: Some(input.to_path_buf()),
+            nested: false,
         }
     }
 
@@ -224,6 +261,11 @@ impl<'a> Engine<'a> {
                     }
                 }
                 let provenance = scope.provenance(start, &chunk.label);
+                self.state
+                    .lock()
+                    .expect("lock")
+                    .chunks
+                    .insert(provenance.clone(), (scope.parent.clone(), start as u64));
                 let label_dir = join(&scope.dir, &format!("0x{start:x}-{}", chunk.label));
                 let mut entry = LayoutEntry {
                     parent: scope.parent.clone(),
@@ -327,7 +369,9 @@ impl<'a> Engine<'a> {
         match result {
             Ok(ex) => {
                 let end = start + ex.consumed.max(chunk.size.unwrap_or(0)).max(1);
-                entry.size = (end - start) as u64;
+                // The layout shows what the format itself occupied; the scan skips the whole
+                // extent a header gave it.
+                entry.size = if ex.consumed > 0 { ex.consumed } else { end - start } as u64;
                 entry.extracted_to = Some(label_dir.clone());
                 if !ex.note.is_empty() {
                     entry.description.push_str(&format!(" [{}]", ex.note));
@@ -337,7 +381,7 @@ impl<'a> Engine<'a> {
                     self.state.lock().expect("lock").fs_dirs.push(FsDir {
                         dir: label_dir.clone(),
                         provenance: provenance.clone(),
-                        nested: scope.in_file,
+                        nested: scope.nested,
                     });
                 }
                 self.push_layout(entry);
@@ -347,7 +391,9 @@ impl<'a> Engine<'a> {
                     || {
                         ex.blobs
                             .par_iter()
-                            .for_each(|b| self.descend(b, &provenance, &label_dir, child_depth))
+                            .for_each(|b| {
+                                self.descend(b, &provenance, &label_dir, child_depth, scope.nested)
+                            })
                     },
                     || {
                         if fmt.kind == Kind::Filesystem {
@@ -377,7 +423,14 @@ impl<'a> Engine<'a> {
     }
 
     /// Maps the blob and scans it.
-    fn descend(&self, blob: &formats::OutBlob, provenance: &str, dir: &str, depth: u32) {
+    fn descend(
+        &self,
+        blob: &formats::OutBlob,
+        provenance: &str,
+        dir: &str,
+        depth: u32,
+        nested: bool,
+    ) {
         let full = self.sink.root().join(&blob.path);
         let Some(map) = self.map(&full, provenance) else {
             return;
@@ -402,6 +455,7 @@ impl<'a> Engine<'a> {
                 in_file: false,
                 carve: false,
                 source: Some(full),
+                nested,
             },
         );
     }
@@ -468,6 +522,7 @@ impl<'a> Engine<'a> {
                     in_file: true,
                     carve: false,
                     source: Some(full.clone()),
+                    nested: true,
                 },
             );
         });
@@ -476,16 +531,33 @@ impl<'a> Engine<'a> {
     fn report_gaps(&self, data: &[u8], scope: &Scope, found: &[(usize, usize)]) {
         let mut spans: Vec<(usize, usize)> = found.to_vec();
         spans.sort();
-        let mut gaps = Vec::new();
+        let mut raw_gaps = Vec::new();
         let mut pos = 0usize;
         for (s, e) in spans {
             if s > pos {
-                gaps.push((pos, s));
+                raw_gaps.push((pos, s));
             }
             pos = pos.max(e);
         }
         if pos < data.len() {
-            gaps.push((pos, data.len()));
+            raw_gaps.push((pos, data.len()));
+        }
+        // Erased flash (0xFF) or zero runs at either end of a gap are padding of their own.
+        let mut gaps = Vec::new();
+        for (mut s, e) in raw_gaps {
+            let lead = padding_run(&data[s..e]);
+            if lead >= MIN_GAP && lead < e - s {
+                gaps.push((s, s + lead));
+                s += lead;
+            }
+            let tail: Vec<u8> = data[s..e].iter().rev().take(1 << 20).copied().collect();
+            let trail = padding_run(&tail);
+            if trail >= MIN_GAP && trail < e - s {
+                gaps.push((s, e - trail));
+                gaps.push((e - trail, e));
+            } else {
+                gaps.push((s, e));
+            }
         }
         // A blob with no chunk at all is reported by its caller (it is just data).
         if found.is_empty() && scope.depth > 0 {
@@ -564,6 +636,14 @@ impl<'a> Engine<'a> {
         }
         f.finish();
         Some(name.to_string())
+    }
+}
+
+/// Length of the run of 0x00 or 0xFF bytes that starts `d`.
+fn padding_run(d: &[u8]) -> usize {
+    match d.first() {
+        Some(&b) if b == 0 || b == 0xff => d.iter().take_while(|&&x| x == b).count(),
+        _ => 0,
     }
 }
 

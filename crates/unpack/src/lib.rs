@@ -110,14 +110,14 @@ pub fn unpack(
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
     engine.scan(&map, &engine::Scope::image(input));
-    let state = engine.state.into_inner().expect("lock");
+    let mut state = engine.state.into_inner().expect("lock");
+    state.sort_layout();
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
     let (mut entries, limits_hit) = sink.into_parts();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut layout = state.layout;
-    layout.sort_by(|a, b| (a.depth, &a.parent, a.offset).cmp(&(b.depth, &b.parent, b.offset)));
+    let layout = state.layout;
     let identified = layout
         .iter()
         .any(|l| l.format != "unknown" && l.format != "padding");

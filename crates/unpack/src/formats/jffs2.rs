@@ -93,7 +93,15 @@ fn walk(d: &[u8], s: usize, be: bool, mut f: impl FnMut(u16, &[u8])) -> (usize, 
 fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     let be = d.get(s)? == &0x19;
     node(d, s, be)?;
-    let (end, count) = walk(d, s, be, |_, _| {});
+    let mut content = 0;
+    let (end, count) = walk(d, s, be, |kind, _| {
+        if kind == DIRENT || kind == INODE {
+            content += 1;
+        }
+    });
+    if content == 0 {
+        return None; // clean markers alone (a binary that writes them, an erased partition)
+    }
     Some(
         Chunk::new(FORMAT.id, "jffs2", s)
             .size(end - s)
