@@ -29,6 +29,10 @@ pub struct Engine<'a> {
     matcher: AhoCorasick,
     /// Pattern index → (format, magic offset within chunk).
     patterns: Vec<(&'static Format, usize)>,
+    /// The same without the weak magics, for files inside filesystems (where weak formats are
+    /// only tried at offset 0): far fewer false hits in ELF binaries.
+    strong_matcher: AhoCorasick,
+    strong_patterns: Vec<(&'static Format, usize)>,
     /// Registry position of each format id: lower wins at equal offsets.
     priority: HashMap<&'static str, usize>,
     pub state: Mutex<State>,
@@ -50,7 +54,7 @@ pub struct State {
     pub problems: Vec<UnpackProblem>,
     pub blobs: Vec<Blob>,
     pub fs_dirs: Vec<FsDir>,
-    /// Unknown regions of the input written out as files.
+    /// Headers and unknown regions written out as files (not extraction proper).
     pub carved: u64,
     /// A chunk's provenance → (its parent, its offset): orders the layout as a tree.
     pub chunks: HashMap<String, (String, u64)>,
@@ -60,7 +64,11 @@ impl State {
     /// Sorts the layout depth-first: every chunk is followed by what was found inside it (its
     /// decompressed blob, then the files of its filesystem).
     pub fn sort_layout(&mut self) {
-        fn key(chunks: &HashMap<String, (String, u64)>, parent: &str, depth: u32) -> Vec<(u64, String)> {
+        fn key(
+            chunks: &HashMap<String, (String, u64)>,
+            parent: &str,
+            depth: u32,
+        ) -> Vec<(u64, String)> {
             if parent == "image" || depth > 64 {
                 return Vec::new();
             }
@@ -98,8 +106,6 @@ pub struct Scope {
     /// A regular file from inside an extracted filesystem: weak formats only at offset 0, no
     /// gap report, nothing said when nothing is found.
     pub in_file: bool,
-    /// Write unknown gaps to files (only for the input image: blobs are on disk already).
-    pub carve: bool,
     /// The file the data was mapped from.
     pub source: Option<std::path::PathBuf>,
     /// Below a file found inside a filesystem (a package, an update image): what is extracted
@@ -114,7 +120,6 @@ impl Scope {
             dir: String::new(),
             depth: 0,
             in_file: false,
-            carve: true,
             source: Some(input.to_path_buf()),
             nested: false,
         }
@@ -149,7 +154,19 @@ impl<'a> Engine<'a> {
                 patterns.push((*f, m.at));
             }
         }
-        let matcher = AhoCorasick::new(&pats).expect("registry magics build an automaton");
+        let build = |p: &[&[u8]]| {
+            aho_corasick::AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(p)
+                .expect("registry magics build an automaton")
+        };
+        let matcher = build(&pats);
+        let strong: Vec<usize> = (0..patterns.len())
+            .filter(|&i| patterns[i].0.anchor == Anchor::Anywhere)
+            .collect();
+        let strong_pats: Vec<&[u8]> = strong.iter().map(|&i| pats[i]).collect();
+        let strong_patterns = strong.iter().map(|&i| patterns[i]).collect();
+        let strong_matcher = build(&strong_pats);
         let priority = REGISTRY
             .iter()
             .enumerate()
@@ -160,6 +177,8 @@ impl<'a> Engine<'a> {
             progress,
             matcher,
             patterns,
+            strong_matcher,
+            strong_patterns,
             priority,
             state: Mutex::new(State::default()),
         }
@@ -195,8 +214,24 @@ impl<'a> Engine<'a> {
                 c.push((0, self.priority[f.id], f));
             }
         }
-        for m in self.matcher.find_overlapping_iter(data) {
-            let (fmt, at) = self.patterns[m.pattern().as_usize()];
+        let (matcher, patterns) = if in_file {
+            (&self.strong_matcher, &self.strong_patterns)
+        } else {
+            (&self.matcher, &self.patterns)
+        };
+        if in_file {
+            // Weak formats: offset 0 only.
+            for f in REGISTRY.iter().filter(|f| f.anchor == Anchor::Weak) {
+                if f.magics.iter().any(|m| {
+                    data.get(m.at..m.at + m.bytes.len())
+                        .is_some_and(|b| b == m.bytes)
+                }) {
+                    c.push((0, self.priority[f.id], f));
+                }
+            }
+        }
+        for m in matcher.find_overlapping_iter(data) {
+            let (fmt, at) = patterns[m.pattern().as_usize()];
             let Some(start) = m.start().checked_sub(at) else {
                 continue;
             };
@@ -243,6 +278,15 @@ impl<'a> Engine<'a> {
                     continue;
                 }
                 let start = chunk.offset;
+                // A carved image that is the whole file it was found in is that file.
+                if fmt.kind == Kind::Carve
+                    && scope.in_file
+                    && start == 0
+                    && chunk.size == Some(data.len())
+                {
+                    cursor = data.len();
+                    continue;
+                }
                 if chunk.size.is_none() {
                     chunk.size = cand.size.filter(|&n| n > 0 && start + n <= data.len());
                 }
@@ -280,9 +324,20 @@ impl<'a> Engine<'a> {
                     facts: chunk.facts.clone(),
                 };
                 let Some(extract) = fmt.extract else {
-                    // A header: record it and scan on after it.
+                    // A header: record it, keep its bytes (vendor strings, digests, versions are
+                    // evidence), and scan on after it.
                     cursor = start + chunk.size.unwrap_or(0);
                     found.lock().expect("lock").push((start, cursor));
+                    if !scope.in_file && !matches!(fmt.id, "linux-kernel" | "openwrt-deadc0de") {
+                        let name = join(&scope.dir, &format!("0x{start:x}-{}.bin", chunk.label));
+                        if let Some(bytes) = data.get(start..cursor) {
+                            if let Some(p) =
+                                self.carve(&name, bytes, &scope.parent, start, &provenance)
+                            {
+                                entry.extracted_to = Some(p);
+                            }
+                        }
+                    }
                     self.push_layout(entry);
                     continue;
                 };
@@ -333,8 +388,7 @@ impl<'a> Engine<'a> {
                 }
             }
         });
-        // Gaps matter in the image itself; inside a decompressed kernel they are just its code.
-        if scope.carve {
+        if !scope.in_file {
             self.report_gaps(data, scope, &found.into_inner().expect("lock"));
         }
     }
@@ -371,7 +425,11 @@ impl<'a> Engine<'a> {
                 let end = start + ex.consumed.max(chunk.size.unwrap_or(0)).max(1);
                 // The layout shows what the format itself occupied; the scan skips the whole
                 // extent a header gave it.
-                entry.size = if ex.consumed > 0 { ex.consumed } else { end - start } as u64;
+                entry.size = if ex.consumed > 0 {
+                    ex.consumed
+                } else {
+                    end - start
+                } as u64;
                 entry.extracted_to = Some(label_dir.clone());
                 if !ex.note.is_empty() {
                     entry.description.push_str(&format!(" [{}]", ex.note));
@@ -389,11 +447,9 @@ impl<'a> Engine<'a> {
                 let child_depth = scope.depth + 1;
                 rayon::join(
                     || {
-                        ex.blobs
-                            .par_iter()
-                            .for_each(|b| {
-                                self.descend(b, &provenance, &label_dir, child_depth, scope.nested)
-                            })
+                        ex.blobs.par_iter().for_each(|b| {
+                            self.descend(b, &provenance, &label_dir, child_depth, scope.nested)
+                        })
                     },
                     || {
                         if fmt.kind == Kind::Filesystem {
@@ -453,7 +509,6 @@ impl<'a> Engine<'a> {
                 dir: dir.to_string(),
                 depth,
                 in_file: false,
-                carve: false,
                 source: Some(full),
                 nested,
             },
@@ -520,7 +575,6 @@ impl<'a> Engine<'a> {
                     dir: format!("{fs_dir}.nested/{rel}"),
                     depth,
                     in_file: true,
-                    carve: false,
                     source: Some(full.clone()),
                     nested: true,
                 },
@@ -600,12 +654,12 @@ impl<'a> Engine<'a> {
                     entry
                         .facts
                         .insert("possibly_encrypted".into(), (h > 7.9).into());
-                    if scope.carve {
+                    {
                         let name = join(&scope.dir, &format!("0x{s:x}-unknown.bin"));
-                        if let Some(path) = self.carve(&name, region, &scope.parent, s) {
+                        let prov = format!("{} @0x{s:x} unknown", scope.parent);
+                        if let Some(path) = self.carve(&name, region, &scope.parent, s, &prov) {
                             entry.extracted_to = Some(path.clone());
                             let mut st = self.state.lock().expect("lock");
-                            st.carved += 1;
                             st.blobs.push(Blob {
                                 path,
                                 kind: BlobKind::Raw,
@@ -621,10 +675,16 @@ impl<'a> Engine<'a> {
     }
 
     /// Writes an unknown region to a file of its own, so it can be examined (strings, keys).
-    fn carve(&self, name: &str, region: &[u8], parent: &str, offset: usize) -> Option<String> {
+    fn carve(
+        &self,
+        name: &str,
+        region: &[u8],
+        parent: &str,
+        offset: usize,
+        prov: &str,
+    ) -> Option<String> {
         use std::io::Write;
-        let prov = format!("{parent} @0x{offset:x} unknown");
-        let mut f = match self.sink.file(name, Default::default(), &prov, None) {
+        let mut f = match self.sink.file(name, Default::default(), prov, None) {
             Ok(f) => f,
             Err(e) => {
                 self.problem(parent, offset, "unknown", format!("not carved: {e}"));
@@ -635,6 +695,7 @@ impl<'a> Engine<'a> {
             self.problem(parent, offset, "unknown", format!("not carved: {e}"));
         }
         f.finish();
+        self.state.lock().expect("lock").carved += 1;
         Some(name.to_string())
     }
 }

@@ -64,6 +64,10 @@ pub struct Sink {
     stopped: AtomicBool,
     entries: Mutex<Vec<Entry>>,
     limits_hit: Mutex<Vec<String>>,
+    /// Folders (relative) already checked to be real directories: most files go into a folder
+    /// that earlier files created, and the check costs a system call per path component.
+    /// Nothing else writes in the output folder, so a checked folder stays a folder.
+    known_dirs: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Sink {
@@ -79,6 +83,7 @@ impl Sink {
             stopped: AtomicBool::new(false),
             entries: Mutex::new(Vec::new()),
             limits_hit: Mutex::new(Vec::new()),
+            known_dirs: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -141,24 +146,45 @@ impl Sink {
     /// Creates every missing directory of `rel` (relative to the root); refuses to pass through
     /// anything that is not a real directory.
     fn ensure_dirs(&self, rel: &str) -> Result<PathBuf, SinkError> {
+        let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        let known_len = {
+            let known = self.known_dirs.lock().expect("lock");
+            (0..=comps.len())
+                .rev()
+                .find(|&n| n == 0 || known.contains(&comps[..n].join("/")))
+                .unwrap_or(0)
+        };
         let mut p = self.root.clone();
-        for comp in rel.split('/').filter(|c| !c.is_empty()) {
+        for c in &comps[..known_len] {
+            p.push(c);
+        }
+        let not_dir = |p: &Path| {
+            SinkError::Refused(format!(
+                "{rel}: {} is not a directory (a symlink or file is in the way)",
+                p.strip_prefix(&self.root).unwrap_or(p).display()
+            ))
+        };
+        for (i, comp) in comps.iter().enumerate().skip(known_len) {
             p.push(comp);
             match fs::symlink_metadata(&p) {
                 Ok(m) if m.file_type().is_dir() => {}
-                Ok(_) => {
-                    return Err(SinkError::Refused(format!(
-                        "{rel}: {} is not a directory (a symlink or file is in the way)",
-                        p.strip_prefix(&self.root).unwrap_or(&p).display()
-                    )))
-                }
+                Ok(_) => return Err(not_dir(&p)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&p) {
                     Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    // Another thread made it: check what it made.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        if !fs::symlink_metadata(&p)?.file_type().is_dir() {
+                            return Err(not_dir(&p));
+                        }
+                    }
                     Err(e) => return Err(e.into()),
                 },
                 Err(e) => return Err(e.into()),
             }
+            self.known_dirs
+                .lock()
+                .expect("lock")
+                .insert(comps[..=i].join("/"));
         }
         Ok(p)
     }

@@ -40,7 +40,10 @@ fn assert_sample_root(u: &iotassure_unpack::Unpacked, dir: &str, root: &Path) {
         }
     );
     assert!(
-        u.tree.entries.iter().any(|e| e.path == format!("{dir}/var/empty") && e.kind == EntryKind::Dir),
+        u.tree
+            .entries
+            .iter()
+            .any(|e| e.path == format!("{dir}/var/empty") && e.kind == EntryKind::Dir),
         "empty folder kept"
     );
     assert!(!u.summary.partial, "problems: {:#?}", u.summary.problems);
@@ -82,10 +85,20 @@ fn squashfs4_big_endian_and_openwrt_lzma_variant() {
         type Compressor = Compressor;
         type FilesystemCompressor = FilesystemCompressor;
         type SuperBlock = backhand::SuperBlock;
-        fn decompress(&self, b: &[u8], o: &mut Vec<u8>, c: Compressor) -> Result<(), BackhandError> {
+        fn decompress(
+            &self,
+            b: &[u8],
+            o: &mut Vec<u8>,
+            c: Compressor,
+        ) -> Result<(), BackhandError> {
             DefaultCompressor.decompress(b, o, c)
         }
-        fn compress(&self, b: &[u8], _: FilesystemCompressor, _: u32) -> Result<Vec<u8>, BackhandError> {
+        fn compress(
+            &self,
+            b: &[u8],
+            _: FilesystemCompressor,
+            _: u32,
+        ) -> Result<Vec<u8>, BackhandError> {
             let mut out = vec![0x5d];
             out.extend_from_slice(&(1u32 << 20).to_le_bytes());
             out.extend(lzma_raw(b, 3, 0, 2, 1 << 20));
@@ -102,9 +115,11 @@ fn squashfs4_big_endian_and_openwrt_lzma_variant() {
         let h = NodeHeader::new(0o755, 0, 0, 0);
         w.push_dir("etc", h).unwrap();
         w.push_dir("bin", h).unwrap();
-        w.push_file(&b"root::0:0:99999:7:::\n"[..], "etc/shadow", h).unwrap();
+        w.push_file(&b"root::0:0:99999:7:::\n"[..], "etc/shadow", h)
+            .unwrap();
         let big = noise(200_000, 11);
-        w.push_file(std::io::Cursor::new(big), "bin/busybox", h).unwrap();
+        w.push_file(std::io::Cursor::new(big), "bin/busybox", h)
+            .unwrap();
         w.push_symlink("busybox", "bin/sh", h).unwrap();
         let mut out = std::io::Cursor::new(Vec::new());
         w.write(&mut out).unwrap();
@@ -121,7 +136,11 @@ fn squashfs4_big_endian_and_openwrt_lzma_variant() {
     let ow = build(Kind::new_v4_with_const(&OPENWRT, LE_V4_0), Compressor::Lzma);
     let u = run_bytes(t.path(), "openwrt-lzma.sqfs", &ow);
     let f = files_in(&u.tree, &chunk_dir(&u, "squashfs-4.0"));
-    assert_eq!(f["bin/busybox"], noise(200_000, 11), "5-byte-header LZMA blocks decode");
+    assert_eq!(
+        f["bin/busybox"],
+        noise(200_000, 11),
+        "5-byte-header LZMA blocks decode"
+    );
     assert!(!u.summary.partial, "{:#?}", u.summary.problems);
 }
 
@@ -138,12 +157,78 @@ fn squashfs_2_and_3_both_endians_and_vendor_lzma() {
     }
     let t = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, Options, &str)> = vec![
-        ("v2.0-be-7zip", Options { major: 2, minor: 0, be: true, magic: None, block_size: 65536, compress: Some(lzma_7zip) }, "squashfs-2.0"),
-        ("v2.1-le-zlib", Options { major: 2, minor: 1, be: false, magic: None, block_size: 65536, compress: Some(zlib) }, "squashfs-2.1"),
-        ("v3.0-le-zlib", Options { major: 3, minor: 0, be: false, magic: None, block_size: 131072, compress: Some(zlib) }, "squashfs-3.0"),
-        ("v3.1-be-zlib", Options { major: 3, minor: 1, be: true, magic: None, block_size: 65536, compress: Some(zlib) }, "squashfs-3.1"),
-        ("v3.0-le-ddwrt-hsqt", Options { major: 3, minor: 0, be: false, magic: Some(*b"hsqt"), block_size: 65536, compress: Some(lzma_alone_block) }, "squashfs-3.0"),
-        ("v3.0-be-uncompressed", Options { major: 3, minor: 0, be: true, magic: None, block_size: 4096, compress: None }, "squashfs-3.0"),
+        (
+            "v2.0-be-7zip",
+            Options {
+                major: 2,
+                minor: 0,
+                be: true,
+                magic: None,
+                block_size: 65536,
+                compress: Some(lzma_7zip),
+            },
+            "squashfs-2.0",
+        ),
+        (
+            "v2.1-le-zlib",
+            Options {
+                major: 2,
+                minor: 1,
+                be: false,
+                magic: None,
+                block_size: 65536,
+                compress: Some(zlib),
+            },
+            "squashfs-2.1",
+        ),
+        (
+            "v3.0-le-zlib",
+            Options {
+                major: 3,
+                minor: 0,
+                be: false,
+                magic: None,
+                block_size: 131072,
+                compress: Some(zlib),
+            },
+            "squashfs-3.0",
+        ),
+        (
+            "v3.1-be-zlib",
+            Options {
+                major: 3,
+                minor: 1,
+                be: true,
+                magic: None,
+                block_size: 65536,
+                compress: Some(zlib),
+            },
+            "squashfs-3.1",
+        ),
+        (
+            "v3.0-le-ddwrt-hsqt",
+            Options {
+                major: 3,
+                minor: 0,
+                be: false,
+                magic: Some(*b"hsqt"),
+                block_size: 65536,
+                compress: Some(lzma_alone_block),
+            },
+            "squashfs-3.0",
+        ),
+        (
+            "v3.0-be-uncompressed",
+            Options {
+                major: 3,
+                minor: 0,
+                be: true,
+                magic: None,
+                block_size: 4096,
+                compress: None,
+            },
+            "squashfs-3.0",
+        ),
     ];
     for (name, opts, format) in cases {
         let img = build(&opts, &sample());
@@ -151,19 +236,39 @@ fn squashfs_2_and_3_both_endians_and_vendor_lzma() {
         let dir = chunk_dir(&u, format);
         let f = files_in(&u.tree, &dir);
         assert_eq!(f["etc/shadow"], b"root::0:0:99999:7:::\n", "{name}");
-        assert_eq!(f["bin/busybox"], noise(150_000, 3), "{name}: blocks + fragment");
-        assert_eq!(f["usr/lib/text.so"], "library text\n".repeat(9000).into_bytes(), "{name}");
+        assert_eq!(
+            f["bin/busybox"],
+            noise(150_000, 3),
+            "{name}: blocks + fragment"
+        );
+        assert_eq!(
+            f["usr/lib/text.so"],
+            "library text\n".repeat(9000).into_bytes(),
+            "{name}"
+        );
         assert_eq!(f["etc/init.d/rcS"], b"#!/bin/sh\ntelnetd\n", "{name}");
         assert!(
-            u.tree.entries.iter().any(|e| e.path == format!("{dir}/bin/sh")
-                && e.kind == EntryKind::Symlink { target: "busybox".into() }),
+            u.tree
+                .entries
+                .iter()
+                .any(|e| e.path == format!("{dir}/bin/sh")
+                    && e.kind
+                        == EntryKind::Symlink {
+                            target: "busybox".into()
+                        }),
             "{name}: symlink"
         );
-        assert!(u.tree.entries.iter().any(|e| e.path == format!("{dir}/var") && e.kind == EntryKind::Dir));
+        assert!(u
+            .tree
+            .entries
+            .iter()
+            .any(|e| e.path == format!("{dir}/var") && e.kind == EntryKind::Dir));
         assert!(!u.summary.partial, "{name}: {:#?}", u.summary.problems);
         assert_eq!(u.tree.rootfs.len(), 1, "{name}: device root found");
         if name.contains("hsqt") {
-            assert!(u.summary.layout[0].description.contains("non-standard magic \"hsqt\""));
+            assert!(u.summary.layout[0]
+                .description
+                .contains("non-standard magic \"hsqt\""));
         }
     }
 }
@@ -173,11 +278,31 @@ fn flash_filesystems_cramfs_romfs_jffs2_ubi_ubifs() {
     let t = tempfile::tempdir().unwrap();
     let root = sample(t.path());
     let cases = [
-        ("cramfs-le", tk::mkfs_cramfs(&root, &t.path().join("c.img"), false), "cramfs"),
-        ("cramfs-be", tk::mkfs_cramfs(&root, &t.path().join("cbe.img"), true), "cramfs"),
-        ("romfs", tk::genromfs(&root, &t.path().join("r.img")), "romfs"),
-        ("jffs2-le", tk::mkfs_jffs2(&root, &t.path().join("j.img"), false), "jffs2"),
-        ("jffs2-be", tk::mkfs_jffs2(&root, &t.path().join("jbe.img"), true), "jffs2"),
+        (
+            "cramfs-le",
+            tk::mkfs_cramfs(&root, &t.path().join("c.img"), false),
+            "cramfs",
+        ),
+        (
+            "cramfs-be",
+            tk::mkfs_cramfs(&root, &t.path().join("cbe.img"), true),
+            "cramfs",
+        ),
+        (
+            "romfs",
+            tk::genromfs(&root, &t.path().join("r.img")),
+            "romfs",
+        ),
+        (
+            "jffs2-le",
+            tk::mkfs_jffs2(&root, &t.path().join("j.img"), false),
+            "jffs2",
+        ),
+        (
+            "jffs2-be",
+            tk::mkfs_jffs2(&root, &t.path().join("jbe.img"), true),
+            "jffs2",
+        ),
     ];
     for (name, img, format) in cases {
         let u = run(&img, &t.path().join(format!("out-{name}")));
@@ -191,7 +316,12 @@ fn flash_filesystems_cramfs_romfs_jffs2_ubi_ubifs() {
         // UBI → volume blob → UBIFS: the provenance chain says so.
         let dir = chunk_dir(&u, "ubifs");
         assert_sample_root(&u, &dir, &root);
-        let shadow = u.tree.entries.iter().find(|e| e.path == format!("{dir}/etc/shadow")).unwrap();
+        let shadow = u
+            .tree
+            .entries
+            .iter()
+            .find(|e| e.path == format!("{dir}/etc/shadow"))
+            .unwrap();
         assert_eq!(shadow.provenance, "image @0x0 ubi → @0x0 ubifs");
     }
 }
@@ -201,10 +331,26 @@ fn ext2_ext3_ext4() {
     let t = tempfile::tempdir().unwrap();
     let root = sample(t.path());
     let cases = [
-        ("genext2fs", tk::genext2fs(&root, &t.path().join("g.img")), "0x0-ext2"),
-        ("ext2", tk::mke2fs(&root, &t.path().join("e2.img"), "ext2"), "0x0-ext2"),
-        ("ext3", tk::mke2fs(&root, &t.path().join("e3.img"), "ext3"), "0x0-ext3"),
-        ("ext4", tk::mke2fs(&root, &t.path().join("e4.img"), "ext4"), "0x0-ext4"),
+        (
+            "genext2fs",
+            tk::genext2fs(&root, &t.path().join("g.img")),
+            "0x0-ext2",
+        ),
+        (
+            "ext2",
+            tk::mke2fs(&root, &t.path().join("e2.img"), "ext2"),
+            "0x0-ext2",
+        ),
+        (
+            "ext3",
+            tk::mke2fs(&root, &t.path().join("e3.img"), "ext3"),
+            "0x0-ext3",
+        ),
+        (
+            "ext4",
+            tk::mke2fs(&root, &t.path().join("e4.img"), "ext4"),
+            "0x0-ext4",
+        ),
     ];
     for (name, img, dir) in cases {
         let u = run(&img, &t.path().join(format!("out-{name}")));
@@ -277,18 +423,43 @@ fn kernel_in_uimage_reports_banner_and_extracts_initramfs() {
     let u = run(&img, &t.path().join("out"));
     let top = &u.summary.layout[0];
     assert_eq!(top.format, "uimage");
-    assert!(top.description.contains("header CRC verified") && top.description.contains("data CRC: 0x"));
-    let kernel_blob = u.tree.blobs.iter().find(|b| b.kind == BlobKind::Kernel).expect("kernel blob");
-    assert_eq!(fs::read(u.tree.root.join(&kernel_blob.path)).unwrap(), kernel);
-    let banner = u.summary.layout.iter().find(|l| l.format == "linux-kernel").expect("banner");
+    assert!(
+        top.description.contains("header CRC verified") && top.description.contains("data CRC: 0x")
+    );
+    let kernel_blob = u
+        .tree
+        .blobs
+        .iter()
+        .find(|b| b.kind == BlobKind::Kernel)
+        .expect("kernel blob");
+    assert_eq!(
+        fs::read(u.tree.root.join(&kernel_blob.path)).unwrap(),
+        kernel
+    );
+    let banner = u
+        .summary
+        .layout
+        .iter()
+        .find(|l| l.format == "linux-kernel")
+        .expect("banner");
     assert_eq!(banner.facts["linux_version"], "4.14.180");
     let dir = chunk_dir(&u, "cpio");
     let f = files_in(&u.tree, &dir);
     assert_eq!(f["etc/shadow"], b"root:$1$abc$xyz:0:0:::::\n");
-    let e = u.tree.entries.iter().find(|e| e.path == format!("{dir}/etc/shadow")).unwrap();
+    let e = u
+        .tree
+        .entries
+        .iter()
+        .find(|e| e.path == format!("{dir}/etc/shadow"))
+        .unwrap();
     let at = kernel.windows(6).position(|w| w == b"070701").unwrap();
     assert_eq!(e.provenance, format!("image @0x0 uimage → @0x{at:x} cpio"));
-    assert_eq!(u.tree.rootfs.len(), 1, "the initramfs is a device root: {:?}", u.tree.rootfs);
+    assert_eq!(
+        u.tree.rootfs.len(),
+        1,
+        "the initramfs is a device root: {:?}",
+        u.tree.rootfs
+    );
 
     // The same kernel compressed by the kernel's own legacy LZ4.
     let u = run_bytes(t.path(), "vmlinux.lz4", &lz4_legacy(&kernel));
@@ -329,7 +500,11 @@ fn fit_image_hashes_signatures_and_payloads() {
 }};
 "#,
             kgz.display(),
-            if signed { r#"signature-1 { algo = "sha256,rsa2048"; key-name-hint = "dev"; sign-images = "kernel"; };"# } else { "" }
+            if signed {
+                r#"signature-1 { algo = "sha256,rsa2048"; key-name-hint = "dev"; sign-images = "kernel"; };"#
+            } else {
+                ""
+            }
         )
     };
     for signed in [false, true] {
@@ -343,11 +518,18 @@ fn fit_image_hashes_signatures_and_payloads() {
         assert_eq!(fit.facts["images"][0]["hashes"][0], "sha256");
         if signed {
             assert_eq!(fit.facts["signatures"][0]["key_name_hint"], "dev");
-            assert!(fit.description.contains("/configurations/conf-1/signature-1"));
+            assert!(fit
+                .description
+                .contains("/configurations/conf-1/signature-1"));
         } else {
             assert!(fit.description.contains("no signature nodes"));
         }
-        let k = u.tree.blobs.iter().find(|b| b.kind == BlobKind::Kernel).expect("kernel");
+        let k = u
+            .tree
+            .blobs
+            .iter()
+            .find(|b| b.kind == BlobKind::Kernel)
+            .expect("kernel");
         assert_eq!(k.base_address, Some(0x8000_2000));
         assert_eq!(fs::read(u.tree.root.join(&k.path)).unwrap(), kernel);
     }
@@ -358,7 +540,11 @@ fn esp_app_images_signed_and_unsigned() {
     let t = tempfile::tempdir().unwrap();
     let mut drom = esp_app_desc("blink", "v1.2.3", "v5.0");
     drom.extend(b"wifi password: hunter2\0");
-    let segs = vec![(0x3f00_0020, drom.clone()), (0x4002_2000, noise(1000, 1)), (0x4008_0020, noise(5000, 2))];
+    let segs = vec![
+        (0x3f00_0020, drom.clone()),
+        (0x4002_2000, noise(1000, 1)),
+        (0x4008_0020, noise(5000, 2)),
+    ];
     for signed in [false, true] {
         let img = esp_image(0x4002_2f84, &segs, signed);
         let u = run_bytes(t.path(), &format!("esp-{signed}.bin"), &img);
@@ -371,7 +557,12 @@ fn esp_app_images_signed_and_unsigned() {
         assert_eq!(l.facts["segments"].as_array().unwrap().len(), 3);
         assert_eq!(l.facts["segments"][0]["region"], "DROM");
         assert_eq!(l.facts["app"]["project_name"], "blink");
-        let b: Vec<_> = u.tree.blobs.iter().filter(|b| b.kind == BlobKind::McuFirmware).collect();
+        let b: Vec<_> = u
+            .tree
+            .blobs
+            .iter()
+            .filter(|b| b.kind == BlobKind::McuFirmware)
+            .collect();
         assert_eq!(b.len(), 3);
         assert_eq!(b[0].base_address, Some(0x3f00_0020));
         assert_eq!(fs::read(u.tree.root.join(&b[0].path)).unwrap(), drom);
@@ -381,7 +572,13 @@ fn esp_app_images_signed_and_unsigned() {
     junk.extend(noise(4000, 9));
     let p = t.path().join("junk.bin");
     fs::write(&p, &junk).unwrap();
-    assert!(iotassure_unpack::unpack(&p, &t.path().join("junk.out"), &Default::default(), &iotassure_core::NoProgress).is_err());
+    assert!(iotassure_unpack::unpack(
+        &p,
+        &t.path().join("junk.out"),
+        &Default::default(),
+        &iotassure_core::NoProgress
+    )
+    .is_err());
 }
 
 #[test]
@@ -392,7 +589,10 @@ fn intel_hex_and_srecords_become_flash_images() {
     flash.extend(noise(100, 5));
     let bin = t.path().join("flash.bin");
     fs::write(&bin, &flash).unwrap();
-    for (fmt, format, base) in [("-intel", "intel-hex", 0u32), ("-motorola", "srec", 0x0800_0000)] {
+    for (fmt, format, base) in [
+        ("-intel", "intel-hex", 0u32),
+        ("-motorola", "srec", 0x0800_0000),
+    ] {
         let img = tk::srec_cat(&bin, &t.path().join(format!("f{fmt}")), fmt, base);
         let u = run(&img, &t.path().join(format!("out{fmt}")));
         assert_eq!(u.summary.layout[0].format, format);
@@ -408,7 +608,13 @@ fn intel_hex_and_srecords_become_flash_images() {
 #[test]
 fn uboot_environment_with_and_without_redundancy() {
     let t = tempfile::tempdir().unwrap();
-    let vars = ["bootdelay=0", "baudrate=115200", "bootargs=console=ttyS0,115200 root=/dev/mtdblock2", "bootcmd=bootm 0x9f020000", "ipaddr=192.168.1.1"];
+    let vars = [
+        "bootdelay=0",
+        "baudrate=115200",
+        "bootargs=console=ttyS0,115200 root=/dev/mtdblock2",
+        "bootcmd=bootm 0x9f020000",
+        "ipaddr=192.168.1.1",
+    ];
     for redundant in [false, true] {
         let d = t.path().join(format!("r{redundant}"));
         fs::create_dir_all(&d).unwrap();
@@ -418,13 +624,25 @@ fn uboot_environment_with_and_without_redundancy() {
         img.extend(&env);
         img.extend(noise(0x1000, 2));
         let u = run_bytes(&d, "flash.bin", &img);
-        let e = u.summary.layout.iter().find(|l| l.format == "uboot-env").expect("env");
+        let e = u
+            .summary
+            .layout
+            .iter()
+            .find(|l| l.format == "uboot-env")
+            .expect("env");
         assert_eq!(e.offset, 0x20000);
         assert_eq!(e.size, 0x10000);
-        assert!(e.description.contains("CRC32 verified"), "{}", e.description);
+        assert!(
+            e.description.contains("CRC32 verified"),
+            "{}",
+            e.description
+        );
         assert_eq!(e.facts["bootdelay"], "0");
         let f = files_in(&u.tree, &chunk_dir(&u, "uboot-env"));
-        assert_eq!(String::from_utf8_lossy(&f["environment.txt"]), vars.join("\n") + "\n");
+        assert_eq!(
+            String::from_utf8_lossy(&f["environment.txt"]),
+            vars.join("\n") + "\n"
+        );
     }
 }
 
@@ -440,15 +658,33 @@ fn vendor_headers_tplink_wrgg_trx_seama_realtek_packimg() {
     // TP-Link v1 written by OpenWrt (vendor "OpenWrt"): binwalk v3 does not see this header.
     let img = tplink_v1("OpenWrt", &klz, &sq, 0x40000);
     let u = run_bytes(t.path(), "tplink-v1.bin", &img);
-    let l: Vec<_> = u.summary.layout.iter().filter(|l| l.depth == 0).map(|l| (l.offset, l.format.as_str())).collect();
-    assert!(l.contains(&(0, "tplink-v1")) && l.contains(&(0x200, "lzma")) && l.contains(&(0x40000, "squashfs-4.0")), "{l:?}");
+    let l: Vec<_> = u
+        .summary
+        .layout
+        .iter()
+        .filter(|l| l.depth == 0)
+        .map(|l| (l.offset, l.format.as_str()))
+        .collect();
+    assert!(
+        l.contains(&(0, "tplink-v1"))
+            && l.contains(&(0x200, "lzma"))
+            && l.contains(&(0x40000, "squashfs-4.0")),
+        "{l:?}"
+    );
     assert_sample_root(&u, "0x40000-squashfs-4.0-xz", &root);
-    assert!(u.tree.blobs.iter().any(|b| b.kind == BlobKind::Kernel && b.provenance == "image @0x200 lzma"));
+    assert!(u
+        .tree
+        .blobs
+        .iter()
+        .any(|b| b.kind == BlobKind::Kernel && b.provenance == "image @0x200 lzma"));
 
     let u = run_bytes(t.path(), "tplink-v2.bin", &tplink_v2(&klz));
     assert_eq!(u.summary.layout[0].format, "tplink-v2");
     assert_eq!(u.summary.layout[0].facts["hardware_id"], "0x08410014");
-    assert_eq!(u.summary.layout[0].facts["kernel_load_address"], 0x8000_0000u32);
+    assert_eq!(
+        u.summary.layout[0].facts["kernel_load_address"],
+        0x8000_0000u32
+    );
 
     // D-Link DIR-300 layout: wrgg header, LZMA kernel, PackImg tag, squashfs 2.0 BE "7zip" LZMA.
     fn lzma_7zip(d: &[u8]) -> Vec<u8> {
@@ -457,7 +693,14 @@ fn vendor_headers_tplink_wrgg_trx_seama_realtek_packimg() {
         v
     }
     let sq2 = build(
-        &Options { major: 2, minor: 0, be: true, magic: None, block_size: 65536, compress: Some(lzma_7zip) },
+        &Options {
+            major: 2,
+            minor: 0,
+            be: true,
+            magic: None,
+            block_size: 65536,
+            compress: Some(lzma_7zip),
+        },
         &common::squashfs_legacy::sample(),
     );
     let mut payload = lzma_alone(&kernel, 3, 0, 2);
@@ -468,21 +711,43 @@ fn vendor_headers_tplink_wrgg_trx_seama_realtek_packimg() {
     payload.extend(&sq2);
     let img = wrgg("wrgg19_c_dlwbr_dir300", &payload);
     let u = run_bytes(t.path(), "dir300.bin", &img);
-    let l: Vec<_> = u.summary.layout.iter().filter(|l| l.depth == 0).map(|l| (l.offset, l.format.as_str())).collect();
-    assert!(l.contains(&(0, "dlink-wrgg")) && l.contains(&(0x60, "lzma")) && l.contains(&(0x40000, "packimg")) && l.contains(&(0x40020, "squashfs-2.0")), "{l:?}");
+    let l: Vec<_> = u
+        .summary
+        .layout
+        .iter()
+        .filter(|l| l.depth == 0)
+        .map(|l| (l.offset, l.format.as_str()))
+        .collect();
+    assert!(
+        l.contains(&(0, "dlink-wrgg"))
+            && l.contains(&(0x60, "lzma"))
+            && l.contains(&(0x40000, "packimg"))
+            && l.contains(&(0x40020, "squashfs-2.0")),
+        "{l:?}"
+    );
     assert!(u.summary.layout[0].description.contains("MD5 verified"));
-    assert_eq!(files_in(&u.tree, "0x40020-squashfs-2.0-be")["etc/shadow"], b"root::0:0:99999:7:::\n");
+    assert_eq!(
+        files_in(&u.tree, "0x40020-squashfs-2.0-be")["etc/shadow"],
+        b"root::0:0:99999:7:::\n"
+    );
 
     // Broadcom TRX: loader, kernel, rootfs.
     let img = trx(&[&noise(3000, 8), &klz, &sq]);
     let u = run_bytes(t.path(), "trx.bin", &img);
-    assert!(u.summary.layout[0].description.contains("CRC32: 0x") && u.summary.layout[0].description.contains("verified"));
+    assert!(
+        u.summary.layout[0].description.contains("CRC32: 0x")
+            && u.summary.layout[0].description.contains("verified")
+    );
     assert!(u.tree.rootfs.len() == 1 && u.tree.blobs.iter().any(|b| b.kind == BlobKind::Kernel));
 
     // SEAMA around a uImage-less kernel.
     let img = seama(&["dev=/dev/mtdblock/1", "type=firmware"], &klz);
     let u = run_bytes(t.path(), "seama.bin", &img);
-    assert!(u.summary.layout[0].description.contains("MD5 verified"), "{}", u.summary.layout[0].description);
+    assert!(
+        u.summary.layout[0].description.contains("MD5 verified"),
+        "{}",
+        u.summary.layout[0].description
+    );
     assert_eq!(u.summary.layout[0].facts["metadata"][1], "type=firmware");
 
     // Realtek "cs6c": a loader, then chained LZMA streams, the main one with properties 0x6F
@@ -490,17 +755,33 @@ fn vendor_headers_tplink_wrgg_trx_seama_realtek_packimg() {
     let main = lzma_alone(&kernel, 3, 2, 2);
     assert_eq!(main[0], 0x6f);
     let mut body = noise(0x1000, 6);
-    body.extend(lzma_alone(b"second stage loader text ".repeat(400).as_slice(), 3, 0, 2));
+    body.extend(lzma_alone(
+        b"second stage loader text ".repeat(400).as_slice(),
+        3,
+        0,
+        2,
+    ));
     body.extend(&main);
     let img = realtek(b"cs6c", 0x8000_0000, &body);
     let u = run_bytes(t.path(), "realtek.bin", &img);
-    let l: Vec<_> = u.summary.layout.iter().filter(|l| l.depth == 0).map(|l| (l.format.as_str(), l.description.clone())).collect();
+    let l: Vec<_> = u
+        .summary
+        .layout
+        .iter()
+        .filter(|l| l.depth == 0)
+        .map(|l| (l.format.as_str(), l.description.clone()))
+        .collect();
     assert_eq!(l[0].0, "realtek");
     assert!(l[0].1.contains("checksum verified"));
     let streams: Vec<_> = l.iter().filter(|(f, _)| *f == "lzma").collect();
     assert_eq!(streams.len(), 2, "{l:#?}");
     assert!(streams[1].1.contains("0x6F") && streams[1].1.contains("non-standard"));
-    let k = u.tree.blobs.iter().find(|b| b.kind == BlobKind::Kernel).expect("the 0x6F stream decodes to the kernel");
+    let k = u
+        .tree
+        .blobs
+        .iter()
+        .find(|b| b.kind == BlobKind::Kernel)
+        .expect("the 0x6F stream decodes to the kernel");
     assert_eq!(fs::read(u.tree.root.join(&k.path)).unwrap(), kernel);
 }
 
@@ -521,13 +802,20 @@ fn nested_archives_go_beside_the_root_with_their_chain() {
     let nested = "0x0-squashfs-4.0-xz.nested/usr/share/app.tar.gz/0x0-gzip/0x0-tar";
     let f = files_in(&u.tree, nested);
     assert_eq!(f["etc/config/app"], b"option enabled 1\n");
-    let e = u.tree.entries.iter().find(|e| e.path == format!("{nested}/etc/config/app")).unwrap();
+    let e = u
+        .tree
+        .entries
+        .iter()
+        .find(|e| e.path == format!("{nested}/etc/config/app"))
+        .unwrap();
     assert_eq!(
         e.provenance,
         "image @0x0 squashfs-4.0-xz → /usr/share/app.tar.gz → @0x0 gzip → @0x0 tar"
     );
     // The root filesystem folder holds exactly the image's files, and is the only device root.
-    assert!(files_in(&u.tree, "0x0-squashfs-4.0-xz").keys().all(|k| !k.contains("0x0-gzip")));
+    assert!(files_in(&u.tree, "0x0-squashfs-4.0-xz")
+        .keys()
+        .all(|k| !k.contains("0x0-gzip")));
     assert_eq!(u.tree.rootfs.len(), 1, "{:?}", u.tree.rootfs);
     assert_eq!(u.tree.rootfs[0].path, "0x0-squashfs-4.0-xz");
 }
@@ -541,13 +829,34 @@ fn gaps_are_carved_and_high_entropy_is_flagged() {
     img.extend(noise(0x3000, 77)); // "encrypted" blob
     img.extend(vec![0xffu8; 0x1000]);
     img.extend(&sq);
-    img.extend(b"\xde\xad\xc0\xde".repeat(4).iter().chain(std::iter::repeat_n(&0x11u8, 100)));
+    img.extend(
+        b"\xde\xad\xc0\xde"
+            .repeat(4)
+            .iter()
+            .chain(std::iter::repeat_n(&0x11u8, 100)),
+    );
     let u = run_bytes(t.path(), "gaps.bin", &img);
-    let unknown = u.summary.layout.iter().find(|l| l.format == "unknown" && l.offset == 0x1000).expect("gap");
+    let unknown = u
+        .summary
+        .layout
+        .iter()
+        .find(|l| l.format == "unknown" && l.offset == 0x1000)
+        .expect("gap");
     assert!(unknown.entropy.unwrap() > 7.9 && unknown.description.contains("possibly encrypted"));
     assert_eq!(unknown.facts["possibly_encrypted"], true);
     let carved = unknown.extracted_to.as_ref().expect("carved");
-    assert_eq!(fs::read(u.tree.root.join(carved)).unwrap(), noise(0x3000, 77));
-    assert!(u.summary.layout.iter().any(|l| l.format == "padding" && l.offset == 0));
-    assert!(u.summary.layout.iter().any(|l| l.format == "squashfs-4.0" && l.offset == 0x5000));
+    assert_eq!(
+        fs::read(u.tree.root.join(carved)).unwrap(),
+        noise(0x3000, 77)
+    );
+    assert!(u
+        .summary
+        .layout
+        .iter()
+        .any(|l| l.format == "padding" && l.offset == 0));
+    assert!(u
+        .summary
+        .layout
+        .iter()
+        .any(|l| l.format == "squashfs-4.0" && l.offset == 0x5000));
 }

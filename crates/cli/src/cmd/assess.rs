@@ -154,7 +154,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     )?;
     std::fs::write(dir.join("report.md"), iotassure_report::markdown(&report))?;
     std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
-    std::fs::write(dir.join("sbom.cdx.json"), serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?)?;
+    std::fs::write(
+        dir.join("sbom.cdx.json"),
+        serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
+    )?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),
@@ -168,7 +171,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     drop(scratch);
     let out = staged.commit()?;
     if let Some(p) = &args.sbom {
-        std::fs::copy(out.join("sbom.cdx.json"), p).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::copy(out.join("sbom.cdx.json"), p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
 
     let sel = report.selected().expect("profile exists");

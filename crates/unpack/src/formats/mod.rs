@@ -18,14 +18,17 @@ pub mod deadc0de;
 pub mod esp;
 pub mod ext;
 pub mod fit;
+pub mod gif;
 pub mod gzip;
 pub mod ihex;
 pub mod jffs2;
+pub mod jpeg;
 pub mod linux;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
 pub mod packimg;
+pub mod png;
 pub mod realtek;
 pub mod romfs;
 pub mod seama;
@@ -82,6 +85,9 @@ pub static REGISTRY: &[&Format] = &[
     &lzma::FORMAT,
     &zlib::FORMAT,
     &uboot_env::FORMAT,
+    &png::FORMAT,
+    &gif::FORMAT,
+    &jpeg::FORMAT,
     &linux::FORMAT,
     &deadc0de::FORMAT,
 ];
@@ -108,6 +114,8 @@ pub enum Kind {
     Filesystem,
     /// A container whose payload becomes blobs (MCU images, kernels, FIT images).
     Blob,
+    /// A file embedded as is (an image in a web blob): its bytes are copied out, not scanned.
+    Carve,
 }
 
 /// Where a format may start.
@@ -533,6 +541,34 @@ pub fn copy_file(
 /// Writes one regular file from memory.
 pub fn write_file(ctx: &Ctx<'_>, rel: &str, meta: Meta, bytes: &[u8]) -> Result<(), ExtractError> {
     copy_file(ctx, rel, meta, &mut &bytes[..])
+}
+
+/// Copies the chunk's bytes to `name` in its folder.
+pub fn carve(
+    ctx: &Ctx<'_>,
+    d: &[u8],
+    chunk: &Chunk,
+    name: &str,
+) -> Result<Extracted, ExtractError> {
+    let end = chunk.offset + chunk.size.unwrap_or(0);
+    let bytes = d
+        .get(chunk.offset..end)
+        .ok_or_else(|| ExtractError::Bad("beyond the end of the data".into()))?;
+    ctx.root_dir()?;
+    write_file(
+        ctx,
+        name,
+        crate::sink::Meta {
+            mode: 0o644,
+            ..Default::default()
+        },
+        bytes,
+    )?;
+    Ok(Extracted {
+        consumed: bytes.len(),
+        note: String::new(),
+        ..Extracted::default()
+    })
 }
 
 /// A reader decompressing a payload whose compression a header names (uImage, FIT).

@@ -45,7 +45,11 @@ pub fn chunk_dir(u: &Unpacked, format: &str) -> String {
         .unwrap_or_else(|| {
             panic!(
                 "no extracted {format} chunk in {:#?}",
-                u.summary.layout.iter().map(|l| (&l.format, &l.description)).collect::<Vec<_>>()
+                u.summary
+                    .layout
+                    .iter()
+                    .map(|l| (&l.format, &l.description))
+                    .collect::<Vec<_>>()
             )
         })
 }
@@ -203,9 +207,9 @@ pub fn realtek(sig: &[u8; 4], load: u32, payload: &[u8]) -> Vec<u8> {
     if body.len() % 2 != 0 {
         body.push(0);
     }
-    let sum = body
-        .chunks_exact(2)
-        .fold(0u16, |a, w| a.wrapping_add(u16::from_be_bytes([w[0], w[1]])));
+    let sum = body.chunks_exact(2).fold(0u16, |a, w| {
+        a.wrapping_add(u16::from_be_bytes([w[0], w[1]]))
+    });
     body.extend_from_slice(&(0u16.wrapping_sub(sum)).to_be_bytes());
     let mut h = Vec::new();
     h.extend_from_slice(sig);
@@ -329,7 +333,11 @@ pub mod squashfs_legacy {
                 if pos / 8 >= self.bytes.len() {
                     self.bytes.push(0);
                 }
-                let b = if self.be { (v >> (n - 1 - i)) & 1 } else { (v >> i) & 1 };
+                let b = if self.be {
+                    (v >> (n - 1 - i)) & 1
+                } else {
+                    (v >> i) & 1
+                };
                 if b == 1 {
                     let shift = if self.be { 7 - pos % 8 } else { pos % 8 };
                     self.bytes[pos / 8] |= 1 << shift;
@@ -380,7 +388,11 @@ pub mod squashfs_legacy {
                 None => (block, 0x8000),
             };
             let len = (data.len() as u16) | flag;
-            self.out.extend_from_slice(&if self.be { len.to_be_bytes() } else { len.to_le_bytes() });
+            self.out.extend_from_slice(&if self.be {
+                len.to_be_bytes()
+            } else {
+                len.to_le_bytes()
+            });
             self.out.extend_from_slice(&data);
         }
         fn finish(mut self) -> Vec<u8> {
@@ -395,8 +407,18 @@ pub mod squashfs_legacy {
         let v3 = o.major == 3;
         let sb_len = if v3 { 119 } else { 63 };
         let mut img = vec![0u8; sb_len];
-        let mut inodes = Meta { out: Vec::new(), cur: Vec::new(), be: o.be, compress: o.compress };
-        let mut dirs = Meta { out: Vec::new(), cur: Vec::new(), be: o.be, compress: o.compress };
+        let mut inodes = Meta {
+            out: Vec::new(),
+            cur: Vec::new(),
+            be: o.be,
+            compress: o.compress,
+        };
+        let mut dirs = Meta {
+            out: Vec::new(),
+            cur: Vec::new(),
+            be: o.be,
+            compress: o.compress,
+        };
         let mut frags: Vec<(u64, u32)> = Vec::new();
         let mut frag_buf: Vec<u8> = Vec::new();
         let mut next_ino = 1u32;
@@ -404,7 +426,12 @@ pub mod squashfs_legacy {
         fn put_u32(v: &mut Vec<u8>, x: u32, be: bool) {
             v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() });
         }
-        fn flush_frag(img: &mut Vec<u8>, buf: &mut Vec<u8>, frags: &mut Vec<(u64, u32)>, o: &Options) {
+        fn flush_frag(
+            img: &mut Vec<u8>,
+            buf: &mut Vec<u8>,
+            frags: &mut Vec<(u64, u32)>,
+            o: &Options,
+        ) {
             if buf.is_empty() {
                 return;
             }
@@ -476,8 +503,14 @@ pub mod squashfs_legacy {
                     if !v3 {
                         w.put(1_700_000_000, 32);
                     }
-                    if v3 { w.put(start, 64) } else { w.put(start, 32) };
-                    w.put(frag as u64, 32).put(off as u64, 32).put(data.len() as u64, 32);
+                    if v3 {
+                        w.put(start, 64)
+                    } else {
+                        w.put(start, 32)
+                    };
+                    w.put(frag as u64, 32)
+                        .put(off as u64, 32)
+                        .put(data.len() as u64, 32);
                     for s in sizes {
                         w.put(s as u64, 32);
                     }
@@ -494,7 +527,8 @@ pub mod squashfs_legacy {
                 Node::Dir(_, children) => {
                     let mut entries = Vec::new();
                     for c in children {
-                        let (r, t, cino) = write_node(c, o, img, inodes, dirs, frags, frag_buf, next_ino, ino);
+                        let (r, t, cino) =
+                            write_node(c, o, img, inodes, dirs, frags, frag_buf, next_ino, ino);
                         let name = match c {
                             Node::Dir(n, _) | Node::File(n, _) | Node::Link(n, _) => *n,
                         };
@@ -506,17 +540,25 @@ pub mod squashfs_legacy {
                     let mut i = 0;
                     while i < entries.len() {
                         let blk = entries[i].1 >> 16;
-                        let run: Vec<_> = entries[i..].iter().take_while(|e| e.1 >> 16 == blk).take(256).collect();
+                        let run: Vec<_> = entries[i..]
+                            .iter()
+                            .take_while(|e| e.1 >> 16 == blk)
+                            .take(256)
+                            .collect();
                         let mut h = BitWriter::new(o.be);
                         if v3 {
-                            h.put(run.len() as u64 - 1, 32).put(blk, 32).put(run[0].3 as u64, 32);
+                            h.put(run.len() as u64 - 1, 32)
+                                .put(blk, 32)
+                                .put(run[0].3 as u64, 32);
                         } else {
                             h.put(run.len() as u64 - 1, 8).put(blk, 24);
                         }
                         listing.extend_from_slice(&h.bytes);
                         for (name, r, t, cino) in &run {
                             let mut e = BitWriter::new(o.be);
-                            e.put(r & 0xffff, 13).put(*t as u64, 3).put(name.len() as u64 - 1, 8);
+                            e.put(r & 0xffff, 13)
+                                .put(*t as u64, 3)
+                                .put(name.len() as u64 - 1, 8);
                             if v3 {
                                 e.put((*cino as i64 - run[0].3 as i64) as u64 & 0xffff, 16);
                             }
@@ -529,9 +571,16 @@ pub mod squashfs_legacy {
                     let size = listing.len() + if v3 { 3 } else { 0 };
                     base(&mut w, 1, 0o755);
                     if v3 {
-                        w.put(2, 32).put(size as u64, 19).put(doff, 13).put(dblock, 32).put(parent_ino as u64, 32);
+                        w.put(2, 32)
+                            .put(size as u64, 19)
+                            .put(doff, 13)
+                            .put(dblock, 32)
+                            .put(parent_ino as u64, 32);
                     } else {
-                        w.put(size as u64, 19).put(doff, 13).put(1_700_000_000, 32).put(dblock, 24);
+                        w.put(size as u64, 19)
+                            .put(doff, 13)
+                            .put(1_700_000_000, 32)
+                            .put(dblock, 24);
                     }
                     1
                 }
@@ -543,7 +592,15 @@ pub mod squashfs_legacy {
 
         let root_dir = Node::Dir("", root.iter().map(clone_node).collect());
         let (root_ref, _, _) = write_node(
-            &root_dir, o, &mut img, &mut inodes, &mut dirs, &mut frags, &mut frag_buf, &mut next_ino, 1,
+            &root_dir,
+            o,
+            &mut img,
+            &mut inodes,
+            &mut dirs,
+            &mut frags,
+            &mut frag_buf,
+            &mut next_ino,
+            1,
         );
         flush_frag(&mut img, &mut frag_buf, &mut frags, o);
         let inode_table = img.len() as u64;
@@ -551,11 +608,20 @@ pub mod squashfs_legacy {
         let dir_table = img.len() as u64;
         img.extend_from_slice(&dirs.finish());
         // Fragment entries in metadata blocks, then their index.
-        let mut fmeta = Meta { out: Vec::new(), cur: Vec::new(), be: o.be, compress: o.compress };
+        let mut fmeta = Meta {
+            out: Vec::new(),
+            cur: Vec::new(),
+            be: o.be,
+            compress: o.compress,
+        };
         for (start, size) in &frags {
             let mut e = Vec::new();
             if v3 {
-                e.extend_from_slice(&if o.be { start.to_be_bytes() } else { start.to_le_bytes() });
+                e.extend_from_slice(&if o.be {
+                    start.to_be_bytes()
+                } else {
+                    start.to_le_bytes()
+                });
                 put_u32(&mut e, *size, o.be);
                 put_u32(&mut e, 0, o.be);
             } else {
@@ -573,12 +639,20 @@ pub mod squashfs_legacy {
         for _ in 0..frags.len().div_ceil(per_block) {
             let at = fmeta_at + p as u64;
             if v3 {
-                index.extend_from_slice(&if o.be { at.to_be_bytes() } else { at.to_le_bytes() });
+                index.extend_from_slice(&if o.be {
+                    at.to_be_bytes()
+                } else {
+                    at.to_le_bytes()
+                });
             } else {
                 put_u32(&mut index, at as u32, o.be);
             }
             let len = u16::from_le_bytes([fbytes[p], fbytes[p + 1]]);
-            let len = if o.be { u16::from_be_bytes([fbytes[p], fbytes[p + 1]]) } else { len };
+            let len = if o.be {
+                u16::from_be_bytes([fbytes[p], fbytes[p + 1]])
+            } else {
+                len
+            };
             p += 2 + (len & 0x7fff) as usize;
         }
         img.extend_from_slice(&fbytes);
@@ -599,20 +673,42 @@ pub mod squashfs_legacy {
         put(&mut sb, guid_start as u32);
         put(&mut sb, inode_table as u32);
         put(&mut sb, dir_table as u32);
-        let u16e = |x: u16| if o.be { x.to_be_bytes() } else { x.to_le_bytes() };
+        let u16e = |x: u16| {
+            if o.be {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            }
+        };
         sb.extend_from_slice(&u16e(o.major));
         sb.extend_from_slice(&u16e(o.minor));
         sb.extend_from_slice(&u16e(o.block_size as u16));
         sb.extend_from_slice(&u16e(o.block_size.trailing_zeros() as u16));
         sb.extend_from_slice(&[0, 1, 1]); // flags, no_uids, no_guids
         put(&mut sb, 1_700_000_000);
-        sb.extend_from_slice(&if o.be { root_ref.to_be_bytes() } else { root_ref.to_le_bytes() });
+        sb.extend_from_slice(&if o.be {
+            root_ref.to_be_bytes()
+        } else {
+            root_ref.to_le_bytes()
+        });
         put(&mut sb, o.block_size);
         put(&mut sb, frags.len() as u32);
         put(&mut sb, fragment_table as u32);
         if v3 {
-            for x in [bytes_used, uid_start, guid_start, inode_table, dir_table, fragment_table, u64::MAX] {
-                sb.extend_from_slice(&if o.be { x.to_be_bytes() } else { x.to_le_bytes() });
+            for x in [
+                bytes_used,
+                uid_start,
+                guid_start,
+                inode_table,
+                dir_table,
+                fragment_table,
+                u64::MAX,
+            ] {
+                sb.extend_from_slice(&if o.be {
+                    x.to_be_bytes()
+                } else {
+                    x.to_le_bytes()
+                });
             }
         }
         assert_eq!(sb.len(), sb_len);
@@ -637,7 +733,10 @@ pub mod squashfs_legacy {
                 vec![
                     Node::File("shadow", b"root::0:0:99999:7:::\n".to_vec()),
                     Node::File("passwd", b"root:x:0:0:root:/root:/bin/sh\n".to_vec()),
-                    Node::Dir("init.d", vec![Node::File("rcS", b"#!/bin/sh\ntelnetd\n".to_vec())]),
+                    Node::Dir(
+                        "init.d",
+                        vec![Node::File("rcS", b"#!/bin/sh\ntelnetd\n".to_vec())],
+                    ),
                 ],
             ),
             Node::Dir(
@@ -647,7 +746,16 @@ pub mod squashfs_legacy {
                     Node::Link("sh", "busybox"),
                 ],
             ),
-            Node::Dir("usr", vec![Node::Dir("lib", vec![Node::File("text.so", "library text\n".repeat(9000).into_bytes())])]),
+            Node::Dir(
+                "usr",
+                vec![Node::Dir(
+                    "lib",
+                    vec![Node::File(
+                        "text.so",
+                        "library text\n".repeat(9000).into_bytes(),
+                    )],
+                )],
+            ),
             Node::Dir("var", vec![]),
         ]
     }
