@@ -139,6 +139,8 @@ struct Candidate {
     format: &'static Format,
     /// Extent stated by a header hint.
     size: Option<usize>,
+    /// The header that placed this candidate (its offset), for hints.
+    hinted_by: Option<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -247,6 +249,7 @@ impl<'a> Engine<'a> {
                 start,
                 format,
                 size: None,
+                hinted_by: None,
             })
             .collect()
     }
@@ -264,6 +267,17 @@ impl<'a> Engine<'a> {
             let mut cursor = 0usize;
             while let Some(cand) = pending.pop() {
                 if cand.start < cursor {
+                    if let Some(h) = cand.hinted_by {
+                        self.problem(
+                            &scope.parent,
+                            cand.start,
+                            cand.format.id,
+                            format!(
+                                "the header at 0x{h:x} places {} at 0x{:x}, inside the chunk before it (overlapping regions): not extracted twice",
+                                cand.format.id, cand.start
+                            ),
+                        );
+                    }
                     continue;
                 }
                 let fmt = cand.format;
@@ -299,6 +313,7 @@ impl<'a> Engine<'a> {
                                     start: hint.offset,
                                     format: f,
                                     size: hint.size,
+                                    hinted_by: Some(start),
                                 },
                             );
                         }

@@ -121,6 +121,13 @@ pub fn unpack(
     let identified = layout
         .iter()
         .any(|l| l.format != "unknown" && l.format != "padding");
+    if !identified && !limits_hit.is_empty() {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(UnpackError::NothingExtracted {
+            path: input.to_path_buf(),
+            problems: limits_hit,
+        });
+    }
     if !identified {
         let head = map
             .iter()

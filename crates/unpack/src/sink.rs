@@ -68,6 +68,8 @@ pub struct Sink {
     /// that earlier files created, and the check costs a system call per path component.
     /// Nothing else writes in the output folder, so a checked folder stays a folder.
     known_dirs: Mutex<std::collections::HashSet<String>>,
+    /// Symlinks recorded (created on disk or not): nothing is ever written through one.
+    links: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Sink {
@@ -84,6 +86,7 @@ impl Sink {
             entries: Mutex::new(Vec::new()),
             limits_hit: Mutex::new(Vec::new()),
             known_dirs: Mutex::new(std::collections::HashSet::new()),
+            links: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -160,12 +163,25 @@ impl Sink {
         }
         let not_dir = |p: &Path| {
             SinkError::Refused(format!(
-                "{rel}: {} is not a directory (a symlink or file is in the way)",
+                "{} is not a directory (a symlink or file is in the way)",
                 p.strip_prefix(&self.root).unwrap_or(p).display()
             ))
         };
         for (i, comp) in comps.iter().enumerate().skip(known_len) {
             p.push(comp);
+            // A link the image declared here (even one not created because it escapes): the
+            // device would resolve the path through it, so nothing is written under it.
+            if self
+                .links
+                .lock()
+                .expect("lock")
+                .contains(&comps[..=i].join("/"))
+            {
+                return Err(SinkError::Refused(format!(
+                    "{} is a symlink in the image; not written through",
+                    comps[..=i].join("/")
+                )));
+            }
             match fs::symlink_metadata(&p) {
                 Ok(m) if m.file_type().is_dir() => {}
                 Ok(_) => return Err(not_dir(&p)),
@@ -199,7 +215,7 @@ impl Sink {
     /// A directory at `rel` (already sanitised, relative to the output root).
     pub fn dir(&self, rel: &str, meta: Meta, provenance: &str) -> Result<(), SinkError> {
         self.check()?;
-        self.ensure_dirs(rel)?;
+        self.ensure_dirs(rel).map_err(|e| in_path(rel, e))?;
         self.count_entry()?;
         self.record(Entry {
             path: rel.to_string(),
@@ -227,7 +243,7 @@ impl Sink {
         if name.is_empty() {
             return Err(SinkError::Refused(format!("{rel}: empty file name")));
         }
-        let parent = self.ensure_dirs(dir)?;
+        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
         let path = parent.join(name);
         let open = || {
             OpenOptions::new()
@@ -278,8 +294,9 @@ impl Sink {
     ) -> Result<(), SinkError> {
         self.check()?;
         let (dir, name) = Self::split(rel);
-        let parent = self.ensure_dirs(dir)?;
+        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
         self.count_entry()?;
+        self.links.lock().expect("lock").insert(rel.to_string());
         self.record(Entry {
             path: rel.to_string(),
             kind: EntryKind::Symlink {
@@ -320,6 +337,14 @@ impl Sink {
             provenance: provenance.to_string(),
         });
         Ok(())
+    }
+}
+
+/// Names the entry a refusal was for.
+fn in_path(rel: &str, e: SinkError) -> SinkError {
+    match e {
+        SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
+        other => other,
     }
 }
 

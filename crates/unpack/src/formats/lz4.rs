@@ -54,7 +54,12 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
         }
         let mut dec = lz4_flex::frame::FrameDecoder::new(&d[s..]);
         let mut buf = [0u8; 1024];
-        dec.read(&mut buf).ok()?;
+        // A frame cut short still is a frame (extraction reports where it ends).
+        if let Err(e) = dec.read(&mut buf) {
+            if e.kind() != std::io::ErrorKind::UnexpectedEof {
+                return None;
+            }
+        }
     }
     Some(
         Chunk::new(FORMAT.id, "lz4", s)

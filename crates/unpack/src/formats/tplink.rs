@@ -69,7 +69,7 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     if s + k_ofs + k_len <= d.len() {
         chunk = chunk.hint(s + k_ofs, "lzma", Some(k_len));
     }
-    if r_len > 0 && r_ofs >= k_ofs + k_len && s + r_ofs < d.len() {
+    if r_len > 0 && s + r_ofs < d.len() {
         chunk = chunk.hint(s + r_ofs, "squashfs-4.0", None);
     }
     Some(chunk)
