@@ -267,7 +267,13 @@ impl<'a> Engine<'a> {
             let mut cursor = 0usize;
             while let Some(cand) = pending.pop() {
                 if cand.start < cursor {
-                    if let Some(h) = cand.hinted_by {
+                    // A header placed a chunk inside another one. Only a chunk that is really
+                    // there makes this an overlap (OpenWrt's headers keep a nominal rootfs
+                    // offset inside the kernel).
+                    if let Some(h) = cand
+                        .hinted_by
+                        .filter(|_| (cand.format.identify)(data, cand.start).is_some())
+                    {
                         self.problem(
                             &scope.parent,
                             cand.start,

@@ -383,10 +383,12 @@ fn overlapping_carves_are_extracted_once_and_reported() {
         &[],
     ))
     .unwrap();
-    // A TP-Link header whose rootfs offset points into its own kernel.
+    // A TP-Link header whose kernel extent covers the filesystem its rootfs offset names.
     let kernel = lzma_alone(&fake_kernel(b""), 3, 0, 2);
     let mut img = tplink_v1("TP-LINK Technologies", &kernel, &sq, 0x200 + kernel.len());
-    img[0x88..0x8c].copy_from_slice(&0x400u32.to_be_bytes());
+    let inside = 0x200 + kernel.len() / 2;
+    img[inside..inside + sq.len()].copy_from_slice(&sq);
+    img[0x88..0x8c].copy_from_slice(&(inside as u32).to_be_bytes());
     // A second superblock inside the first filesystem's extent.
     let inner = 0x200 + kernel.len() + 4096;
     img[inner..inner + sq.len().min(200)].copy_from_slice(&sq[..sq.len().min(200)]);
