@@ -36,10 +36,16 @@ pub fn sample_root(dir: &Path) -> PathBuf {
         "root:x:0:0:root:/root:/bin/sh\nnobody:*:65534:65534:nobody:/var:/bin/false\n",
     )
     .unwrap();
-    fs::write(root.join("etc/init.d/rcS"), "#!/bin/sh\ntelnetd -l /bin/sh\n").unwrap();
+    fs::write(
+        root.join("etc/init.d/rcS"),
+        "#!/bin/sh\ntelnetd -l /bin/sh\n",
+    )
+    .unwrap();
     fs::write(root.join("bin/busybox"), noise(300 * 1024, 7)).unwrap();
     symlink("busybox", root.join("bin/sh")).unwrap();
-    let text: String = (0..20000).map(|i| format!("line {i} of a library\n")).collect();
+    let text: String = (0..20000)
+        .map(|i| format!("line {i} of a library\n"))
+        .collect();
     fs::write(root.join("usr/lib/libz.so"), text).unwrap();
     fs::write(root.join("www/empty.html"), b"").unwrap();
     root
@@ -77,7 +83,14 @@ pub fn mksquashfs(root: &Path, out: &Path, comp: &str, extra: &[&str]) -> PathBu
     run(Command::new(tool)
         .arg(root)
         .arg(out)
-        .args(["-comp", comp, "-noappend", "-no-progress", "-quiet", "-all-root"])
+        .args([
+            "-comp",
+            comp,
+            "-noappend",
+            "-no-progress",
+            "-quiet",
+            "-all-root",
+        ])
         .args(extra));
     out.to_path_buf()
 }
@@ -144,7 +157,11 @@ pub fn genromfs(root: &Path, out: &Path) -> PathBuf {
 /// A classic ext2 image without feature flags (`genext2fs`, as older Buildroot made them).
 pub fn genext2fs(root: &Path, out: &Path) -> PathBuf {
     let tool = require_tool("genext2fs", "genext2fs");
-    run(Command::new(tool).arg("-d").arg(root).args(["-b", "2048"]).arg(out));
+    run(Command::new(tool)
+        .arg("-d")
+        .arg(root)
+        .args(["-b", "2048"])
+        .arg(out));
     out.to_path_buf()
 }
 
@@ -243,7 +260,12 @@ pub fn mkenvimage(vars: &[&str], size: usize, redundant: bool, dir: &Path) -> Pa
     if redundant {
         c.arg("-r");
     }
-    run(c.arg("-s").arg(size.to_string()).arg("-o").arg(&out).arg(&txt));
+    run(c
+        .arg("-s")
+        .arg(size.to_string())
+        .arg("-o")
+        .arg(&out)
+        .arg(&txt));
     out
 }
 

@@ -213,10 +213,11 @@ pub trait CountingRead: Read {
     fn input_used(&self) -> u64;
 }
 
+/// The rebuilt 13-byte header followed by the stream.
+type HeaderedInput<'a> = std::io::BufReader<std::io::Chain<std::io::Cursor<[u8; 13]>, &'a [u8]>>;
+
 struct LiblzmaCounting<'a> {
-    dec: liblzma::bufread::XzDecoder<
-        std::io::BufReader<std::io::Chain<std::io::Cursor<[u8; 13]>, &'a [u8]>>,
-    >,
+    dec: liblzma::bufread::XzDecoder<HeaderedInput<'a>>,
 }
 
 impl Read for LiblzmaCounting<'_> {

@@ -168,15 +168,14 @@ fn rtime(src: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
         };
         p += 2;
         out.push(value);
-        let mut back = positions[value as usize];
+        let back = positions[value as usize];
         positions[value as usize] = out.len();
-        for _ in 0..repeat {
-            if out.len() >= dsize || back >= out.len() {
+        for from in back..back + repeat as usize {
+            if out.len() >= dsize || from >= out.len() {
                 break;
             }
-            let b = out[back];
+            let b = out[from];
             out.push(b);
-            back += 1;
         }
     }
     Ok(out)

@@ -117,7 +117,7 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     let strong = !matches!(sig, b"root" | b"boot" | b"webp");
     // Plain words (`root`, `boot`) appear in any text: without a checksum they are not headers.
     let plausible_load = load == 0 || (0x8000_0000..0xc000_0000).contains(&load);
-    if !sum_ok && !(strong && plausible_load) {
+    if !(sum_ok || strong && plausible_load) {
         return None;
     }
     let sig_s = String::from_utf8_lossy(sig).to_string();

@@ -156,7 +156,7 @@ fn parse(d: &[u8], s: usize) -> Option<Sb> {
         sb.fragment_table = u64_e(h, 103, be)?;
     }
     let used = sb.bytes_used;
-    if used < 64 || used > 1 << 32 || sb.inode_table >= sb.dir_table || sb.dir_table >= used {
+    if !(64..=1 << 32).contains(&used) || sb.inode_table >= sb.dir_table || sb.dir_table >= used {
         return None;
     }
     if sb.uid_start > used || sb.guid_start > used || sb.fragment_table > used {
@@ -259,7 +259,7 @@ impl<'a> Reader<'a> {
 
     /// Decompresses the metadata table from `start` to `end` into one buffer; returns it with a
     /// map from block offset (relative to `start`) to position in the buffer.
-    fn table(&self, start: u64, end: u64) -> Result<(Vec<u8>, Vec<(usize, usize)>), String> {
+    fn table(&self, start: u64, end: u64) -> Result<(Vec<u8>, BlockMap), String> {
         let mut out = Vec::new();
         let mut map = Vec::new();
         let mut pos = start as usize;
@@ -275,6 +275,10 @@ impl<'a> Reader<'a> {
         Ok((out, map))
     }
 }
+
+/// A decompressed table's blocks: (offset of the block in the image table, position in the
+/// decompressed buffer).
+type BlockMap = Vec<(usize, usize)>;
 
 /// Position in a decompressed table of the reference (block offset, offset in block).
 fn locate(map: &[(usize, usize)], block: usize, offset: usize) -> Option<usize> {

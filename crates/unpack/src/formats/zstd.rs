@@ -36,7 +36,7 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     }
     let mut dec = decoder(&d[s..]).ok()?;
     let mut buf = [0u8; 1024];
-    dec.read(&mut buf).ok()?;
+    let _ = dec.read(&mut buf).ok()?; // any output at all: a frame that starts decoding
     Some(
         Chunk::new(FORMAT.id, "zstd", s)
             .describe("Zstandard compressed data")

@@ -297,6 +297,9 @@ pub mod squashfs_legacy {
 
     use super::*;
 
+    /// A block compressor.
+    pub type Compress = fn(&[u8]) -> Vec<u8>;
+
     pub enum Node {
         Dir(&'static str, Vec<Node>),
         File(&'static str, Vec<u8>),
@@ -310,7 +313,7 @@ pub mod squashfs_legacy {
         pub magic: Option<[u8; 4]>,
         pub block_size: u32,
         /// Block compressor (metadata and data); `None` stores everything uncompressed.
-        pub compress: Option<fn(&[u8]) -> Vec<u8>>,
+        pub compress: Option<Compress>,
     }
 
     struct BitWriter {
@@ -359,7 +362,7 @@ pub mod squashfs_legacy {
         out: Vec<u8>,
         cur: Vec<u8>,
         be: bool,
-        compress: Option<fn(&[u8]) -> Vec<u8>>,
+        compress: Option<Compress>,
     }
 
     impl Meta {
