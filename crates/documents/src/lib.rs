@@ -46,48 +46,28 @@ pub struct DocOptions {
 
 impl Default for DocOptions {
     fn default() -> Self {
-        DocOptions {
-            timeout: Duration::from_secs(10),
-            max_bytes: 4 << 20,
-        }
+        DocOptions { timeout: Duration::from_secs(10), max_bytes: 4 << 20 }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
     #[error("{source_name}: {message}")]
-    Read {
-        source_name: String,
-        message: String,
-    },
+    Read { source_name: String, message: String },
 }
 
 /// Reads and judges the named documents.
-pub fn assess(
-    sources: &[DocSource],
-    opts: &DocOptions,
-    progress: &dyn Progress,
-) -> Result<Observations, DocError> {
+pub fn assess(sources: &[DocSource], opts: &DocOptions, progress: &dyn Progress) -> Result<Observations, DocError> {
     let mut texts = Vec::new();
     for s in sources {
         progress.note(&s.name());
         match s {
             DocSource::File(p) => {
-                let bytes = std::fs::read(p).map_err(|e| DocError::Read {
-                    source_name: s.name(),
-                    message: e.to_string(),
-                })?;
-                texts.push((
-                    s.name(),
-                    String::from_utf8_lossy(&bytes[..bytes.len().min(opts.max_bytes as usize)])
-                        .to_string(),
-                ));
+                let bytes = std::fs::read(p).map_err(|e| DocError::Read { source_name: s.name(), message: e.to_string() })?;
+                texts.push((s.name(), String::from_utf8_lossy(&bytes[..bytes.len().min(opts.max_bytes as usize)]).to_string()));
             }
             DocSource::Url(_) => {
-                return Err(DocError::Read {
-                    source_name: s.name(),
-                    message: "fetching URLs is not supported yet".into(),
-                })
+                return Err(DocError::Read { source_name: s.name(), message: "fetching URLs is not supported yet".into() })
             }
         }
     }

@@ -28,12 +28,7 @@ pub fn cyclonedx(r: &Report) -> Value {
             v
         })
         .collect();
-    let subject = r
-        .subject
-        .firmware
-        .as_ref()
-        .map(|f| f.input.clone())
-        .unwrap_or_else(|| "device".into());
+    let subject = r.subject.firmware.as_ref().map(|f| f.input.clone()).unwrap_or_else(|| "device".into());
     let mut meta = json!({
         "timestamp": r.generated_at,
         "tools": { "components": [{ "type": "application", "name": r.tool.name, "version": r.tool.version }] },
