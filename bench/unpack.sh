@@ -3,9 +3,16 @@
 #
 #   bench/unpack.sh [IMAGE...]        (default: every image in ../shared/corpus/firmware)
 #
-# For each image and tool it reports the regular files extracted (`find -type f`, the same count
-# for every tool; iotassure's manifest.json and the tools' links to their input are not counted),
-# the wall time (median of REPEAT runs, default 3) and the peak RSS, then the ratios
+# For each image and tool it reports two counts:
+#   files    regular files written (`find -type f`, the same for every tool; iotassure's
+#            manifest.json is not counted)
+#   entries  every non-directory entry extracted: files, symlinks, device nodes and FIFOs. The
+#            other tools create these on disk (unsquashfs makes device nodes as root; binwalk and
+#            unblob write a cpio's device node as an empty regular file); iotassure records them in
+#            manifest.json and never creates a device node, so its count comes from the manifest.
+#            binwalk's link to its input is not counted.
+# the wall time (median of REPEAT runs, default 3; the tools take turns within each repetition so
+# the machine's load falls on all of them alike) and the peak RSS, then the ratios
 # iotassure/binwalk and iotassure/unblob. Targets (issue 3): time <= 0.5x binwalk v3 and <= 0.33x
 # unblob; file count >= the better of the two, on every image.
 #
@@ -70,7 +77,7 @@ fi
 work="$(mktemp -d "$BENCH/run.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# run TOOL IMAGE OUT → "seconds rss_kb files"
+# run TOOL IMAGE OUT → "seconds rss_kb files entries"
 run() {
   local tool="$1" img="$2" out="$3"
   rm -rf "$out"
@@ -80,36 +87,46 @@ run() {
     binwalk) mkdir -p "$out"; /usr/bin/time -f "%e %M" -o "$t" binwalk -q -Me -C "$out" "$img" >/dev/null 2>&1 || true ;;
     unblob) /usr/bin/time -f "%e %M" -o "$t" unblob -e "$out" "$img" >/dev/null 2>&1 || true ;;
   esac
-  local files=0
-  [ -d "$out" ] && files=$(find "$out" -type f ! -name manifest.json | wc -l)
-  echo "$(tail -1 "$t") $files"
+  local files=0 entries=0
+  if [ -d "$out" ]; then
+    files=$(find "$out" -type f ! -name manifest.json | wc -l)
+    case "$tool" in
+      iotassure) entries=$(python3 -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["entries"] if e["type"] != "dir"))' "$out/manifest.json") ;;
+      binwalk) entries=$(find "$out" -mindepth 2 ! -type d | wc -l) ;;
+      *) entries=$(find "$out" ! -type d | wc -l) ;;
+    esac
+  fi
+  echo "$(tail -1 "$t") $files $entries"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 table() {
-printf "| image | files iotassure | files binwalk v3 | files unblob | time iotassure (s) | time binwalk (s) | time unblob (s) | ratio vs binwalk | ratio vs unblob | peak RSS iotassure / binwalk / unblob (MiB) |\n"
-printf "|---|---|---|---|---|---|---|---|---|---|\n"
+printf "| image | files: iotassure / binwalk v3 / unblob | entries: iotassure / binwalk v3 / unblob | time (s): iotassure / binwalk v3 / unblob | ratio vs binwalk v3 | ratio vs unblob | peak RSS (MiB): iotassure / binwalk v3 / unblob |\n"
+printf "|---|---|---|---|---|---|---|\n"
 for img in "$@"; do
   name="$(basename "$img")"
-  declare -A T R F
-  for tool in iotassure binwalk unblob; do
-    times=""
-    rss=0
-    for i in $(seq "$REPEAT"); do
-      read -r s m f < <(run "$tool" "$img" "$work/$tool")
-      times="$times $s"
-      rss=$((m > rss ? m : rss))
+  declare -A TIMES R F E
+  for tool in iotassure binwalk unblob; do TIMES[$tool]=""; R[$tool]=0; done
+  for i in $(seq "$REPEAT"); do
+    for tool in iotassure binwalk unblob; do
+      read -r s m f e < <(run "$tool" "$img" "$work/$tool")
+      TIMES[$tool]="${TIMES[$tool]} $s"
+      R[$tool]=$((m > R[$tool] ? m : R[$tool]))
       F[$tool]=$f
+      E[$tool]=$e
     done
-    T[$tool]=$(echo $times | tr ' ' '\n' | median)
-    R[$tool]=$((rss / 1024))
+  done
+  declare -A T
+  for tool in iotassure binwalk unblob; do
+    T[$tool]=$(echo ${TIMES[$tool]} | tr ' ' '\n' | median)
   done
   ratio_b=$(awk -v a="${T[iotassure]}" -v b="${T[binwalk]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
   ratio_u=$(awk -v a="${T[iotassure]}" -v b="${T[unblob]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n" "$name" \
-    "${F[iotassure]}" "${F[binwalk]}" "${F[unblob]}" "${T[iotassure]}" "${T[binwalk]}" "${T[unblob]}" \
-    "$ratio_b" "$ratio_u" "${R[iotassure]}" "${R[binwalk]}" "${R[unblob]}"
+  printf "| %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s | %s | %s / %s / %s |\n" "$name" \
+    "${F[iotassure]}" "${F[binwalk]}" "${F[unblob]}" "${E[iotassure]}" "${E[binwalk]}" "${E[unblob]}" \
+    "${T[iotassure]}" "${T[binwalk]}" "${T[unblob]}" "$ratio_b" "$ratio_u" \
+    "$((R[iotassure] / 1024))" "$((R[binwalk] / 1024))" "$((R[unblob] / 1024))"
 done
 }
 table "$@" | tee "$BENCH/results-$(date +%Y%m%d-%H%M%S).md"

@@ -675,16 +675,17 @@ impl<'a> Engine<'a> {
                     entry
                         .facts
                         .insert("possibly_encrypted".into(), (h > 7.9).into());
-                    {
-                        let name = join(&scope.dir, &format!("0x{s:x}-unknown.bin"));
-                        let prov = format!("{} @0x{s:x} unknown", scope.parent);
-                        if let Some(path) = self.carve(&name, region, &scope.parent, s, &prov) {
-                            entry.extracted_to = Some(path.clone());
-                            let mut st = self.state.lock().expect("lock");
-                            st.blobs.push(Blob {
+                    let name = join(&scope.dir, &format!("0x{s:x}-unknown.bin"));
+                    let prov = format!("{} @0x{s:x} unknown", scope.parent);
+                    if let Some(path) = self.carve(&name, region, &scope.parent, s, &prov) {
+                        entry.extracted_to = Some(path.clone());
+                        // Only the input's own unknown regions are blobs for the checks: a
+                        // region of a decompressed blob is already inside that blob.
+                        if scope.depth == 0 {
+                            self.state.lock().expect("lock").blobs.push(Blob {
                                 path,
                                 kind: BlobKind::Raw,
-                                provenance: format!("{} @0x{s:x} unknown", scope.parent),
+                                provenance: prov,
                                 base_address: None,
                             });
                         }

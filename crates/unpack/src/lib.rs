@@ -10,13 +10,17 @@
 //! Formats live one per file in [`formats`], registered in [`formats::REGISTRY`]. Everything is
 //! written through [`sink::Sink`], which keeps output inside the output folder and enforces the
 //! [`Limits`]. A bad chunk is reported with its offset and the rest goes on; the result says
-//! whether it is partial.
+//! whether it is partial. Files found inside an extracted filesystem are scanned too, and what
+//! they hold goes beside it (`<chunk>.nested/…`), with the chain in every entry's provenance.
+//! See `docs/unpack.md`.
 
 pub mod codec;
 pub mod engine;
 pub mod entropy;
 mod flash;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod limits;
 pub mod sink;
 mod walk;

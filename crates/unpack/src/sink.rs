@@ -35,8 +35,9 @@ pub struct Meta {
 }
 
 /// Normalises an archive member name to a relative path. Refuses names that would leave the
-/// folder they are extracted into: `..` components, NUL bytes, and (unless `allow_absolute`,
-/// for filesystems whose paths are rooted by nature) absolute names.
+/// folder they are extracted into: `..` components and NUL bytes. Absolute names are re-rooted
+/// inside the folder when `allow_absolute` (the archive's `/etc/x` is the device's `/etc/x`, as
+/// GNU tar and cpio treat it), refused otherwise.
 pub fn sanitize(name: &str, allow_absolute: bool) -> Result<String, String> {
     if name.contains('\0') {
         return Err(format!("{name:?}: NUL byte in name"));

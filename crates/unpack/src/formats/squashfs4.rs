@@ -59,6 +59,7 @@ fn parse(d: &[u8], s: usize) -> Option<Superblock> {
     let block_log = u16_e(h, 22, be)?;
     if !block_size.is_power_of_two()
         || !(4096..=1 << 20).contains(&block_size)
+        || block_log >= 32
         || 1u32 << block_log != block_size
     {
         return None;
