@@ -659,6 +659,13 @@ impl<'a> Engine<'a> {
                 Some(b) => {
                     entry.format = "padding".into();
                     entry.description = format!("padding (0x{b:02X} × {})", e - s);
+                    // In the input image every region ends up in a file, padding included (an
+                    // erased partition is part of the flash map); inside blobs it is noise.
+                    if scope.depth == 0 {
+                        let name = join(&scope.dir, &format!("0x{s:x}-padding.bin"));
+                        let prov = format!("{} @0x{s:x} padding", scope.parent);
+                        entry.extracted_to = self.carve(&name, region, &scope.parent, s, &prov);
+                    }
                 }
                 None => {
                     let h = entropy::shannon(region);
