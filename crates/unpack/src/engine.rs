@@ -22,6 +22,9 @@ use crate::sink::Sink;
 
 /// Regions smaller than this between chunks are not reported.
 const MIN_GAP: usize = 16;
+/// Time the magic-less formats (each try decodes a little) may cost in one blob: a blob made of
+/// LZMA-looking headers must not take hours.
+const MAX_WEAK_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Engine<'a> {
     pub sink: &'a Sink,
@@ -265,6 +268,8 @@ impl<'a> Engine<'a> {
         let found: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
         rayon::scope(|s| {
             let mut cursor = 0usize;
+            let mut weak_time = std::time::Duration::ZERO;
+            let mut weak_stopped = false;
             while let Some(cand) = pending.pop() {
                 if cand.start < cursor {
                     // A header placed a chunk inside another one. Only a chunk that is really
@@ -291,7 +296,27 @@ impl<'a> Engine<'a> {
                     self.problem(&scope.parent, cand.start, fmt.id, e.to_string());
                     break;
                 }
-                let Some(mut chunk) = (fmt.identify)(data, cand.start) else {
+                if fmt.anchor == Anchor::Weak && weak_time > MAX_WEAK_TIME {
+                    continue;
+                }
+                let t0 = std::time::Instant::now();
+                let found_chunk = (fmt.identify)(data, cand.start);
+                if fmt.anchor == Anchor::Weak {
+                    weak_time += t0.elapsed();
+                    if weak_time > MAX_WEAK_TIME && !weak_stopped {
+                        weak_stopped = true;
+                        self.problem(
+                            &scope.parent,
+                            cand.start,
+                            fmt.id,
+                            format!(
+                                "trying LZMA/zlib-like candidates took over {} s: the rest of this blob is not searched for magic-less formats",
+                                MAX_WEAK_TIME.as_secs()
+                            ),
+                        );
+                    }
+                }
+                let Some(mut chunk) = found_chunk else {
                     continue;
                 };
                 if chunk.offset < cursor {

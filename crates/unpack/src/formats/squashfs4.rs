@@ -188,7 +188,7 @@ impl CompressionAction for Codec {
 fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
     let sb = parse(d, chunk.offset)
         .ok_or_else(|| ExtractError::Bad("superblock no longer parses".into()))?;
-    let end = chunk.offset as u64 + sb.bytes_used;
+    let end = (chunk.offset as u64).saturating_add(sb.bytes_used);
     if end > d.len() as u64 {
         return Err(ExtractError::Bad(format!(
             "truncated: the superblock says {} bytes, only {} are present",
