@@ -85,7 +85,7 @@ run() {
   case "$tool" in
     iotassure) /usr/bin/time -f "%e %M" -o "$t" "$IOTASSURE" -q unpack "$img" --out "$out" >/dev/null 2>&1 || true ;;
     binwalk) mkdir -p "$out"; /usr/bin/time -f "%e %M" -o "$t" binwalk -q -Me -C "$out" "$img" >/dev/null 2>&1 || true ;;
-    unblob) /usr/bin/time -f "%e %M" -o "$t" unblob -e "$out" "$img" >/dev/null 2>&1 || true ;;
+    unblob) /usr/bin/time -f "%e %M" -o "$t" unblob --log "$work/unblob.log" -e "$out" "$img" >/dev/null 2>&1 || true ;;
   esac
   local files=0 entries=0
   if [ -d "$out" ]; then

@@ -323,12 +323,8 @@ impl<'a> Engine<'a> {
                     continue;
                 }
                 let start = chunk.offset;
-                // A carved image that is the whole file it was found in is that file.
-                if fmt.kind == Kind::Carve
-                    && scope.in_file
-                    && start == 0
-                    && chunk.size == Some(data.len())
-                {
+                // A carved image at the start of a file is that file (a .gif is a GIF).
+                if fmt.kind == Kind::Carve && scope.in_file && start == 0 {
                     cursor = data.len();
                     continue;
                 }

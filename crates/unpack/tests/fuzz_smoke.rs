@@ -57,6 +57,10 @@ fn seeds(t: &std::path::Path) -> BTreeMap<&'static str, Vec<u8>> {
     s.insert("ubifs", read(ubi_dir.join("rootfs.ubifs")));
     s.insert("ext", read(tk::genext2fs(&small, &t.join("e.img"))));
     s.insert("cpio", read(tk::cpio(&small, &t.join("s.cpio"), "newc")));
+    s.insert(
+        "cpio-binary",
+        read(tk::cpio(&small, &t.join("b.cpio"), "bin")),
+    );
     s.insert("tar", read(tarball.clone()));
     s.insert("zip", read(tk::zip(&small, &t.join("s.zip"))));
     for (tool, id) in [

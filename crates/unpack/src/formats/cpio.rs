@@ -26,6 +26,18 @@ pub static FORMAT: Format = Format {
             bytes: b"070707",
             at: 0,
         },
+    ],
+    identify,
+    extract: Some(extract),
+};
+
+/// The old binary variant: its two-byte magic would match all over binaries, so inside the
+/// files of a filesystem it is only tried at offset 0.
+pub static BINARY: Format = Format {
+    id: "cpio-binary",
+    kind: Kind::Filesystem,
+    anchor: Anchor::Weak,
+    magics: &[
         Magic {
             bytes: b"\xc7\x71",
             at: 0,

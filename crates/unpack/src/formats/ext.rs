@@ -20,7 +20,8 @@ use crate::sink::{sanitize, Meta};
 pub static FORMAT: Format = Format {
     id: "ext",
     kind: Kind::Filesystem,
-    anchor: Anchor::Anywhere,
+    // A two-byte magic: inside the files of a filesystem, only an image at offset 0.
+    anchor: Anchor::Weak,
     magics: &[Magic {
         bytes: b"\x53\xef",
         at: 0x438,

@@ -74,6 +74,7 @@ pub static REGISTRY: &[&Format] = &[
     &jffs2::FORMAT,
     &ext::FORMAT,
     &cpio::FORMAT,
+    &cpio::BINARY,
     &tar::FORMAT,
     &zip::FORMAT,
     &gzip::FORMAT,
