@@ -400,6 +400,26 @@ fn compressors_wrap_a_tarball() {
         assert_eq!(dir, format!("0x0-{format}/0x0-tar"), "{tool}");
         assert_sample_root(&u, &dir, &root);
     }
+    // bzip2 with 100 kB blocks: eight blocks, decoded in parallel, byte for byte.
+    let exe = iotassure_testkit::require_tool("bzip2", "bzip2");
+    let o = iotassure_testkit::run(
+        std::process::Command::new(exe)
+            .args(["-1", "-c"])
+            .arg(&tarball),
+    );
+    let u = run_bytes(t.path(), "r.tar.bz2-1", &o.stdout);
+    assert_eq!(u.summary.layout[0].size as usize, o.stdout.len());
+    let blob = u
+        .tree
+        .blobs
+        .iter()
+        .find(|b| b.provenance == "image @0x0 bzip2")
+        .unwrap();
+    assert_eq!(
+        fs::read(u.tree.root.join(&blob.path)).unwrap(),
+        fs::read(&tarball).unwrap()
+    );
+    assert_sample_root(&u, &chunk_dir(&u, "tar"), &root);
     // zlib has no command-line tool in Debian's base: made with flate2.
     let z = zlib(&fs::read(&tarball).unwrap());
     let u = run_bytes(t.path(), "r.tar.zlib", &z);
