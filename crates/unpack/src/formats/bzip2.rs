@@ -102,16 +102,16 @@ struct BitWriter {
 }
 
 impl BitWriter {
+    /// Appends the low `bits` (at most 32) of `v`.
     fn push(&mut self, v: u64, bits: u32) {
-        for i in (0..bits).rev() {
-            self.acc = (self.acc << 1) | ((v >> i) & 1);
-            self.n += 1;
-            if self.n == 8 {
-                self.out.push(self.acc as u8);
-                self.acc = 0;
-                self.n = 0;
-            }
+        debug_assert!(bits <= 32);
+        self.acc = (self.acc << bits) | (v & ((1u64 << bits) - 1));
+        self.n += bits;
+        while self.n >= 8 {
+            self.n -= 8;
+            self.out.push((self.acc >> self.n) as u8);
         }
+        self.acc &= (1u64 << self.n) - 1;
     }
     fn copy(&mut self, d: &[u8], from: u64, bits: u64) {
         let mut b = from;
@@ -150,7 +150,8 @@ fn one_block_stream(d: &[u8], level: u8, start: u64, end: u64) -> Option<Vec<u8>
     };
     w.out.extend_from_slice(&[b'B', b'Z', b'h', level]);
     w.copy(d, start, end - start);
-    w.push(EOS_MAGIC, 48);
+    w.push(EOS_MAGIC >> 24, 24);
+    w.push(EOS_MAGIC & 0xff_ffff, 24);
     w.push(crc, 32);
     Some(w.finish())
 }
