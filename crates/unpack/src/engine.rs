@@ -604,14 +604,34 @@ impl<'a> Engine<'a> {
             }
             let rel = path.strip_prefix(&prefix).unwrap_or(path);
             let full = self.sink.root().join(path);
-            if std::fs::symlink_metadata(&full).map_or(true, |m| !m.is_file() || m.len() < 16) {
-                return;
-            }
-            let Some(map) = self.map(&full, fs_provenance) else {
+            let Ok(meta) = std::fs::symlink_metadata(&full) else {
                 return;
             };
+            if !meta.is_file() || meta.len() < 16 {
+                return;
+            }
+            // Small files are read (one system call); large ones mapped.
+            let small;
+            let map;
+            let data: &[u8] = if meta.len() <= 256 * 1024 {
+                match iotassure_core::tree::read_limited(&full, 256 * 1024) {
+                    Ok(v) => {
+                        small = v;
+                        &small
+                    }
+                    Err(_) => return,
+                }
+            } else {
+                match self.map(&full, fs_provenance) {
+                    Some(m) => {
+                        map = m;
+                        &map
+                    }
+                    None => return,
+                }
+            };
             self.scan(
-                &map,
+                data,
                 &Scope {
                     parent: format!("{fs_provenance} → /{rel}"),
                     dir: format!("{fs_dir}.nested/{rel}"),

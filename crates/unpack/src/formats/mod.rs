@@ -495,6 +495,22 @@ pub mod bytes {
     }
 }
 
+/// `io::copy` with a 256 KiB buffer: an eighth of the write calls on big files.
+fn copy_big(r: &mut dyn std::io::Read, w: &mut dyn std::io::Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut n = 0u64;
+    loop {
+        let got = match r.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(g) => g,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..got])?;
+        n += got as u64;
+    }
+}
+
 /// Streams `reader` into the chunk's blob; returns (blob path, bytes written).
 pub fn stream_to_blob(
     ctx: &Ctx<'_>,
@@ -502,7 +518,7 @@ pub fn stream_to_blob(
     reader: &mut dyn std::io::Read,
 ) -> Result<(String, u64), ExtractError> {
     let mut out = ctx.blob(name)?;
-    let n = std::io::copy(reader, &mut out).map_err(|e| {
+    let n = copy_big(reader, &mut out).map_err(|e| {
         let m = e.to_string();
         if is_limit_message(&m) {
             ExtractError::Limit(m)
@@ -526,7 +542,7 @@ pub fn copy_file(
         Ok(f) => f,
         Err(e) => return ctx.entry_error(e),
     };
-    let r = std::io::copy(reader, &mut out);
+    let r = copy_big(reader, &mut out);
     let written = out.written();
     out.finish();
     if let Err(e) = r {
