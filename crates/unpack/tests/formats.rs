@@ -587,6 +587,17 @@ fn esp_app_images_signed_and_unsigned() {
         assert_eq!(b[0].base_address, Some(0x3f00_0020));
         assert_eq!(fs::read(u.tree.root.join(&b[0].path)).unwrap(), drom);
     }
+    // ESP8266: no extended header; the first segment's length even looks like a chip id.
+    let img = esp8266_image(
+        0x4010_0004,
+        &[(0x4010_0000, vec![5u8; 5]), (0x3ffe_8000, noise(64, 3))],
+    );
+    let u = run_bytes(t.path(), "esp8266.bin", &img);
+    let l = &u.summary.layout[0];
+    assert_eq!(l.facts["chip"], "ESP8266", "{}", l.description);
+    assert_eq!(l.facts["hash_appended"], false);
+    assert_eq!(l.facts["segments"][0]["region"], "IRAM");
+    assert_eq!(l.facts["segments"][1]["region"], "DRAM");
     // A 0xE9 byte followed by junk is not an image.
     let mut junk = vec![0xe9, 3, 2, 0x1f];
     junk.extend(noise(4000, 9));

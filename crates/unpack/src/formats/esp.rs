@@ -112,6 +112,19 @@ fn region(chip: Option<u16>, a: u32) -> &'static str {
 }
 
 fn parse(d: &[u8]) -> Option<Image> {
+    // The ESP32 family's extended header, if it looks like one; else (or if its checksum fails)
+    // the ESP8266 layout, segments right after the 8-byte header.
+    let ext = d.get(8..24)?;
+    let chip_id = u16_le(ext, 4)?;
+    let esp32 = chip_name(chip_id).is_some() && ext[11..15] == [0; 4] && ext[15] <= 1;
+    let first = if esp32 { parse_as(d, true) } else { None };
+    match first {
+        Some(img) if img.checksum_ok => Some(img),
+        other => parse_as(d, false).filter(|i| i.checksum_ok).or(other),
+    }
+}
+
+fn parse_as(d: &[u8], esp32: bool) -> Option<Image> {
     if *d.first()? != 0xe9 {
         return None;
     }
@@ -121,10 +134,8 @@ fn parse(d: &[u8]) -> Option<Image> {
         return None;
     }
     let entry = u32_le(d, 4)?;
-    // ESP32 family: a known chip id, zero reserved bytes and a 0/1 hash flag.
     let ext = d.get(8..24)?;
     let chip_id = u16_le(ext, 4)?;
-    let esp32 = chip_name(chip_id).is_some() && ext[11..15] == [0; 4] && ext[15] <= 1;
     let hash_appended = esp32 && ext[15] == 1;
     let mut p = if esp32 { 24 } else { 8 };
     let mut segments = Vec::new();

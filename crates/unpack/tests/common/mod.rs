@@ -257,6 +257,24 @@ pub fn esp_image(entry: u32, segments: &[(u32, Vec<u8>)], signed: bool) -> Vec<u
     img
 }
 
+/// An ESP8266 image: no extended header, no SHA-256.
+pub fn esp8266_image(entry: u32, segments: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut img = vec![0xe9, segments.len() as u8, 0, 0x20];
+    img.extend_from_slice(&entry.to_le_bytes());
+    let mut sum = 0xefu8;
+    for (load, data) in segments {
+        img.extend_from_slice(&load.to_le_bytes());
+        img.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        img.extend_from_slice(data);
+        sum = data.iter().fold(sum, |a, &b| a ^ b);
+    }
+    while img.len() % 16 != 15 {
+        img.push(0);
+    }
+    img.push(sum);
+    img
+}
+
 /// An `esp_app_desc_t` to put at the start of the first (DROM) segment.
 pub fn esp_app_desc(project: &str, version: &str, idf: &str) -> Vec<u8> {
     let mut d = vec![0u8; 256];
