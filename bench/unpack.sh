@@ -14,7 +14,8 @@
 # the wall time and the CPU time (user + system), each the best of REPEAT runs (default 5: on a
 # shared machine the best run is the one least disturbed by other work; the tools take turns
 # within each repetition so the load falls on all of them alike), the peak RSS, then the
-# wall-time ratios iotassure/binwalk and iotassure/unblob. Counts are the best of the runs too. Targets (issue 3): time <= 0.5x binwalk v3 and <= 0.33x
+# wall-time ratios iotassure/binwalk and iotassure/unblob. Counts are the best of the runs too;
+# times come only from runs that reached that count (a run that failed early is not "fast"). Targets (issue 3): time <= 0.5x binwalk v3 and <= 0.33x
 # unblob; file count >= the better of the two, on every image.
 #
 # The other tools are installed under $BENCH (default /tmp/iotassure-bench) when missing, never
@@ -108,22 +109,23 @@ printf "| image | files: iotassure / binwalk v3 / unblob | entries: iotassure / 
 printf "|---|---|---|---|---|---|---|---|\n"
 for img in "$@"; do
   name="$(basename "$img")"
-  declare -A TIMES CPU R F E
-  for tool in iotassure binwalk unblob; do TIMES[$tool]=""; CPU[$tool]=""; R[$tool]=0; F[$tool]=0; E[$tool]=0; done
+  declare -A RUNS R F E
+  for tool in iotassure binwalk unblob; do RUNS[$tool]=""; R[$tool]=0; F[$tool]=0; E[$tool]=0; done
   for i in $(seq "$REPEAT"); do
     for tool in iotassure binwalk unblob; do
       read -r s m c f e < <(run "$tool" "$img" "$work/$tool")
-      TIMES[$tool]="${TIMES[$tool]} $s"
-      CPU[$tool]="${CPU[$tool]} $c"
+      RUNS[$tool]="${RUNS[$tool]}$s $c $f"$'\n'
       R[$tool]=$((m > R[$tool] ? m : R[$tool]))
       F[$tool]=$((f > F[$tool] ? f : F[$tool]))
       E[$tool]=$((e > E[$tool] ? e : E[$tool]))
     done
   done
+  # Best times among the runs that extracted everything the tool manages (a run that failed
+  # early would otherwise look fast).
   declare -A T C
   for tool in iotassure binwalk unblob; do
-    T[$tool]=$(echo ${TIMES[$tool]} | tr ' ' '\n' | best)
-    C[$tool]=$(echo ${CPU[$tool]} | tr ' ' '\n' | best)
+    T[$tool]=$(printf "%s" "${RUNS[$tool]}" | awk -v f="${F[$tool]}" '$3 == f {print $1}' | best)
+    C[$tool]=$(printf "%s" "${RUNS[$tool]}" | awk -v f="${F[$tool]}" '$3 == f {print $2}' | best)
   done
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b < 0.02) print "n/a (< 20 ms)"; else printf "%.2f", a / b }'; }
   printf "| %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s | %s | %s / %s / %s | %s / %s / %s |\n" "$name" \
