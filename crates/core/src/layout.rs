@@ -37,6 +37,11 @@ pub struct LayoutEntry {
     /// Shannon entropy in bits per byte, reported for unknown regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entropy: Option<f64>,
+    /// Machine-readable header facts (snake_case keys): an ESP image's `entry_point`,
+    /// `segments`, `sha256`, `secure_boot_v2_signature`; a kernel's `linux_version`; a FIT
+    /// image's `signatures`. The description says the same for people.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub facts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A problem met while unpacking; extraction went on with the rest.

@@ -10,11 +10,17 @@
 //! Formats live one per file in [`formats`], registered in [`formats::REGISTRY`]. Everything is
 //! written through [`sink::Sink`], which keeps output inside the output folder and enforces the
 //! [`Limits`]. A bad chunk is reported with its offset and the rest goes on; the result says
-//! whether it is partial.
+//! whether it is partial. Files found inside an extracted filesystem are scanned too, and what
+//! they hold goes beside it (`<chunk>.nested/…`), with the chain in every entry's provenance.
+//! See `docs/unpack.md`.
 
+pub mod codec;
 pub mod engine;
 pub mod entropy;
+mod flash;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod limits;
 pub mod sink;
 mod walk;
@@ -107,18 +113,25 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, "image", "", 0);
-    let state = engine.state.into_inner().expect("lock");
+    engine.scan(&map, &engine::Scope::image(input));
+    let mut state = engine.state.into_inner().expect("lock");
+    state.sort_layout();
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
     let (mut entries, limits_hit) = sink.into_parts();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut layout = state.layout;
-    layout.sort_by(|a, b| (a.depth, &a.parent, a.offset).cmp(&(b.depth, &b.parent, b.offset)));
+    let layout = state.layout;
     let identified = layout
         .iter()
         .any(|l| l.format != "unknown" && l.format != "padding");
+    if !identified && !limits_hit.is_empty() {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(UnpackError::NothingExtracted {
+            path: input.to_path_buf(),
+            problems: limits_hit,
+        });
+    }
     if !identified {
         let head = map
             .iter()
@@ -139,8 +152,20 @@ pub fn unpack(
         rootfs: Vec::new(),
         blobs: state.blobs,
     };
-    tree.rootfs = find_rootfs(&tree, &state.fs_dirs);
-    if tree.entries.iter().all(|e| e.kind == EntryKind::Dir) && !state.problems.is_empty() {
+    let fs_dirs: Vec<(String, String)> = state
+        .fs_dirs
+        .iter()
+        .filter(|f| !f.nested)
+        .map(|f| (f.dir.clone(), f.provenance.clone()))
+        .collect();
+    tree.rootfs = find_rootfs(&tree, &fs_dirs);
+    // Carved unknown regions are not extraction: an image whose every chunk failed is an error.
+    let extracted = tree
+        .entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::Dir)
+        .count() as u64;
+    if extracted <= state.carved && !state.problems.is_empty() {
         let problems = state
             .problems
             .iter()

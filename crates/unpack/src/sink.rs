@@ -35,8 +35,9 @@ pub struct Meta {
 }
 
 /// Normalises an archive member name to a relative path. Refuses names that would leave the
-/// folder they are extracted into: `..` components, NUL bytes, and (unless `allow_absolute`,
-/// for filesystems whose paths are rooted by nature) absolute names.
+/// folder they are extracted into: `..` components and NUL bytes. Absolute names are re-rooted
+/// inside the folder when `allow_absolute` (the archive's `/etc/x` is the device's `/etc/x`, as
+/// GNU tar and cpio treat it), refused otherwise.
 pub fn sanitize(name: &str, allow_absolute: bool) -> Result<String, String> {
     if name.contains('\0') {
         return Err(format!("{name:?}: NUL byte in name"));
@@ -64,6 +65,12 @@ pub struct Sink {
     stopped: AtomicBool,
     entries: Mutex<Vec<Entry>>,
     limits_hit: Mutex<Vec<String>>,
+    /// Folders (relative) already checked to be real directories: most files go into a folder
+    /// that earlier files created, and the check costs a system call per path component.
+    /// Nothing else writes in the output folder, so a checked folder stays a folder.
+    known_dirs: Mutex<std::collections::HashSet<String>>,
+    /// Symlinks recorded (created on disk or not): nothing is ever written through one.
+    links: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Sink {
@@ -79,6 +86,8 @@ impl Sink {
             stopped: AtomicBool::new(false),
             entries: Mutex::new(Vec::new()),
             limits_hit: Mutex::new(Vec::new()),
+            known_dirs: Mutex::new(std::collections::HashSet::new()),
+            links: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -141,24 +150,58 @@ impl Sink {
     /// Creates every missing directory of `rel` (relative to the root); refuses to pass through
     /// anything that is not a real directory.
     fn ensure_dirs(&self, rel: &str) -> Result<PathBuf, SinkError> {
+        let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+        let known_len = {
+            let known = self.known_dirs.lock().expect("lock");
+            (0..=comps.len())
+                .rev()
+                .find(|&n| n == 0 || known.contains(&comps[..n].join("/")))
+                .unwrap_or(0)
+        };
         let mut p = self.root.clone();
-        for comp in rel.split('/').filter(|c| !c.is_empty()) {
+        for c in &comps[..known_len] {
+            p.push(c);
+        }
+        let not_dir = |p: &Path| {
+            SinkError::Refused(format!(
+                "{} is not a directory (a symlink or file is in the way)",
+                p.strip_prefix(&self.root).unwrap_or(p).display()
+            ))
+        };
+        for (i, comp) in comps.iter().enumerate().skip(known_len) {
             p.push(comp);
+            // A link the image declared here (even one not created because it escapes): the
+            // device would resolve the path through it, so nothing is written under it.
+            if self
+                .links
+                .lock()
+                .expect("lock")
+                .contains(&comps[..=i].join("/"))
+            {
+                return Err(SinkError::Refused(format!(
+                    "{} is a symlink in the image; not written through",
+                    comps[..=i].join("/")
+                )));
+            }
             match fs::symlink_metadata(&p) {
                 Ok(m) if m.file_type().is_dir() => {}
-                Ok(_) => {
-                    return Err(SinkError::Refused(format!(
-                        "{rel}: {} is not a directory (a symlink or file is in the way)",
-                        p.strip_prefix(&self.root).unwrap_or(&p).display()
-                    )))
-                }
+                Ok(_) => return Err(not_dir(&p)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&p) {
                     Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    // Another thread made it: check what it made.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        if !fs::symlink_metadata(&p)?.file_type().is_dir() {
+                            return Err(not_dir(&p));
+                        }
+                    }
                     Err(e) => return Err(e.into()),
                 },
                 Err(e) => return Err(e.into()),
             }
+            self.known_dirs
+                .lock()
+                .expect("lock")
+                .insert(comps[..=i].join("/"));
         }
         Ok(p)
     }
@@ -173,7 +216,7 @@ impl Sink {
     /// A directory at `rel` (already sanitised, relative to the output root).
     pub fn dir(&self, rel: &str, meta: Meta, provenance: &str) -> Result<(), SinkError> {
         self.check()?;
-        self.ensure_dirs(rel)?;
+        self.ensure_dirs(rel).map_err(|e| in_path(rel, e))?;
         self.count_entry()?;
         self.record(Entry {
             path: rel.to_string(),
@@ -201,7 +244,7 @@ impl Sink {
         if name.is_empty() {
             return Err(SinkError::Refused(format!("{rel}: empty file name")));
         }
-        let parent = self.ensure_dirs(dir)?;
+        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
         let path = parent.join(name);
         let open = || {
             OpenOptions::new()
@@ -252,8 +295,9 @@ impl Sink {
     ) -> Result<(), SinkError> {
         self.check()?;
         let (dir, name) = Self::split(rel);
-        let parent = self.ensure_dirs(dir)?;
+        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
         self.count_entry()?;
+        self.links.lock().expect("lock").insert(rel.to_string());
         self.record(Entry {
             path: rel.to_string(),
             kind: EntryKind::Symlink {
@@ -294,6 +338,14 @@ impl Sink {
             provenance: provenance.to_string(),
         });
         Ok(())
+    }
+}
+
+/// Names the entry a refusal was for.
+fn in_path(rel: &str, e: SinkError) -> SinkError {
+    match e {
+        SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
+        other => other,
     }
 }
 

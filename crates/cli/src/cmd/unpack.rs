@@ -1,18 +1,19 @@
 //! `iotassure unpack`: an image → a folder of files, with the layout printed the way binwalk
-//! users expect and every file's provenance in manifest.json.
+//! users expect, a summary of the tree, and every file's provenance in manifest.json.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
 use iotassure_core::layout::Confidence;
+use iotassure_core::tree::{EntryKind, Tree};
 
 use super::LimitArgs;
 use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes the extracted files under OUT (one folder per chunk, named OFFSET-FORMAT) and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain.\n\nExample:\n  iotassure unpack firmware.bin --out firmware.extracted"
+    after_help = "Writes the extracted files under OUT, one folder per chunk named OFFSET-FORMAT (a root filesystem keeps its own folder; archives found inside its files go beside it, in FOLDER.nested/), and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain (e.g. `image @0x117790 squashfs-4.0-xz`).\n\nNothing is written outside OUT: absolute paths and `..` are refused or re-rooted, symlinks are recorded and only created when they stay inside, device nodes are recorded, never created. A region that fails is reported with its offset and the rest goes on; the result then says PARTIAL.\n\nExamples:\n  iotassure unpack firmware.bin --out firmware.extracted\n  iotassure unpack firmware.bin --out x --json | jq '.summary.layout[] | select(.depth == 0)'\n  iotassure unpack firmware.bin --out x --depth 2 --max-total 512"
 )]
 pub struct Args {
     /// The firmware image.
@@ -20,7 +21,8 @@ pub struct Args {
     /// Output folder (created; must be empty).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Print the summary and layout as JSON on standard output instead of the table.
+    /// Print the summary, layout, root filesystems and blobs as JSON on standard output instead
+    /// of the table.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -32,12 +34,11 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         limits: args.limits.limits(),
     };
     let u = iotassure_unpack::unpack(&args.image, &args.out, &opts, progress)?;
-    if u.tree.root.starts_with(&args.out) || args.out.exists() {
+    if args.out.is_dir() {
         std::fs::write(
             args.out.join("manifest.json"),
             serde_json::to_string_pretty(&u.tree)?,
-        )
-        .ok();
+        )?;
     }
     let s = &u.summary;
     if args.json {
@@ -50,22 +51,24 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         return Ok(crate::EXIT_PASS);
     }
     println!(
-        "{:<14}{:<14}{:<10}{:<8}DESCRIPTION",
+        "{:<12}{:<12}{:<10}{:<8}DESCRIPTION",
         "DECIMAL", "HEXADECIMAL", "SIZE", "CONF"
     );
-    println!("{}", "-".repeat(100));
+    println!("{}", "-".repeat(110));
+    let mut last_parent = String::from("image");
     for l in &s.layout {
         let indent = "  ".repeat(l.depth as usize);
+        if l.parent != last_parent {
+            println!("{indent}in {}:", l.parent);
+            last_parent = l.parent.clone();
+        }
         let conf = match l.confidence {
             Confidence::High => "high",
             Confidence::Medium => "medium",
             Confidence::Low => "low",
         };
-        if l.depth > 0 && l.offset == 0 {
-            println!("{indent}in {}:", l.parent);
-        }
         println!(
-            "{indent}{:<14}{:<14}{:<10}{:<8}{}",
+            "{indent}{:<12}{:<12}{:<10}{:<8}{}",
             l.offset,
             format!("0x{:X}", l.offset),
             l.size,
@@ -73,9 +76,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             l.description
         );
     }
-    println!("{}", "-".repeat(100));
+    println!("{}", "-".repeat(110));
+    print_tree(&u.tree, &args.out);
     println!(
-        "{} files, {} directories, {} symlinks, {} special entries, {} bytes written into {}",
+        "\n{} files, {} directories, {} symlinks, {} special entries (recorded, not created), {} bytes written into {}",
         s.files,
         s.dirs,
         s.symlinks,
@@ -83,23 +87,6 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         s.bytes_written,
         args.out.display()
     );
-    for r in &u.tree.rootfs {
-        println!(
-            "root filesystem: {}/{} ({})",
-            args.out.display(),
-            r.path,
-            r.provenance
-        );
-    }
-    for b in &u.tree.blobs {
-        println!(
-            "blob ({:?}): {}/{} ({})",
-            b.kind,
-            args.out.display(),
-            b.path,
-            b.provenance
-        );
-    }
     if s.partial {
         println!("PARTIAL: the tree is incomplete:");
         for p in &s.problems {
@@ -113,4 +100,53 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         }
     }
     Ok(crate::EXIT_PASS)
+}
+
+/// One line per root filesystem, other extracted folder and blob: what it holds and where it
+/// came from.
+fn print_tree(tree: &Tree, out: &std::path::Path) {
+    println!("TREE");
+    let count = |prefix: &str| {
+        let p = format!("{prefix}/");
+        let mut n = [0u64; 4];
+        for e in tree.entries.iter().filter(|e| e.path.starts_with(&p)) {
+            match e.kind {
+                EntryKind::File => n[0] += 1,
+                EntryKind::Dir => n[1] += 1,
+                EntryKind::Symlink { .. } => n[2] += 1,
+                _ => n[3] += 1,
+            }
+        }
+        n
+    };
+    for r in &tree.rootfs {
+        let [f, d, l, s] = count(&r.path);
+        println!(
+            "  root filesystem  {}/{}/  {f} files, {d} dirs, {l} symlinks, {s} special  ({})",
+            out.display(),
+            r.path,
+            r.provenance
+        );
+    }
+    for b in &tree.blobs {
+        let kind = match b.kind {
+            iotassure_core::tree::BlobKind::Kernel => "kernel",
+            iotassure_core::tree::BlobKind::McuFirmware => "MCU firmware",
+            iotassure_core::tree::BlobKind::Raw => "blob",
+        };
+        let size = tree
+            .entries
+            .iter()
+            .find(|e| e.path == b.path)
+            .map_or(0, |e| e.size);
+        println!(
+            "  {kind:<15}  {}/{}  {size} bytes{}  ({})",
+            out.display(),
+            b.path,
+            b.base_address
+                .map(|a| format!(", load address 0x{a:X}"))
+                .unwrap_or_default(),
+            b.provenance
+        );
+    }
 }

@@ -7,12 +7,13 @@ use flate2::bufread::GzDecoder;
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::BlobKind;
 
-use super::{stream_to_blob, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use super::{stream_to_blob, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
 use crate::sink::sanitize;
 
 pub static FORMAT: Format = Format {
     id: "gzip",
     kind: Kind::Compressed,
+    anchor: Anchor::Anywhere,
     magics: &[Magic {
         bytes: b"\x1f\x8b\x08",
         at: 0,
@@ -49,24 +50,20 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
         return None;
     }
     let name = original_name(&d[s..]);
-    Some(Chunk {
-        format: FORMAT.id,
-        label: "gzip".into(),
-        offset: s,
-        size: None,
-        description: format!(
-            "gzip compressed data{}, operating system: {}",
-            name.as_deref()
-                .map(|n| format!(", original file name: \"{n}\""))
-                .unwrap_or_default(),
-            h[9]
-        ),
-        confidence: Confidence::High,
-        hints: vec![],
-    })
+    Some(
+        Chunk::new(FORMAT.id, "gzip", s)
+            .describe(format!(
+                "gzip compressed data{}, operating system: {}",
+                name.as_deref()
+                    .map(|n| format!(", original file name: \"{n}\""))
+                    .unwrap_or_default(),
+                h[9]
+            ))
+            .confidence(Confidence::High),
+    )
 }
 
-fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
+fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
     let input = &d[chunk.offset..];
     let name = original_name(input)
         .and_then(|n| sanitize(&n, false).ok())
@@ -75,9 +72,10 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
     let mut dec = GzDecoder::new(input);
     let (path, n) = stream_to_blob(ctx, &name, &mut dec)?;
     let consumed = input.len() - dec.into_inner().len();
-    Ok(Extracted {
+    Ok(Extracted::blob(
         consumed,
-        blob: Some((path, BlobKind::Raw)),
-        note: format!("{n} bytes decompressed"),
-    })
+        path,
+        BlobKind::Raw,
+        format!("{n} bytes decompressed"),
+    ))
 }

@@ -1,24 +1,31 @@
-//! SquashFS 4.0, little and big endian, with gzip, lzma (including OpenWrt's raw-LZMA variant,
-//! whose parameters backhand finds adaptively), xz, lz4 and zstd. Read with backhand.
+//! SquashFS 4.0, little and big endian, with gzip, lzma, lzo, xz, lz4 and zstd, read with
+//! backhand. LZMA and LZO blocks go through our own codec (`crate::codec`), which knows the
+//! vendor LZMA variants: the standard 13-byte header, OpenWrt's 5-byte header without the size
+//! (Debian's unsquashfs refuses it), and raw streams. Files are decompressed in parallel.
 //!
 //! Superblock (96 bytes, endianness from the magic): magic, inode count, mtime, block size,
 //! fragment count, compressor, block log, flags, id count, version major/minor, root inode,
 //! bytes used, then table offsets.
 
 use std::io::Cursor;
+use std::sync::Mutex;
 
-use backhand::kind::Kind as BhKind;
-use backhand::{FilesystemReader, InnerNode};
+use backhand::compression::{CompressionAction, Compressor, DefaultCompressor};
+use backhand::kind::{Kind as BhKind, BE_V4_0, LE_V4_0};
+use backhand::{BackhandError, FilesystemReader, InnerNode};
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
+use rayon::prelude::*;
 
-use super::bytes::{u16_be, u16_le, u32_be, u32_le};
-use super::{copy_file, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use super::bytes::{u16_e, u32_e, u64_e};
+use super::{copy_file, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use crate::codec::{lzma_block, lzma_detect, lzo1x_decompress, LzmaBlock};
 use crate::sink::{sanitize, Meta};
 
 pub static FORMAT: Format = Format {
     id: "squashfs-4.0",
     kind: Kind::Filesystem,
+    anchor: Anchor::Anywhere,
     magics: &[
         Magic {
             bytes: b"hsqs",
@@ -33,48 +40,42 @@ pub static FORMAT: Format = Format {
     extract: Some(extract),
 };
 
-struct Superblock {
-    big_endian: bool,
-    inodes: u32,
-    mtime: u32,
-    block_size: u32,
-    compressor: u16,
-    bytes_used: u64,
+pub struct Superblock {
+    pub big_endian: bool,
+    pub inodes: u32,
+    pub mtime: u32,
+    pub block_size: u32,
+    pub compressor: u16,
+    pub bytes_used: u64,
 }
 
 fn parse(d: &[u8], s: usize) -> Option<Superblock> {
     let h = d.get(s..s + 96)?;
     let be = &h[0..4] == b"sqsh";
-    let u16_ = |at| if be { u16_be(h, at) } else { u16_le(h, at) };
-    let u32_ = |at| if be { u32_be(h, at) } else { u32_le(h, at) };
-    let u64_ = |at: usize| -> Option<u64> {
-        let lo = u32_(at)? as u64;
-        let hi = u32_(at + 4)? as u64;
-        Some(if be { (lo << 32) | hi } else { (hi << 32) | lo })
-    };
-    if u16_(28)? != 4 || u16_(30)? != 0 {
+    if u16_e(h, 28, be)? != 4 || u16_e(h, 30, be)? != 0 {
         return None;
     }
-    let block_size = u32_(12)?;
-    let block_log = u16_(22)?;
+    let block_size = u32_e(h, 12, be)?;
+    let block_log = u16_e(h, 22, be)?;
     if !block_size.is_power_of_two()
         || !(4096..=1 << 20).contains(&block_size)
+        || block_log >= 32
         || 1u32 << block_log != block_size
     {
         return None;
     }
-    let compressor = u16_(20)?;
+    let compressor = u16_e(h, 20, be)?;
     if !(1..=6).contains(&compressor) {
         return None;
     }
-    let bytes_used = u64_(40)?;
+    let bytes_used = u64_e(h, 40, be)?;
     if bytes_used < 96 {
         return None;
     }
     Some(Superblock {
         big_endian: be,
-        inodes: u32_(4)?,
-        mtime: u32_(8)?,
+        inodes: u32_e(h, 4, be)?,
+        mtime: u32_e(h, 8, be)?,
         block_size,
         compressor,
         bytes_used,
@@ -110,29 +111,84 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     let available = (d.len() - s) as u64;
     let truncated = sb.bytes_used > available;
     let comp = compressor_name(sb.compressor);
-    Some(Chunk {
-        format: FORMAT.id,
-        label: format!("squashfs-4.0-{comp}"),
-        offset: s,
-        size: Some(sb.bytes_used.min(available) as usize),
-        description: format!(
-            "SquashFS file system, {} endian, version: 4.0, compression: {comp}, inode count: {}, block size: {}, image size: {} bytes, created: {}{}",
-            if sb.big_endian { "big" } else { "little" },
-            sb.inodes,
-            sb.block_size,
-            sb.bytes_used,
-            timestamp(sb.mtime),
-            if truncated { format!(" (TRUNCATED: only {available} bytes present)") } else { String::new() }
-        ),
-        confidence: if truncated { Confidence::Low } else { Confidence::Medium },
-        hints: vec![],
-    })
+    Some(
+        Chunk::new(FORMAT.id, format!("squashfs-4.0-{comp}"), s)
+            .size(sb.bytes_used.min(available) as usize)
+            .describe(format!(
+                "SquashFS file system, {} endian, version: 4.0, compression: {comp}, inode count: {}, block size: {}, image size: {} bytes, created: {}{}",
+                if sb.big_endian { "big" } else { "little" },
+                sb.inodes,
+                sb.block_size,
+                sb.bytes_used,
+                timestamp(sb.mtime),
+                if truncated { format!(" (TRUNCATED: only {available} bytes present)") } else { String::new() }
+            ))
+            .confidence(if truncated { Confidence::Low } else { Confidence::Medium })
+            .fact("compression", comp)
+            .fact("inodes", sb.inodes)
+            .fact("block_size", sb.block_size),
+    )
 }
 
-fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
+/// Backhand's decompressor, with LZMA (every vendor variant) and LZO done by our codec. The
+/// LZMA variant is found on the first block and kept for the rest of the image.
+struct Codec {
+    lzma: Mutex<Option<LzmaBlock>>,
+}
+
+impl CompressionAction for Codec {
+    type Error = BackhandError;
+    type Compressor = Compressor;
+    type FilesystemCompressor = backhand::FilesystemCompressor;
+    type SuperBlock = backhand::SuperBlock;
+
+    fn decompress(
+        &self,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        compressor: Compressor,
+    ) -> Result<(), BackhandError> {
+        // Backhand reserves the most a block may hold (block size or 8 KiB of metadata).
+        let max_out = out.capacity().max(8192);
+        let bad = |m: String| BackhandError::UnsupportedCompression(m);
+        match compressor {
+            Compressor::Lzma => {
+                let known = *self.lzma.lock().expect("lock");
+                let decoded = match known {
+                    Some(v) => lzma_block(bytes, v, max_out).map_err(bad)?,
+                    None => {
+                        let (v, o) = lzma_detect(bytes, max_out)
+                            .ok_or_else(|| bad("no LZMA variant decodes this block".into()))?;
+                        *self.lzma.lock().expect("lock") = Some(v);
+                        o
+                    }
+                };
+                out.extend_from_slice(&decoded);
+                Ok(())
+            }
+            Compressor::Lzo => {
+                let (o, _) = lzo1x_decompress(bytes, max_out).map_err(|e| bad(e.to_string()))?;
+                out.extend_from_slice(&o);
+                Ok(())
+            }
+            other => DefaultCompressor.decompress(bytes, out, other),
+        }
+    }
+
+    fn compress(
+        &self,
+        bytes: &[u8],
+        fc: Self::FilesystemCompressor,
+        block_size: u32,
+    ) -> Result<Vec<u8>, BackhandError> {
+        DefaultCompressor.compress(bytes, fc, block_size)
+    }
+}
+
+fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
     let sb = parse(d, chunk.offset)
         .ok_or_else(|| ExtractError::Bad("superblock no longer parses".into()))?;
-    let end = chunk.offset as u64 + sb.bytes_used;
+    let end = (chunk.offset as u64).saturating_add(sb.bytes_used);
     if end > d.len() as u64 {
         return Err(ExtractError::Bad(format!(
             "truncated: the superblock says {} bytes, only {} are present",
@@ -140,30 +196,30 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
             d.len() - chunk.offset
         )));
     }
-    let target = match (sb.big_endian, sb.compressor) {
-        (false, 2) => "le_v4_0_lzma",
-        (true, 2) => "be_v4_0_lzma",
-        (false, _) => "le_v4_0",
-        (true, _) => "be_v4_0",
+    // One codec per image (its LZMA variant); leaked because backhand takes `&'static`. A few
+    // bytes per LZMA/LZO filesystem, only those.
+    let kind = if matches!(sb.compressor, 2 | 3) {
+        let codec: &'static Codec = Box::leak(Box::new(Codec {
+            lzma: Mutex::new(None),
+        }));
+        BhKind::new_v4_with_const(codec, if sb.big_endian { BE_V4_0 } else { LE_V4_0 })
+    } else {
+        BhKind::from_const(if sb.big_endian { BE_V4_0 } else { LE_V4_0 })
+            .map_err(ExtractError::Bad)?
     };
-    let kind = BhKind::from_target(target).map_err(ExtractError::Bad)?;
     let bytes = &d[chunk.offset..end as usize];
     let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(bytes), 0, kind)
         .map_err(|e| ExtractError::Bad(format!("squashfs tables: {e}")))?;
-    ctx.dir(
-        "",
-        Meta {
-            mode: 0o755,
-            ..Meta::default()
-        },
-    )?;
-    let mut files = 0u64;
+    ctx.root_dir()?;
+    // Directories, links and nodes first (in tree order, so parents exist), then the files'
+    // data in parallel.
+    let mut files = Vec::new();
     for node in fs.files() {
         let full = node.fullpath.to_string_lossy();
         let rel = match sanitize(&full, true) {
             Ok(r) => r,
             Err(e) => {
-                ctx.problems.push(format!("entry refused: {e}"));
+                ctx.problem(format!("entry refused: {e}"));
                 continue;
             }
         };
@@ -179,9 +235,7 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
         let r = match &node.inner {
             InnerNode::Dir(_) => ctx.dir(&rel, meta),
             InnerNode::File(f) => {
-                files += 1;
-                let mut reader = fs.file(f).reader();
-                copy_file(ctx, &rel, meta, &mut reader)?;
+                files.push((rel, meta, f));
                 Ok(())
             }
             InnerNode::Symlink(l) => ctx.symlink(&rel, &l.link.to_string_lossy(), meta),
@@ -194,9 +248,16 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
             ctx.entry_error(e)?;
         }
     }
-    Ok(Extracted {
-        consumed: sb.bytes_used as usize,
-        blob: None,
-        note: format!("{files} files"),
-    })
+    let count = files.len() as u64;
+    files.par_iter().try_for_each(|(rel, meta, f)| {
+        let mut reader = match fs.file(f).reader_checked() {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.problem(format!("/{rel}: {e}"));
+                return Ok(());
+            }
+        };
+        copy_file(ctx, rel, *meta, &mut reader)
+    })?;
+    Ok(Extracted::files(sb.bytes_used as usize, count))
 }

@@ -1,18 +1,18 @@
 //! POSIX/GNU tar (`ustar` at offset 257, header checksum verified). Members are written through
 //! the sink: absolute names and `..` are refused, links recorded, device nodes never created.
 
-use std::io::Read;
-
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
 use tar::{Archive, EntryType};
 
-use super::{copy_file, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use super::{copy_file, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use crate::codec::SliceCounter;
 use crate::sink::{sanitize, Meta};
 
 pub static FORMAT: Format = Format {
     id: "tar",
     kind: Kind::Filesystem,
+    anchor: Anchor::Anywhere,
     magics: &[Magic {
         bytes: b"ustar",
         at: 257,
@@ -46,44 +46,21 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     if !checksum_ok(h) {
         return None;
     }
-    Some(Chunk {
-        format: FORMAT.id,
-        label: "tar".into(),
-        offset: s,
-        size: None,
-        description: "POSIX tar archive".into(),
-        confidence: Confidence::High,
-        hints: vec![],
-    })
+    let gnu = &h[257..265] == b"ustar  \0";
+    Some(
+        Chunk::new(FORMAT.id, "tar", s)
+            .describe(if gnu {
+                "POSIX tar archive (GNU)"
+            } else {
+                "POSIX tar archive"
+            })
+            .confidence(Confidence::High),
+    )
 }
 
-/// Counts the bytes the archive reader consumes, to find the archive's end.
-struct Counting<'a> {
-    inner: &'a [u8],
-    pos: usize,
-}
-
-impl Read for Counting<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.inner.len() - self.pos);
-        buf[..n].copy_from_slice(&self.inner[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
-    let mut archive = Archive::new(Counting {
-        inner: &d[chunk.offset..],
-        pos: 0,
-    });
-    ctx.dir(
-        "",
-        Meta {
-            mode: 0o755,
-            ..Meta::default()
-        },
-    )?;
+fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
+    let mut archive = Archive::new(SliceCounter::new(&d[chunk.offset..]));
+    ctx.root_dir()?;
     let mut files = 0u64;
     let entries = archive
         .entries()
@@ -92,18 +69,18 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                ctx.problems.push(format!(
+                ctx.problem(format!(
                     "tar entry unreadable (archive truncated or corrupt): {e}"
                 ));
                 break;
             }
         };
         let name = String::from_utf8_lossy(&entry.path_bytes()).to_string();
-        let rel = match sanitize(&name, false) {
+        let rel = match sanitize(&name, true) {
             Ok(r) if !r.is_empty() => r,
             Ok(_) => continue,
             Err(e) => {
-                ctx.problems.push(format!("member refused: {e}"));
+                ctx.problem(format!("member refused: {e}"));
                 continue;
             }
         };
@@ -140,9 +117,5 @@ fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, Extr
     }
     drop(archive.entries());
     let consumed = archive.into_inner().pos;
-    Ok(Extracted {
-        consumed,
-        blob: None,
-        note: format!("{files} files"),
-    })
+    Ok(Extracted::files(consumed, files))
 }

@@ -6,11 +6,13 @@ use iotassure_core::tree::BlobKind;
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::Stream;
 
-use super::{stream_to_blob, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use super::{stream_to_blob, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
+use crate::codec::crc32;
 
 pub static FORMAT: Format = Format {
     id: "xz",
     kind: Kind::Compressed,
+    anchor: Anchor::Anywhere,
     magics: &[Magic {
         bytes: b"\xfd7zXZ\x00",
         at: 0,
@@ -29,51 +31,32 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     if crc32(&h[6..8]) != crc {
         return None;
     }
-    Some(Chunk {
-        format: FORMAT.id,
-        label: "xz".into(),
-        offset: s,
-        size: None,
-        description: format!(
-            "XZ compressed data, check type: {}",
-            match h[7] {
-                0 => "none",
-                1 => "CRC32",
-                4 => "CRC64",
-                _ => "SHA-256",
-            }
-        ),
-        confidence: Confidence::High,
-        hints: vec![],
-    })
+    Some(
+        Chunk::new(FORMAT.id, "xz", s)
+            .describe(format!(
+                "XZ compressed data, check type: {}",
+                match h[7] {
+                    0 => "none",
+                    1 => "CRC32",
+                    4 => "CRC64",
+                    _ => "SHA-256",
+                }
+            ))
+            .confidence(Confidence::High),
+    )
 }
 
-fn extract(ctx: &mut Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
+fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
     let input = &d[chunk.offset..];
     let stream = Stream::new_stream_decoder(ctx.sink.limits.max_decoder_memory, 0)
         .map_err(|e| ExtractError::Bad(format!("xz decoder: {e}")))?;
     let mut dec = XzDecoder::new_stream(input, stream);
     let (path, n) = stream_to_blob(ctx, "decompressed.bin", &mut dec)?;
     let consumed = dec.total_in() as usize;
-    Ok(Extracted {
+    Ok(Extracted::blob(
         consumed,
-        blob: Some((path, BlobKind::Raw)),
-        note: format!("{n} bytes decompressed"),
-    })
-}
-
-/// CRC-32 (IEEE), bitwise: only used on a few header bytes.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xffff_ffffu32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
+        path,
+        BlobKind::Raw,
+        format!("{n} bytes decompressed"),
+    ))
 }

@@ -1,0 +1,7 @@
+#![no_main]
+//! The `ext` parser: identify, then extract under small limits.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    iotassure_unpack::fuzz::format("ext", data);
+});
