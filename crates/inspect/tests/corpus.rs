@@ -304,7 +304,6 @@ fn dir300_header_and_kernel() {
 }
 
 #[test]
-#[ignore = "needs unpack support: SquashFS 2.0 big-endian LZMA (branch unpack)"]
 fn dir300_rootfs() {
     let Some((o, _d)) = inspect_corpus("DIR-300A1_FW105b09.bin") else {
         return;
@@ -334,7 +333,6 @@ fn dir300_rootfs() {
 }
 
 #[test]
-#[ignore = "needs unpack support: ESP32 app image as an McuFirmware blob (branch unpack)"]
 fn esp32_blink() {
     let Some((o, _d)) = inspect_corpus("esptool_esp_idf_blink_esp32s2.bin") else {
         return;
@@ -362,7 +360,6 @@ fn esp32_blink() {
 }
 
 #[test]
-#[ignore = "needs unpack support: Intel HEX as an McuFirmware blob (branch unpack)"]
 fn dvid_hex() {
     let Some((o, _d)) = inspect_corpus("DVID_hardcodedPassword.ino.arduino_standard.hex") else {
         return;

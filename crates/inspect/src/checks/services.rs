@@ -221,9 +221,16 @@ fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<St
         if path.starts_with("/etc/init.d/S")
             && base.len() > 3
             && base[1..3].bytes().all(|b| b.is_ascii_digit())
-            && scripts.contains_key(&path)
         {
-            on.insert(path);
+            // busybox rcS runs `/etc/init.d/S??*`, and vendors often link those names to
+            // scripts kept elsewhere (DIR-300: S10system.sh -> /etc/scripts/system.sh).
+            if let EntryKind::Symlink { .. } = e.kind {
+                if let Some((target, _)) = view.resolve(&path) {
+                    on.insert(target);
+                }
+            } else if scripts.contains_key(&path) {
+                on.insert(path);
+            }
         }
     }
     let by_base: BTreeMap<&str, Vec<&String>> = scripts.keys().fold(BTreeMap::new(), |mut m, k| {
