@@ -277,6 +277,7 @@ fn emux_dvarm() {
             ),
             ("busybox 1.23.2", has_component(&o, "busybox", "1.23.2")),
             ("dropbear 2017.75", has_component(&o, "dropbear", "2017.75")),
+            ("uclibc 0.9.33.2", has_component(&o, "uclibc", "0.9.33.2")),
             ("28 opkg packages", (26..=30).contains(&opkg)),
         ],
     );
@@ -328,6 +329,8 @@ fn dir300_rootfs() {
             ("5.6-7 services as root", !no_fail(&o, "5.6-7")),
             ("busybox 1.00", has_component(&o, "busybox", "1.00")),
             ("openssl 0.9.8a", has_component(&o, "openssl", "0.9.8a")),
+            ("hostapd 0.4.8", has_component(&o, "hostapd", "0.4.8")),
+            ("iptables 1.2.9", has_component(&o, "iptables", "1.2.9")),
         ],
     );
 }

@@ -359,13 +359,7 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
         });
         // musl states its version as a bare string beside "musl libc".
         if f.elf.is_some() && memchr::memmem::find(&f.data, b"musl libc (").is_some() {
-            if let Some((off, v)) = nul_strings(&f.data).find(|(_, s)| {
-                let p: Vec<&str> = s.split('.').collect();
-                p.len() == 3
-                    && p[0] == "1"
-                    && p.iter()
-                        .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
-            }) {
+            if let Some((off, v)) = nul_strings(&f.data).find(|(_, s)| bare_version(s, "1")) {
                 found.add(
                     "musl",
                     v,
@@ -373,6 +367,23 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
                     Evidence {
                         location: root.location(&f.path, None, Some(off as u64)),
                         excerpt: format!("musl libc … {v}"),
+                    },
+                );
+            }
+        }
+        // iptables prints `%s v%s` with its version kept as a bare string (DIR-300: "1.2.9").
+        if f.elf.is_some()
+            && is_iptables(&f.path)
+            && memchr::memmem::find(&f.data, b"%s v%s").is_some()
+        {
+            if let Some((off, v)) = nul_strings(&f.data).find(|(_, s)| bare_version(s, "1")) {
+                found.add(
+                    "iptables",
+                    v,
+                    "binary-string",
+                    Evidence {
+                        location: root.location(&f.path, None, Some(off as u64)),
+                        excerpt: format!("iptables … {v}"),
                     },
                 );
             }
@@ -401,6 +412,24 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
         }
     }
     n
+}
+
+fn is_iptables(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or("");
+    matches!(
+        base,
+        "iptables" | "iptables-multi" | "xtables-multi" | "xtables-legacy-multi" | "ip6tables"
+    ) || base.starts_with("libxtables.so")
+        || base.starts_with("libiptc.so")
+}
+
+/// `1.2.9`-like: three numeric parts, the first one `major`.
+fn bare_version(s: &str, major: &str) -> bool {
+    let p: Vec<&str> = s.split('.').collect();
+    p.len() == 3
+        && p[0] == major
+        && p.iter()
+            .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// NUL-terminated printable strings of 3..64 bytes, with their offsets.
