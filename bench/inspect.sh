@@ -3,14 +3,14 @@
 # detect-secrets from PyPI (secrets), on the same extracted corpus trees.
 #
 #   bash bench/inspect.sh            # all Linux corpus images
-#   KEEP=1 bash bench/inspect.sh     # keep /tmp/iotassure-bench for a look
+#   KEEP=1 bash bench/inspect.sh     # keep /tmp/iotassure-bench-inspect for a look
 #
 # Needs: apt-get install checksec python3-venv; ../shared/corpus. detect-secrets goes into a
 # venv under /tmp. Reports one run's figures (no timed assertions; see BRIEF.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-../shared/corpus}
-WORK=${WORK:-/tmp/iotassure-bench}
+WORK=${WORK:-/tmp/iotassure-bench-inspect}
 rm -rf "$WORK"; mkdir -p "$WORK"
 command -v checksec >/dev/null || { echo "checksec missing: apt-get install checksec"; exit 2; }
 if [ ! -x /tmp/ds-venv/bin/detect-secrets ]; then

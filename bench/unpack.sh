@@ -113,7 +113,8 @@ for img in "$@"; do
   for tool in iotassure binwalk unblob; do RUNS[$tool]=""; R[$tool]=0; F[$tool]=0; E[$tool]=0; done
   for i in $(seq "$REPEAT"); do
     for tool in iotassure binwalk unblob; do
-      read -r s m c f e < <(run "$tool" "$img" "$work/$tool")
+      read -r s m c f e < <(run "$tool" "$img" "$work/$tool-$i")
+      rm -rf "$work/$tool-$i"
       RUNS[$tool]="${RUNS[$tool]}$s $c $f"$'\n'
       R[$tool]=$((m > R[$tool] ? m : R[$tool]))
       F[$tool]=$((f > F[$tool] ? f : F[$tool]))
