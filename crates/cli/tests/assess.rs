@@ -203,6 +203,62 @@ impl Rootfs {
 }
 
 /// A strong, random password hashed with sha512-crypt, as a careful maker would provision.
+/// `--sbom FILE` on every Linux image of the corpus: a CycloneDX 1.6 document whose components
+/// carry purls and include the ground truth's key components.
+#[test]
+fn sbom_for_every_linux_corpus_image() {
+    let images = [
+        (
+            "ddwrt-tl-wr841nd-v9-factory-to-ddwrt.bin",
+            &["busybox", "dropbear", "dnsmasq"][..],
+        ),
+        (
+            "DIR-300A1_FW105b09.bin",
+            &["busybox", "openssl", "hostapd"][..],
+        ),
+        (
+            "emux_DV-ARM_rootfs-arm.tar.bz2",
+            &["busybox", "openssl", "dropbear"][..],
+        ),
+        (
+            "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin",
+            &["busybox", "dropbear", "dnsmasq"][..],
+        ),
+        (
+            "tplink-tl-wr841n-v14-2023-rootfs.squashfs",
+            &["busybox", "dropbear", "openssl"][..],
+        ),
+        ("tplink-tl-wr841n-v14-2023-kernel.bin", &["linux"][..]),
+    ];
+    for (name, want) in images {
+        let Some(img) = corpus_image(name) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let sbom = dir.path().join("sbom.json");
+        let (o, _r, _t) = assess(&img, &["--sbom", sbom.to_str().unwrap()]);
+        assert!(o.status.code() != Some(2), "{name}: {}", stderr(&o));
+        let doc: Value = serde_json::from_str(&fs::read_to_string(&sbom).unwrap()).unwrap();
+        assert_eq!(doc["bomFormat"], "CycloneDX", "{name}");
+        assert_eq!(doc["specVersion"], "1.6", "{name}");
+        let comps = doc["components"].as_array().unwrap();
+        for w in want {
+            let c = comps
+                .iter()
+                .find(|c| c["name"] == *w)
+                .unwrap_or_else(|| panic!("{name}: no {w} in the SBOM"));
+            assert!(
+                c["version"].as_str().is_some_and(|v| !v.is_empty()),
+                "{name}: {w} without a version"
+            );
+            assert!(
+                c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:")),
+                "{name}: {w} without a purl"
+            );
+        }
+    }
+}
+
 fn strong_hash() -> String {
     let o =
         run(Command::new("openssl").args(["passwd", "-6", "x9$Kq!vB7#mT2wZ@pL4r-unique-per-unit"]));
