@@ -169,3 +169,34 @@ fn help_teaches() {
     let a = ok(&bin().args(["assess", "--help"]).output().unwrap());
     assert!(a.contains("Exit status") && a.contains("--ics") && a.contains("--profile"));
 }
+
+#[test]
+fn unpack_refuses_a_used_folder_unless_forced_and_never_removes_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let img = example("demo-router.img");
+    let unpack = |extra: &[&str], image: &Path| {
+        bin()
+            .args(["-q", "unpack"])
+            .arg(image)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = ok(&unpack(&[], &img));
+    assert!(first.contains("root filesystem"), "{first}");
+    let again = unpack(&[], &img);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("use --force"));
+    ok(&unpack(&["--force"], &img));
+    assert!(out.join("manifest.json").is_file());
+    // An image inside the folder --force would remove is refused, and stays.
+    let inside = out.join("copy.img");
+    fs::copy(&img, &inside).unwrap();
+    let o = unpack(&["--force"], &inside);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("inside the output folder"));
+    assert!(inside.is_file(), "the image was removed");
+}

@@ -68,7 +68,7 @@ pub enum UnpackError {
         path: PathBuf,
         problems: Vec<String>,
     },
-    #[error("output folder {0} exists and is not empty")]
+    #[error("output folder {0} exists and is not empty (use --force to replace it)")]
     OutputNotEmpty(PathBuf),
 }
 

@@ -1,9 +1,9 @@
 //! `iotassure unpack`: an image → a folder of files, with the layout printed the way binwalk
 //! users expect, a summary of the tree, and every file's provenance in manifest.json.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::{EntryKind, Tree};
@@ -13,14 +13,17 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes the extracted files under OUT, one folder per chunk named OFFSET-FORMAT (a root filesystem keeps its own folder; archives found inside its files go beside it, in FOLDER.nested/), and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain (e.g. `image @0x117790 squashfs-4.0-xz`).\n\nNothing is written outside OUT: absolute paths and `..` are refused or re-rooted, symlinks are recorded and only created when they stay inside, device nodes are recorded, never created. A region that fails is reported with its offset and the rest goes on; the result then says PARTIAL.\n\nExamples:\n  iotassure unpack firmware.bin --out firmware.extracted\n  iotassure unpack firmware.bin --out x --json | jq '.summary.layout[] | select(.depth == 0)'\n  iotassure unpack firmware.bin --out x --depth 2 --max-total 512"
+    after_help = "Writes the extracted files under OUT, one folder per chunk named OFFSET-FORMAT (a root filesystem keeps its own folder; archives found inside its files go beside it, in FOLDER.nested/), and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain (e.g. `image @0x117790 squashfs-4.0-xz`).\n\nNothing is written outside OUT: absolute paths and `..` are refused or re-rooted, symlinks are recorded and only created when they stay inside, device nodes are recorded, never created. A region that fails is reported with its offset and the rest goes on; the result then says PARTIAL.\n\nExamples:\n  iotassure unpack firmware.bin --out firmware.extracted\n  iotassure unpack firmware.bin --out firmware.extracted --force   (replace an earlier run)\n  iotassure unpack firmware.bin --out x --json | jq '.summary.layout[] | select(.depth == 0)'\n  iotassure unpack firmware.bin --out x --depth 2 --max-total 512"
 )]
 pub struct Args {
     /// The firmware image.
     pub image: PathBuf,
-    /// Output folder (created; must be empty).
+    /// Output folder (created; must be empty, unless --force).
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Replace an existing, non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
     /// Print the summary, layout, root filesystems and blobs as JSON on standard output instead
     /// of the table.
     #[arg(long)]
@@ -30,6 +33,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
+    if args.force {
+        clear_output(&args.out, &args.image)?;
+    }
     let opts = iotassure_unpack::Options {
         limits: args.limits.limits(),
     };
@@ -149,4 +155,37 @@ fn print_tree(tree: &Tree, out: &std::path::Path) {
             b.provenance
         );
     }
+}
+
+/// `--force`: removes an existing output folder, refusing anything that is not a plain folder
+/// or that holds the image itself.
+fn clear_output(out: &Path, image: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        bail!(
+            "--force: {} is not a folder (a file or a symlink); not removing it",
+            out.display()
+        );
+    }
+    let out_abs = out.canonicalize()?;
+    if let Ok(img) = image.canonicalize() {
+        if img.starts_with(&out_abs) {
+            bail!(
+                "--force: the image {} is inside the output folder {}; choose another --out",
+                image.display(),
+                out.display()
+            );
+        }
+    }
+    if out_abs.parent().is_none() || std::env::current_dir().is_ok_and(|d| d.starts_with(&out_abs))
+    {
+        bail!(
+            "--force: refusing to remove {} (it is / or holds the current folder)",
+            out.display()
+        );
+    }
+    std::fs::remove_dir_all(out).with_context(|| format!("--force: removing {}", out.display()))?;
+    Ok(())
 }
