@@ -321,7 +321,19 @@ fn decide_one(
             undecided.join(", ")
         ));
     }
-    let needs = needed_evidence(cat, req.id, sources, statement.is_some());
+    let ran_from = |src: Source| {
+        obs.checks.iter().any(|c| {
+            c.source == src
+                && c.provisions.iter().any(|p| p == req.id)
+                && matches!(c.status, RunStatus::Ran { .. })
+        })
+    };
+    let checked = Sources {
+        firmware: ran_from(Source::Firmware),
+        device: ran_from(Source::Device),
+        documents: ran_from(Source::Documents),
+    };
+    let needs = needed_evidence(cat, req.id, sources, checked, statement.is_some());
     if !needs.is_empty() {
         reason.push_str(&format!(" Needs: {}.", needs.join("; ")));
     }
@@ -329,7 +341,15 @@ fn decide_one(
     v
 }
 
-fn needed_evidence(cat: &Catalog, id: &str, sources: Sources, have_statement: bool) -> Vec<String> {
+/// What would decide the provision. `checked` says which sources had a check for it that ran:
+/// those checks look for violations, so what is missing there is positive evidence, not a check.
+fn needed_evidence(
+    cat: &Catalog,
+    id: &str,
+    sources: Sources,
+    checked: Sources,
+    have_statement: bool,
+) -> Vec<String> {
     let kinds: Vec<EvidenceKind> = cat
         .provision(id)
         .map(|p| p.evidence.clone())
@@ -338,11 +358,20 @@ fn needed_evidence(cat: &Catalog, id: &str, sources: Sources, have_statement: bo
     for k in kinds {
         let s = match k {
             EvidenceKind::Firmware if !sources.firmware => "a firmware image (none given)",
+            EvidenceKind::Firmware if checked.firmware => {
+                "firmware evidence that the measure is in place (the firmware checks look for violations)"
+            }
             EvidenceKind::Firmware => "a firmware check that can see it (not yet automated)",
             EvidenceKind::Device if !sources.device => "a live-device probe (--device, not given)",
+            EvidenceKind::Device if checked.device => {
+                "device evidence that the measure is in place (the probes that ran look for violations)"
+            }
             EvidenceKind::Device => "a device probe that can see it (not yet automated)",
             EvidenceKind::Documents if !sources.documents => {
                 "the published documents (--doc, none given)"
+            }
+            EvidenceKind::Documents if checked.documents => {
+                "a document that states it (the documents given do not)"
             }
             EvidenceKind::Documents => "a document check that can see it (not yet automated)",
             EvidenceKind::Statement if !have_statement => {
