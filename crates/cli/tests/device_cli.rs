@@ -229,3 +229,60 @@ fn assess_merges_firmware_device_and_documents() {
     );
     let _ = SocketAddr::new(dev.ip, 80);
 }
+
+#[test]
+fn other_unit_report_turns_a_shared_host_key_into_a_5_4_3_fail() {
+    fx::require_root();
+    let keys = fx::TempDir::new("unit-key");
+    let shared = keys.path().join("host_key");
+    fx::dropbear_key(&shared);
+    let (h1, h2) = (fx::loopback(), fx::loopback());
+    let _a = fx::dropbear_keyed(&h1, 22, false, Some(&shared));
+    let _b = fx::dropbear_keyed(&h2, 22, false, Some(&shared));
+    let dir = tempfile::tempdir().expect("tmp");
+    let probe = |ip: &str, out: &std::path::Path, extra: &[&str]| {
+        Command::new(bin())
+            .args(["-q", "probe", ip, "--ports", "22", "--no-udp", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let first = dir.path().join("unit-a");
+    probe(&h1.ip.to_string(), &first, &[]);
+    let r = json(&first.join("report.json"));
+    assert_ne!(verdict(&r, "5.4-3")["verdict"], "FAIL", "one unit alone");
+    let second = dir.path().join("unit-b");
+    let report = first.join("report.json");
+    let o = probe(
+        &h2.ip.to_string(),
+        &second,
+        &["--other-unit", report.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&second.join("report.json"));
+    let v = verdict(&r, "5.4-3");
+    assert_eq!(v["verdict"], "FAIL", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("same on another unit"),
+        "{v}"
+    );
+    // Not a report: a clear error before anything is sent.
+    let bogus = dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{}").unwrap();
+    let o = probe(
+        &h2.ip.to_string(),
+        &dir.path().join("unit-c"),
+        &["--other-unit", bogus.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no key fingerprints"));
+}

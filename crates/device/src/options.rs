@@ -287,6 +287,9 @@ pub struct Options {
     /// Results of an earlier `iotassure intercept` run to judge with the rest (listen address,
     /// records).
     pub intercept: Option<(String, Vec<crate::intercept::Record>)>,
+    /// Key fingerprints of another unit of the same model (`--other-unit`): a key both present
+    /// is shared by every unit.
+    pub other_unit: Option<crate::checks::identity::OtherUnit>,
     /// Wall-clock budget for the whole run; probes still pending when it runs out are recorded as
     /// skipped with that reason.
     pub max_time: Duration,
@@ -317,6 +320,7 @@ impl Options {
             capture: None,
             outage: None,
             intercept: None,
+            other_unit: None,
         }
     }
 

@@ -151,6 +151,16 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
         "nothing more: the KEXINIT read during identification".into(),
     ));
     v.push(p(
+        ids::KEY_IDENTITY,
+        &["5.4-3"],
+        "each SSH port".into(),
+        "if SSH",
+        format!(
+            "one connection: {}, KEXINIT, KEX_ECDH_INIT, NEWKEYS, SERVICE_REQUEST ssh-userauth (no authentication); the host key's SHA-256 fingerprint is recorded, and the TLS certificate key's from the TLS probe",
+            ssh_id::client_ident()
+        ),
+    ));
+    v.push(p(
         ids::CLEARTEXT,
         &["5.5-1", "5.5-7"],
         "each service".into(),

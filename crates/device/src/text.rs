@@ -66,6 +66,13 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
         .contains(&needle.to_ascii_lowercase())
 }
 
+/// A key fingerprint as OpenSSH prints it: `SHA256:` + unpadded base64 of the SHA-256.
+pub fn fingerprint(blob: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(blob);
+    format!("SHA256:{}", base64(&d).trim_end_matches('='))
+}
+
 /// A tiny base64 encoder (HTTP Basic and RTSP auth headers).
 pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -450,3 +450,48 @@ fn fuzz_covers_ssh_and_names_services_it_cannot_test() {
         summary(&o)
     );
 }
+
+#[test]
+fn a_host_key_shared_by_two_units_fails_5_4_3_and_a_per_device_key_does_not() {
+    use iotassure_device::checks::identity::OtherUnit;
+    fx::require_root();
+    let keys = fx::TempDir::new("shared-key");
+    let shared = keys.path().join("host_key");
+    fx::dropbear_key(&shared);
+    let (h1, h2, h3) = (fx::loopback(), fx::loopback(), fx::loopback());
+    let _a = fx::dropbear_keyed(&h1, 22, false, Some(&shared));
+    let _b = fx::dropbear_keyed(&h2, 22, false, Some(&shared));
+    let _c = fx::dropbear_keyed(&h3, 22, false, None);
+
+    let a = run(h1.ip, &[22], |_| {});
+    let prints = with_check(&a, "5.4-3-dev-key-identity", Outcome::Info);
+    assert!(
+        prints
+            .iter()
+            .any(|f| f.title.contains("ssh-ed25519 SHA256:")),
+        "the host key fingerprint is recorded:\n{}",
+        summary(&a)
+    );
+    assert!(outcomes(&a, "5.4-3").iter().all(|o| *o != Outcome::Fail));
+    let unit_a = OtherUnit::from_findings("unit A".into(), &a.observations.findings);
+    assert_eq!(unit_a.keys.len(), 1, "{unit_a:?}");
+
+    let b = run(h2.ip, &[22], |o| o.other_unit = Some(unit_a.clone()));
+    assert_fail(&b, "5.4-3");
+    assert!(
+        with_check(&b, "5.4-3-dev-key-identity", Outcome::Fail)
+            .iter()
+            .any(|f| f.title.contains("same on another unit (unit A)")),
+        "{}",
+        summary(&b)
+    );
+    let c = run(h3.ip, &[22], |o| o.other_unit = Some(unit_a.clone()));
+    assert!(
+        !outcomes(&c, "5.4-3").contains(&Outcome::Fail),
+        "a per-device key is not a shared one:\n{}",
+        summary(&c)
+    );
+    assert!(with_check(&c, "5.4-3-dev-key-identity", Outcome::Info)
+        .iter()
+        .any(|f| f.title.contains("differs from the other unit")));
+}

@@ -322,11 +322,27 @@ fn make_executable(p: &Path) {
 
 /// dropbear with the account admin/admin; `password_auth: false` turns password logins off (-s).
 pub fn dropbear(host: &Host, port: u16, password_auth: bool) -> Daemon {
-    let db = require_tool("dropbear", "dropbear-bin");
+    dropbear_keyed(host, port, password_auth, None)
+}
+
+/// A fresh ed25519 dropbear host key at `path` (to give several "units" the same key).
+pub fn dropbear_key(path: &Path) {
     let dk = require_tool("dropbearkey", "dropbear-bin");
+    crate::run(Command::new(dk).args(["-t", "ed25519", "-f"]).arg(path));
+}
+
+/// dropbear with the given host key, or a fresh one.
+pub fn dropbear_keyed(host: &Host, port: u16, password_auth: bool, key: Option<&Path>) -> Daemon {
+    let db = require_tool("dropbear", "dropbear-bin");
     let dir = TempDir::new("dropbear");
-    let key = dir.path().join("host_key");
-    crate::run(Command::new(dk).args(["-t", "ed25519", "-f"]).arg(&key));
+    let key = match key {
+        Some(k) => k.to_path_buf(),
+        None => {
+            let k = dir.path().join("host_key");
+            dropbear_key(&k);
+            k
+        }
+    };
     let mounts = accounts(&dir, &[("admin", "admin")]);
     let script = format!(
         "{mounts}exec {} -F -E {} -p {}:{port} -r {}",

@@ -81,6 +81,11 @@ pub struct ProbeOpts {
     /// device, as a TLS client, accepted untrusted certificates.
     #[arg(long = "intercept", value_name = "FILE")]
     pub intercept_results: Option<PathBuf>,
+    /// The report.json of another unit of the same model (from `probe` or `assess --device`):
+    /// an SSH host key or TLS certificate key present on both units is a key shared by every
+    /// unit (5.4-3 FAIL); different keys are recorded as per-device.
+    #[arg(long, value_name = "REPORT")]
+    pub other_unit: Option<PathBuf>,
     /// Opt-in, on the device's gateway only: cut the uplink (an nftables rule dropping
     /// forwarding through --uplink, self-expiring) for --outage seconds; check that the declared
     /// basic functions and the LAN services keep answering and recover (5.9-1, 5.9-2, 5.3-15);
@@ -127,6 +132,7 @@ impl Default for ProbeOpts {
             pcap_device: None,
             pcap_state: "normal".into(),
             intercept_results: None,
+            other_unit: None,
             outage_test: false,
             uplink: None,
             outage_secs: 30,
@@ -178,6 +184,12 @@ impl ProbeOpts {
                 )
             })?;
             o.intercept = Some((v.listen, v.records));
+        }
+        if let Some(r) = &self.other_unit {
+            o.other_unit = Some(
+                iotassure_device::checks::identity::OtherUnit::from_report(r)
+                    .map_err(anyhow::Error::msg)?,
+            );
         }
         if self.outage_test {
             let uplink = self

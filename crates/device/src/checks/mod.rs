@@ -11,6 +11,7 @@ pub mod declared;
 pub mod disclosure;
 pub mod discovery;
 pub mod fuzz;
+pub mod identity;
 pub mod login;
 pub mod sectxt;
 pub mod transport;
@@ -64,6 +65,9 @@ pub mod ids {
     /// The outage test (`--outage-test`): local function without the uplink, recovery.
     pub const OUTAGE: &str = "5.9-1-dev-outage";
     pub const RECOVERY: &str = "5.9-2-dev-recovery";
+    /// SSH host key and TLS certificate key fingerprints; the same key on another unit fails
+    /// (`--other-unit`, TS 103 701 5.4-3-2a).
+    pub const KEY_IDENTITY: &str = "5.4-3-dev-key-identity";
 }
 
 /// A per-service result for one provision that is not a violation.
@@ -512,6 +516,25 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         &["5.5-1", "TEC-5-no-downgrade"],
         services.iter().filter(|s| s.proto == Proto::Ssh).count() as u64,
     );
+    let keyed = all_services
+        .iter()
+        .filter(|s| s.proto == Proto::Ssh || s.tls)
+        .count() as u64;
+    if opts.other_unit.is_some() {
+        obs.ran(
+            ids::KEY_IDENTITY,
+            Source::Device,
+            &["5.4-3", "5.4-1"],
+            keyed,
+        );
+    } else {
+        obs.skipped(
+            ids::KEY_IDENTITY,
+            Source::Device,
+            &["5.4-3"],
+            "key fingerprints recorded; telling a per-device key from a shared one needs a second unit (--other-unit REPORT)",
+        );
+    }
     obs.ran(
         ids::DEFAULT_CREDS,
         Source::Device,
@@ -893,6 +916,9 @@ fn per_service(ctx: &Ctx<'_>, svc: &Service) -> Out {
     unauth::run(ctx, svc, &label, &mut out);
     if svc.proto == Proto::Http {
         sectxt::run(ctx, svc, &mut out);
+    }
+    if svc.proto == Proto::Ssh {
+        identity::ssh(ctx, svc, &label, &mut out);
     }
     let accepted = creds::run(ctx, svc, &label, http.as_ref(), &mut out);
     if svc.asks_password() || http.as_ref().is_some_and(|h| !h.protected.is_empty()) {

@@ -245,6 +245,7 @@ pub fn tls_checks(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
         out.fail(f, label);
     }
     if let Some(c) = &r.cert {
+        super::identity::tls(ctx, svc, label, c, out);
         let w = c.weaknesses();
         if !w.is_empty() {
             failed = true;

@@ -130,6 +130,8 @@ pub struct Session {
     pub server_ident: String,
     /// Auth banner text, if the server sent one.
     pub banner: Option<String>,
+    /// The server's host key blob (K_S of the key exchange), e.g. `ssh-ed25519` + key.
+    pub host_key: Vec<u8>,
 }
 
 /// What the server said to an authentication attempt.
@@ -171,6 +173,7 @@ impl Session {
             timeout,
             server_ident: String::new(),
             banner: None,
+            host_key: Vec::new(),
         };
         // Version line.
         let start = std::time::Instant::now();
@@ -252,6 +255,7 @@ impl Session {
             .string()
             .ok_or_else(|| SshError::Protocol("bad ECDH reply".into()))?
             .to_vec();
+        s.host_key = k_s.clone();
         let shared = agreement::agree_ephemeral(
             priv_key,
             &agreement::UnparsedPublicKey::new(alg, &q_s),

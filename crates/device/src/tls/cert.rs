@@ -19,6 +19,8 @@ pub struct CertInfo {
     pub expired: bool,
     pub not_yet_valid: bool,
     pub names: Vec<String>,
+    /// `SHA256:` + base64 of the SubjectPublicKeyInfo: the same on two units means one key.
+    pub key_fingerprint: String,
 }
 
 impl CertInfo {
@@ -137,5 +139,6 @@ pub fn parse(der: &[u8]) -> Option<CertInfo> {
         expired: v.not_after.timestamp() < now,
         not_yet_valid: v.not_before.timestamp() > now,
         names,
+        key_fingerprint: crate::text::fingerprint(spki.raw),
     })
 }
