@@ -259,7 +259,7 @@ fn decide_one(
             if v.justified {
                 v.reason.push_str(&format!(
                     " Justification (4-1): {}.",
-                    e.justification.trim()
+                    e.justification.trim().trim_end_matches('.')
                 ));
             }
             return v;

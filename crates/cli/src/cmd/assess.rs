@@ -238,11 +238,12 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .iter()
         .filter(|v| v.verdict == iotassure_assess::Verdict::Fail && v.scheme == "en303645")
     {
-        println!(
-            "  FAIL {:<7} {}",
-            v.id,
-            v.reason.chars().take(150).collect::<String>()
-        );
+        // One line per FAIL; the full reason is in the reports.
+        let mut line: String = v.reason.chars().take(150).collect();
+        if line.len() < v.reason.len() {
+            line.push_str("… (full text in the report)");
+        }
+        println!("  FAIL {:<7} {line}", v.id);
     }
     println!("reports: {}/report.{{json,md,html}}", out.display());
     Ok(match sel.outcome {
