@@ -170,8 +170,38 @@ impl Conn {
         timeout: Duration,
         done: impl Fn(&[u8]) -> bool,
     ) -> Vec<u8> {
+        let (all, error) = self.collect(timeout, done, |c| ex.received(c));
+        if let Some(e) = error {
+            ex.note(format!("read error: {e}"));
+        }
+        all
+    }
+
+    /// Like `read_until`, but records the reply with a summary instead of its bytes in evidence.
+    pub fn read_until_quiet(
+        &mut self,
+        ex: &mut Exchange<'_>,
+        timeout: Duration,
+        done: impl Fn(&[u8]) -> bool,
+    ) -> Vec<u8> {
+        let (all, _) = self.collect(timeout, done, |_| {});
+        if !all.is_empty() {
+            ex.received_as(&all, format!("{} bytes", all.len()));
+        }
+        all
+    }
+
+    /// The read loop of `read_until*`: each chunk goes to `chunk` as it arrives; a read error
+    /// ends the connection and is returned beside the bytes.
+    fn collect(
+        &mut self,
+        timeout: Duration,
+        done: impl Fn(&[u8]) -> bool,
+        mut chunk: impl FnMut(&[u8]),
+    ) -> (Vec<u8>, Option<io::Error>) {
         let end = Instant::now() + timeout;
         let mut all = Vec::new();
+        let mut error = None;
         while !self.eof && all.len() < self.max_reply {
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -184,54 +214,19 @@ impl Conn {
                     }
                 }
                 Ok(c) => {
-                    ex.received(&c);
+                    chunk(&c);
                     all.extend_from_slice(&c);
                     if done(&all) {
                         break;
                     }
                 }
                 Err(e) => {
-                    ex.note(format!("read error: {e}"));
+                    error = Some(e);
                     self.eof = true;
                 }
             }
         }
-        all
-    }
-
-    /// Like `read_until`, but records the reply with a summary instead of its bytes in evidence.
-    pub fn read_until_quiet(
-        &mut self,
-        ex: &mut Exchange<'_>,
-        timeout: Duration,
-        done: impl Fn(&[u8]) -> bool,
-    ) -> Vec<u8> {
-        let end = Instant::now() + timeout;
-        let mut all = Vec::new();
-        while !self.eof && all.len() < self.max_reply {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match self.read_chunk(left) {
-                Ok(c) if c.is_empty() => {
-                    if !self.eof {
-                        break;
-                    }
-                }
-                Ok(c) => {
-                    all.extend_from_slice(&c);
-                    if done(&all) {
-                        break;
-                    }
-                }
-                Err(_) => self.eof = true,
-            }
-        }
-        if !all.is_empty() {
-            ex.received_as(&all, format!("{} bytes", all.len()));
-        }
-        all
+        (all, error)
     }
 
     pub fn close(mut self) {

@@ -104,10 +104,21 @@ fn month_end(y: i32, m: Month) -> Option<Date> {
 /// Every date in `s`, earliest position first; overlapping matches keep the most precise.
 pub fn find_dates(s: &str) -> Vec<FoundDate> {
     let mut found: Vec<(usize, usize, FoundDate)> = Vec::new();
-    let mut add = |start: usize, end: usize, mut fd: FoundDate| {
-        fd.start = start;
+    // Earlier patterns are the more precise: a later match overlapping one is dropped.
+    let mut add = |m: regex::Match<'_>, date: Date, precision: Precision| {
+        let (start, end) = (m.start(), m.end());
         if !found.iter().any(|(a, b, _)| start < *b && *a < end) {
-            found.push((start, end, fd));
+            let text = m.as_str().to_string();
+            found.push((
+                start,
+                end,
+                FoundDate {
+                    date,
+                    precision,
+                    text,
+                    start,
+                },
+            ));
         }
     };
     for c in ISO.captures_iter(s) {
@@ -118,16 +129,7 @@ pub fn find_dates(s: &str) -> Vec<FoundDate> {
             c[3].parse().unwrap_or(0),
         );
         if let Some(date) = Month::try_from(mo).ok().and_then(|mo| ymd(y, mo, d)) {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::Day,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::Day);
         }
     }
     for c in DMY.captures_iter(s) {
@@ -135,16 +137,7 @@ pub fn find_dates(s: &str) -> Vec<FoundDate> {
         if let Some(date) = month_of(&c[2])
             .and_then(|mo| ymd(c[3].parse().unwrap_or(0), mo, c[1].parse().unwrap_or(0)))
         {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::Day,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::Day);
         }
     }
     for c in MDY.captures_iter(s) {
@@ -152,16 +145,7 @@ pub fn find_dates(s: &str) -> Vec<FoundDate> {
         if let Some(date) = month_of(&c[1])
             .and_then(|mo| ymd(c[3].parse().unwrap_or(0), mo, c[2].parse().unwrap_or(0)))
         {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::Day,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::Day);
         }
     }
     for c in NUMERIC.captures_iter(s) {
@@ -179,47 +163,20 @@ pub fn find_dates(s: &str) -> Vec<FoundDate> {
             _ => continue,
         };
         if let Some(date) = Month::try_from(mo).ok().and_then(|mo| ymd(y, mo, d)) {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::Day,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::Day);
         }
     }
     for c in MY.captures_iter(s) {
         let m = c.get(0).unwrap();
         if let Some(date) = month_of(&c[1]).and_then(|mo| month_end(c[2].parse().unwrap_or(0), mo))
         {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::Month,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::Month);
         }
     }
     for c in YEAR_END.captures_iter(s) {
         let m = c.get(0).unwrap();
         if let Some(date) = month_end(c[1].parse().unwrap_or(0), Month::December) {
-            add(
-                m.start(),
-                m.end(),
-                FoundDate {
-                    date,
-                    precision: Precision::YearEnd,
-                    text: m.as_str().to_string(),
-                    start: 0,
-                },
-            );
+            add(m, date, Precision::YearEnd);
         }
     }
     found.sort_by_key(|(a, _, _)| *a);
