@@ -4,12 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 use iotassure_core::catalog::{provision_sort_key, Catalog, Status};
 use iotassure_core::facts::FactKey;
 use iotassure_core::ixit::Ixit;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+mod guard;
+
+pub use guard::{MAX_BYTES as MAX_STATEMENT_BYTES, MAX_DEPTH as MAX_STATEMENT_DEPTH};
 
 pub const ICS_VERSION: u32 = 1;
 
@@ -164,8 +170,53 @@ pub struct LoadedStatement {
 }
 
 impl LoadedStatement {
+    /// Reads and parses a statement file. This is the way in for every command: the read stops
+    /// after [`MAX_STATEMENT_BYTES`] + 1 bytes, so a huge file, `/dev/zero` or a FIFO is refused
+    /// at once instead of being read into memory. The diagnostic's `render(file)` names the file.
+    pub fn load(path: &Path) -> Result<LoadedStatement, Diagnostic> {
+        let file = path.display().to_string();
+        let fail = |message: String| Diagnostic {
+            level: Level::Error,
+            line: None,
+            column: None,
+            message,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_STATEMENT_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(format!("cannot read the statement: {e}")))?;
+        if bytes.len() as u64 > MAX_STATEMENT_BYTES {
+            return Err(fail(too_large()));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            Diagnostic {
+                line: Some(line),
+                ..fail("the statement is not UTF-8 text".into())
+            }
+        })?;
+        LoadedStatement::parse(&file, &text)
+    }
+
     /// Parses YAML; a syntax error, unknown field or wrong type is returned with line and column.
+    /// Text over [`MAX_STATEMENT_BYTES`], nesting deeper than [`MAX_STATEMENT_DEPTH`] or any YAML
+    /// alias is refused before the YAML parser sees it (see `statement/guard.rs`).
     pub fn parse(file: &str, text: &str) -> Result<LoadedStatement, Diagnostic> {
+        if text.len() as u64 > MAX_STATEMENT_BYTES {
+            return Err(Diagnostic {
+                level: Level::Error,
+                line: None,
+                column: None,
+                message: too_large(),
+            });
+        }
+        guard::scan(text).map_err(|r| Diagnostic {
+            level: Level::Error,
+            line: Some(r.line),
+            column: Some(r.column),
+            message: r.message,
+        })?;
         let statement: Statement = serde_yaml::from_str(text).map_err(|e| Diagnostic {
             level: Level::Error,
             line: e.location().map(|l| l.line()),
@@ -326,6 +377,13 @@ impl LoadedStatement {
         }
         out
     }
+}
+
+fn too_large() -> String {
+    format!(
+        "the statement is larger than {} MiB (one is a few hundred KiB at most); refused",
+        MAX_STATEMENT_BYTES >> 20
+    )
 }
 
 /// Whether a provision applies under a set of facts.

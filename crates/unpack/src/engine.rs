@@ -6,6 +6,10 @@
 //! Work that does not decide where the next chunk starts runs in parallel on rayon: the scan of
 //! a decompressed blob, the nested files of a filesystem, and chunks whose extent a header
 //! stated. Filesystem extractors decompress their files in parallel as well.
+//!
+//! Nesting is walked without recursion: what an extraction produced (blobs, a filesystem's
+//! files) is queued as `Work` and scanned by `Engine::scan`'s loop, a level at a time, so
+//! the stack holds one level however deep the input nests (1,100 gzip layers once overflowed it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -39,6 +43,27 @@ pub struct Engine<'a> {
     /// Registry position of each format id: lower wins at equal offsets.
     priority: HashMap<&'static str, usize>,
     pub state: Mutex<State>,
+    /// What extractions produced and is still to be scanned (the explicit work stack).
+    work: Mutex<Vec<Work>>,
+}
+
+/// A nested piece still to be scanned.
+enum Work {
+    /// A blob an extraction wrote (a decompressed stream, a partition).
+    Blob {
+        blob: formats::OutBlob,
+        provenance: String,
+        dir: String,
+        depth: u32,
+        nested: bool,
+    },
+    /// The regular files a filesystem extraction wrote.
+    Files {
+        files: Vec<String>,
+        provenance: String,
+        dir: String,
+        depth: u32,
+    },
 }
 
 /// A filesystem folder, as candidates for the device root.
@@ -67,35 +92,51 @@ impl State {
     /// Sorts the layout depth-first: every chunk is followed by what was found inside it (its
     /// decompressed blob, then the files of its filesystem).
     pub fn sort_layout(&mut self) {
-        fn key(
-            chunks: &HashMap<String, (String, u64)>,
-            parent: &str,
-            depth: u32,
-        ) -> Vec<(u64, String)> {
-            if parent == "image" || depth > 64 {
-                return Vec::new();
-            }
-            if let Some((pp, off)) = chunks.get(parent) {
-                let mut k = key(chunks, pp, depth + 1);
-                k.push((*off, String::new()));
-                return k;
-            }
-            match parent.rsplit_once(" → /") {
-                Some((fs, path)) => {
-                    let mut k = key(chunks, fs, depth + 1);
-                    k.push((u64::MAX, path.to_string()));
-                    k
-                }
-                None => vec![(u64::MAX, parent.to_string())],
-            }
-        }
         let chunks = &self.chunks;
         self.layout.sort_by_cached_key(|l| {
-            let mut k = key(chunks, &l.parent, 0);
+            let mut k = chunk_key(chunks, &l.parent);
             k.push((l.offset, String::new()));
             k
         });
     }
+}
+
+/// Where a chunk (or a file of a filesystem) sits in the image, as a sort key: the offsets (and
+/// paths) along its provenance chain, outermost first. Built with a loop, innermost first, so a
+/// chain of any length costs no stack; past 64 links the outer ones are left out.
+fn chunk_key(chunks: &HashMap<String, (String, u64)>, provenance: &str) -> Vec<(u64, String)> {
+    let mut k = Vec::new();
+    let mut at = provenance;
+    for _ in 0..=64 {
+        if at == "image" {
+            break;
+        }
+        if let Some((parent, off)) = chunks.get(at) {
+            k.push((*off, String::new()));
+            at = parent;
+            continue;
+        }
+        match at.rsplit_once(" → /") {
+            Some((fs, path)) => {
+                k.push((u64::MAX, path.to_string()));
+                at = fs;
+            }
+            None => {
+                // A region carved from the image itself (`image @0x200 unknown`): its offset.
+                let off = at
+                    .strip_prefix("image @0x")
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|h| u64::from_str_radix(h, 16).ok());
+                k.push(match off {
+                    Some(o) => (o, String::new()),
+                    None => (u64::MAX, at.to_string()),
+                });
+                break;
+            }
+        }
+    }
+    k.reverse();
+    k
 }
 
 /// Where a blob being scanned sits.
@@ -186,7 +227,46 @@ impl<'a> Engine<'a> {
             strong_patterns,
             priority,
             state: Mutex::new(State::default()),
+            work: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Scans `data` (the blob described by `scope`), extracts its chunks and then everything
+    /// nested in them, level by level; returns when all of it is done.
+    pub fn scan(&self, data: &[u8], scope: &Scope) {
+        self.scan_blob(data, scope);
+        loop {
+            let batch = std::mem::take(&mut *self.work.lock().expect("lock"));
+            if batch.is_empty() {
+                break;
+            }
+            batch.into_par_iter().for_each(|w| match w {
+                Work::Blob {
+                    blob,
+                    provenance,
+                    dir,
+                    depth,
+                    nested,
+                } => self.descend(&blob, &provenance, &dir, depth, nested),
+                Work::Files {
+                    files,
+                    provenance,
+                    dir,
+                    depth,
+                } => self.nested_files(&files, &provenance, &dir, depth),
+            });
+        }
+        // Discovery order depends on the level-by-level walk and on threads: put blobs and
+        // filesystems in the order of the image, as the layout is.
+        let mut state = self.state.lock().expect("lock");
+        let State {
+            blobs,
+            fs_dirs,
+            chunks,
+            ..
+        } = &mut *state;
+        blobs.sort_by_cached_key(|b| chunk_key(chunks, &b.provenance));
+        fs_dirs.sort_by_cached_key(|f| chunk_key(chunks, &f.provenance));
     }
 
     fn problem(&self, parent: &str, offset: usize, format: &str, message: String) {
@@ -258,8 +338,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Scans `data` (the blob described by `scope`) and extracts its chunks; blocks until every
-    /// piece of work it started has finished.
-    pub fn scan(&self, data: &[u8], scope: &Scope) {
+    /// chunk it started has finished. What the chunks produced is queued, not scanned here.
+    fn scan_blob(&self, data: &[u8], scope: &Scope) {
         let mut pending = self.candidates(data, scope.in_file);
         if scope.in_file && pending.is_empty() {
             return;
@@ -486,19 +566,23 @@ impl<'a> Engine<'a> {
                 }
                 self.push_layout(entry);
                 let files = std::mem::take(&mut *ctx.files.lock().expect("lock"));
-                let child_depth = scope.depth + 1;
-                rayon::join(
-                    || {
-                        ex.blobs.par_iter().for_each(|b| {
-                            self.descend(b, &provenance, &label_dir, child_depth, scope.nested)
-                        })
-                    },
-                    || {
-                        if fmt.kind == Kind::Filesystem {
-                            self.nested_files(&files, &provenance, &label_dir, child_depth)
-                        }
-                    },
-                );
+                let depth = scope.depth + 1;
+                let mut work = self.work.lock().expect("lock");
+                work.extend(ex.blobs.iter().map(|b| Work::Blob {
+                    blob: b.clone(),
+                    provenance: provenance.clone(),
+                    dir: label_dir.clone(),
+                    depth,
+                    nested: scope.nested,
+                }));
+                if fmt.kind == Kind::Filesystem && !files.is_empty() {
+                    work.push(Work::Files {
+                        files,
+                        provenance,
+                        dir: label_dir,
+                        depth,
+                    });
+                }
                 Some(end)
             }
             Err(ExtractError::Limit(m)) => {
@@ -544,7 +628,7 @@ impl<'a> Engine<'a> {
             provenance: provenance.to_string(),
             base_address: blob.base_address,
         });
-        self.scan(
+        self.scan_blob(
             &map,
             &Scope {
                 parent: provenance.to_string(),
@@ -630,7 +714,7 @@ impl<'a> Engine<'a> {
                     None => return,
                 }
             };
-            self.scan(
+            self.scan_blob(
                 data,
                 &Scope {
                     parent: format!("{fs_provenance} → /{rel}"),

@@ -67,9 +67,25 @@ pub enum UnpackError {
     NothingExtracted {
         path: PathBuf,
         problems: Vec<String>,
+        /// When formats were found but every one failed (a damaged image): what there is, with
+        /// each problem at its offset, for a caller that reports damage rather than stopping.
+        damaged: Option<Box<Unpacked>>,
     },
     #[error("output folder {0} exists and is not empty (use --force to replace it)")]
     OutputNotEmpty(PathBuf),
+}
+
+impl UnpackError {
+    /// The partial result of a damaged image (formats found, every extraction failed), if this
+    /// error is that; otherwise the error itself.
+    pub fn into_damaged(self) -> Result<Unpacked, UnpackError> {
+        match self {
+            UnpackError::NothingExtracted {
+                damaged: Some(u), ..
+            } => Ok(*u),
+            e => Err(e),
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
@@ -130,6 +146,7 @@ pub fn unpack(
         return Err(UnpackError::NothingExtracted {
             path: input.to_path_buf(),
             problems: limits_hit,
+            damaged: None,
         });
     }
     if !identified {
@@ -165,17 +182,7 @@ pub fn unpack(
         .iter()
         .filter(|e| e.kind != EntryKind::Dir)
         .count() as u64;
-    if extracted <= state.carved && !state.problems.is_empty() {
-        let problems = state
-            .problems
-            .iter()
-            .map(|p| format!("{} @0x{:x} {}: {}", p.parent, p.offset, p.format, p.message))
-            .collect();
-        return Err(UnpackError::NothingExtracted {
-            path: input.to_path_buf(),
-            problems,
-        });
-    }
+    let nothing_extracted = extracted <= state.carved && !state.problems.is_empty();
     let summary = summarize(
         input,
         sha256,
@@ -187,6 +194,18 @@ pub fn unpack(
         state.problems,
         limits_hit,
     );
+    if nothing_extracted {
+        let problems = summary
+            .problems
+            .iter()
+            .map(|p| format!("{} @0x{:x} {}: {}", p.parent, p.offset, p.format, p.message))
+            .collect();
+        return Err(UnpackError::NothingExtracted {
+            path: input.to_path_buf(),
+            problems,
+            damaged: Some(Box::new(Unpacked { tree, summary })),
+        });
+    }
     Ok(Unpacked { tree, summary })
 }
 

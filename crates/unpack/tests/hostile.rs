@@ -585,3 +585,44 @@ fn random_bytes_are_no_format_and_leave_nothing() {
         !t.path().join("out").exists() || fs::read_dir(t.path().join("out")).unwrap().count() == 0
     );
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// 1,100 nested gzip layers with the depth cap raised to match: this overflowed the stack (the
+/// engine recursed once per layer), killing the process with `fatal runtime error: stack
+/// overflow`. No cap setting may turn hostile data into a crash: every layer is unpacked (or
+/// refused with a problem), and the run returns.
+#[test]
+fn nesting_deeper_than_any_stack_is_no_crash() {
+    const LAYERS: usize = 1100;
+    let mut img = b"innermost payload: plain text, nothing to find here\n".repeat(4);
+    for _ in 0..LAYERS {
+        img = gzip(&img);
+    }
+    assert!(img.len() < 64 << 10, "{} bytes", img.len());
+    let t = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_depth: LAYERS as u32,
+        ..Limits::default()
+    };
+    let u = hostile(t.path(), "deep.gz", &img, limits).expect("unpacks");
+    let gz = u
+        .summary
+        .layout
+        .iter()
+        .filter(|l| l.format == "gzip")
+        .count();
+    let deepest = u.summary.layout.iter().map(|l| l.depth).max().unwrap_or(0);
+    // Either every layer is opened, or the run says (a problem, PARTIAL) where it stopped.
+    assert!(
+        gz == LAYERS || u.summary.partial,
+        "{gz} gzip layers, deepest {deepest}, problems {:?}",
+        u.summary.problems.first()
+    );
+    assert!(gz > 100, "{gz} gzip layers");
+}

@@ -112,7 +112,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let opts = iotassure_unpack::Options {
         limits: args.limits.limits(),
     };
-    let unpacked = iotassure_unpack::unpack(&args.image, &extract_dir, &opts, progress)?;
+    // A damaged image (formats found, every extraction failed) is still assessed: the damage is
+    // in the report, each problem at its offset, and the firmware evidence is marked partial.
+    let unpacked = iotassure_unpack::unpack(&args.image, &extract_dir, &opts, progress)
+        .or_else(iotassure_unpack::UnpackError::into_damaged)?;
     let s = &unpacked.summary;
     let inspectable = !unpacked.tree.rootfs.is_empty()
         || unpacked
@@ -120,7 +123,15 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             .blobs
             .iter()
             .any(|b| b.kind != iotassure_core::tree::BlobKind::Raw);
-    if !inspectable {
+    if !inspectable && s.partial {
+        // Damage (or a limit) kept the root filesystem out: that is a finding about this image,
+        // not the end of the assessment. What needs the files stays INCONCLUSIVE.
+        progress.line(&format!(
+            "{}: no root filesystem, kernel or microcontroller image could be extracted; the report is PARTIAL, with {} problem(s) at their offsets",
+            args.image.display(),
+            s.problems.len() + s.limits_hit.len()
+        ));
+    } else if !inspectable {
         let mut why: Vec<String> = s
             .problems
             .iter()

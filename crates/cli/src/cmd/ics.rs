@@ -40,10 +40,8 @@ pub enum Format {
 
 /// Loads and parses a statement, with parse errors located.
 pub fn load(path: &Path) -> Result<LoadedStatement> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    LoadedStatement::parse(&name, &text).map_err(|d| anyhow::anyhow!("{}", d.render(&name)))
+    LoadedStatement::load(path).map_err(|d| anyhow::anyhow!("{}", d.render(&name)))
 }
 
 pub fn run(cmd: Command) -> Result<u8> {
