@@ -196,6 +196,16 @@ impl Db {
         builtin().clone()
     }
 
+    /// The compiled-in knowledge (components, aliases, end-of-life rules, provision mapping)
+    /// without the built-in advisories: for a trust center whose re-check must react only to the
+    /// advisories it was given.
+    pub fn knowledge_only() -> Db {
+        let mut db = Db::builtin();
+        db.entries.clear();
+        db.by_component.clear();
+        db
+    }
+
     /// Parses and validates the compiled-in tables.
     pub fn try_builtin() -> Result<Db, Error> {
         let data = |file: &str, e: &dyn std::fmt::Display| Error::Data {

@@ -55,6 +55,19 @@ impl Db {
         Ok(n)
     }
 
+    /// Loads OSV records already in memory (an API body, a database row); `name` is what errors
+    /// and the feed report call them. The same rules as [`Db::load_osv`].
+    pub fn load_osv_bytes(&mut self, name: &str, text: &[u8]) -> Result<FeedReport, Error> {
+        let mut report = FeedReport {
+            path: name.to_string(),
+            files: 1,
+            ..Default::default()
+        };
+        self.load_text(name, text, &mut report)?;
+        self.feeds.push(report.clone());
+        Ok(report)
+    }
+
     fn load_file(&mut self, file: &Path, report: &mut FeedReport) -> Result<(), Error> {
         let name = file.display().to_string();
         let feed_err = |message: String| Error::Feed {
@@ -77,7 +90,16 @@ impl Db {
             path: name.clone(),
             source: e,
         })?;
-        let json: Value = serde_json::from_slice(&text).map_err(|e| {
+        self.load_text(&name, &text, report)
+    }
+
+    fn load_text(&mut self, name: &str, text: &[u8], report: &mut FeedReport) -> Result<(), Error> {
+        let name = name.to_string();
+        let feed_err = |message: String| Error::Feed {
+            path: name.clone(),
+            message,
+        };
+        let json: Value = serde_json::from_slice(text).map_err(|e| {
             feed_err(format!(
                 "not valid JSON (line {}, column {}): {e}",
                 e.line(),

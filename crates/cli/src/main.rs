@@ -50,6 +50,13 @@ enum Command {
     /// Render a saved report.json again, or print its JSON Schema.
     #[command(subcommand)]
     Report(cmd::report::Command),
+    /// Run the trust center: registry, certificates, signed attestations, admission, re-check.
+    Serve(cmd::serve::Args),
+    /// The trust center's client: submit, certify, admission, advisories, audit.
+    Tc(cmd::tc::Args),
+    /// Verify signed attestations offline.
+    #[command(subcommand)]
+    Attest(cmd::attest::Command),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +70,9 @@ fn main() -> ExitCode {
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Report(c) => cmd::report::run(c),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Tc(a) => cmd::tc::run(a),
+        Command::Attest(c) => cmd::attest::run(c),
     };
     progress.finish();
     match result {

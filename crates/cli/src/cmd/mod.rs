@@ -3,12 +3,15 @@
 
 pub mod advisories;
 pub mod assess;
+pub mod attest;
 pub mod catalog;
 pub mod ics;
 pub mod intercept;
 pub mod live;
 pub mod probe;
 pub mod report;
+pub mod serve;
+pub mod tc;
 pub mod unpack;
 
 use std::time::Duration;

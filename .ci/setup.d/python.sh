@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Python packages the tests use as independent checkers: `cryptography` verifies the trust
+# center's DSSE/Ed25519 attestations without any of our code.
+set -euo pipefail
+python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "cryptography>=41"
