@@ -58,13 +58,23 @@ fn arg(name: &str, default: &str) -> String {
 async fn main() -> anyhow::Result<()> {
     let n_fw: usize = arg("--firmware", "10000").parse()?;
     let n_adv: usize = arg("--advisories", "1000").parse()?;
-    let data = tempfile::tempdir()?;
+    let tmp = tempfile::tempdir()?;
+    // --data DIR: fill that folder's database (bench/admission.sh then serves it) and stop.
+    let keep = std::env::args().any(|a| a == "--data");
+    let data_dir = if keep {
+        std::path::PathBuf::from(arg("--data", ""))
+    } else {
+        tmp.path().to_path_buf()
+    };
     let db = arg(
         "--db",
-        &format!("sqlite://{}?mode=rwc", data.path().join("tc.db").display()),
+        &format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("trustcenter.db").display()
+        ),
     );
     let st = server::open(Config {
-        data_dir: data.path().to_path_buf(),
+        data_dir: data_dir.clone(),
         db_url: Some(db),
         ..Default::default()
     })
@@ -112,14 +122,28 @@ async fn main() -> anyhow::Result<()> {
         }
         tx.commit().await?;
     }
+    if keep {
+        let shas: Vec<String> = (0..n_fw)
+            .map(|i| util::sha256_hex(format!("fw{i}").as_bytes()))
+            .collect();
+        std::fs::write(data_dir.join("shas.txt"), shas.join("\n") + "\n")?;
+        eprintln!(
+            "filled {n_fw} certified releases into {}",
+            data_dir.display()
+        );
+        return Ok(());
+    }
     eprintln!(
         "filled {n_fw} certified releases × {} components in {:.1} s",
         COMPONENTS.len(),
         t.elapsed().as_secs_f64()
     );
 
-    // 1,000 advisories spread over the components, ranges that hit some versions and not others,
-    // severities from low to critical: realistic work for the matcher and the suspension path.
+    // 1,000 advisories shaped like a real week of the feeds: most name packages no firmware here
+    // ships (10% name one of the components above), and a component's advisory affects one
+    // release branch (introduced at one version, fixed at the next), severities low to critical.
+    // `--worst-case`: every advisory names a component, with `introduced 0` (all older versions).
+    let worst = std::env::args().any(|a| a == "--worst-case");
     let vectors = [
         "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N",
         "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:U/C:L/I:L/A:N",
@@ -128,15 +152,33 @@ async fn main() -> anyhow::Result<()> {
     ];
     let mut advisories = Vec::new();
     for i in 0..n_adv {
-        let (name, versions) = COMPONENTS[i % COMPONENTS.len()];
-        let fixed = versions[(i / COMPONENTS.len()) % versions.len()];
+        let (name, events) = if worst {
+            let (name, versions) = COMPONENTS[i % COMPONENTS.len()];
+            let fixed = versions[(i / COMPONENTS.len()) % versions.len()];
+            (
+                name.to_string(),
+                json!([{"introduced": "0"}, {"fixed": fixed}]),
+            )
+        } else if i % 10 == 0 {
+            let (name, versions) = COMPONENTS[(i / 10) % COMPONENTS.len()];
+            let k = (i / 10 / COMPONENTS.len()) % (versions.len() - 1);
+            (
+                name.to_string(),
+                json!([{"introduced": versions[k]}, {"fixed": versions[k + 1]}]),
+            )
+        } else {
+            (
+                format!("other-package-{i}"),
+                json!([{"introduced": "0"}, {"fixed": "2.0.0"}]),
+            )
+        };
         advisories.push(json!({
             "id": format!("BENCH-{i:05}"),
             "modified": "2026-12-01T00:00:00Z",
             "summary": "synthetic advisory for the re-check benchmark",
             "severity": [{"type": "CVSS_V3", "score": vectors[i % vectors.len()]}],
             "affected": [{"package": {"ecosystem": "Generic", "name": name},
-                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]
+                          "ranges": [{"type": "ECOSYSTEM", "events": events}]}]
         }));
     }
     let body = serde_json::to_vec(&advisories)?;

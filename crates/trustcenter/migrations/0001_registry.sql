@@ -129,7 +129,6 @@ CREATE TABLE matches (
     fixed TEXT,
     first_run TEXT NOT NULL,
     first_seen TEXT NOT NULL,
-    last_run TEXT NOT NULL,
     dropped_run TEXT,
     dropped_at TEXT,
     PRIMARY KEY (firmware_id, advisory_id, component)

@@ -154,14 +154,16 @@ pub async fn decide(st: &AppState, who: &Caller, subject: &Subject) -> ApiResult
 
 async fn decide_one(st: &AppState, s: Subject) -> ApiResult<Decision> {
     let now = util::now();
-    if let Some(d) = st.admission.get(&s) {
+    if let Some(d) = st.admission.get(&s).filter(|_| st.config.admission_cache) {
         // A cached allow stays right only until the certificate's own end.
         if d.valid_until.as_deref().is_none_or(|u| u > now.as_str()) {
             return Ok(d);
         }
     }
     let d = lookup(st, &s, &now).await?;
-    st.admission.put(s, d.clone());
+    if st.config.admission_cache {
+        st.admission.put(s, d.clone());
+    }
     Ok(d)
 }
 

@@ -20,7 +20,7 @@ use crate::auth::{Caller, Role};
 use crate::certify;
 use crate::problem::{ApiResult, Problem};
 use crate::server::AppState;
-use crate::store::{audit, Audit, Tx};
+use crate::store::{audit, insert_many, Arg, Audit, Tx};
 use crate::util;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Default)]
@@ -298,60 +298,43 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
             );
         }
     }
-    let active: HashSet<Key> = sqlx::query_as::<_, (String, String, String)>(
-        "SELECT firmware_id, advisory_id, component FROM matches WHERE dropped_at IS NULL",
+    // Every match row, active or dropped: a new match whose row was dropped earlier is revived.
+    let mut active: HashSet<Key> = HashSet::new();
+    let mut dropped_before: HashSet<Key> = HashSet::new();
+    for (f, a, c, d) in sqlx::query_as::<_, (String, String, String, Option<String>)>(
+        "SELECT firmware_id, advisory_id, component, dropped_at FROM matches",
     )
     .fetch_all(&mut **tx)
     .await?
-    .into_iter()
-    .collect();
+    {
+        if d.is_none() {
+            active.insert((f, a, c));
+        } else {
+            dropped_before.insert((f, a, c));
+        }
+    }
     let mut new_by_fw: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut new_matches = 0;
-    for (key, f) in &current {
-        if active.contains(key) {
-            sqlx::query("UPDATE matches SET last_run = $1 WHERE firmware_id = $2 AND advisory_id = $3 AND component = $4")
-                .bind(&run_id)
+    let mut rows = Vec::new();
+    for (key, f) in current.iter().filter(|(k, _)| !active.contains(*k)) {
+        if dropped_before.contains(key) {
+            sqlx::query("DELETE FROM matches WHERE firmware_id = $1 AND advisory_id = $2 AND component = $3")
                 .bind(&key.0)
                 .bind(&key.1)
                 .bind(&key.2)
                 .execute(&mut **tx)
                 .await?;
-            continue;
         }
-        new_matches += 1;
-        let revived = sqlx::query(
-            "UPDATE matches SET version = $1, severity = $2, score = $3, fixed = $4, first_run = $5, first_seen = $6, last_run = $5, dropped_run = NULL, dropped_at = NULL \
-             WHERE firmware_id = $7 AND advisory_id = $8 AND component = $9",
-        )
-        .bind(&f.version)
-        .bind(f.severity.as_str())
-        .bind(f.score.map(|s| s.to_string()))
-        .bind(&f.fixed)
-        .bind(&run_id)
-        .bind(&started)
-        .bind(&key.0)
-        .bind(&key.1)
-        .bind(&key.2)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if revived == 0 {
-            sqlx::query(
-                "INSERT INTO matches (firmware_id, advisory_id, component, version, severity, score, fixed, first_run, first_seen, last_run, dropped_run, dropped_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, NULL, NULL)",
-            )
-            .bind(&key.0)
-            .bind(&key.1)
-            .bind(&key.2)
-            .bind(&f.version)
-            .bind(f.severity.as_str())
-            .bind(f.score.map(|s| s.to_string()))
-            .bind(&f.fixed)
-            .bind(&run_id)
-            .bind(&started)
-            .execute(&mut **tx)
-            .await?;
-        }
+        rows.push(vec![
+            Arg::Text(key.0.clone()),
+            Arg::Text(key.1.clone()),
+            Arg::Text(key.2.clone()),
+            Arg::Text(f.version.clone()),
+            Arg::Text(f.severity.as_str().into()),
+            Arg::OptText(f.score.map(|s| s.to_string())),
+            Arg::OptText(f.fixed.clone()),
+            Arg::Text(run_id.clone()),
+            Arg::Text(started.clone()),
+        ]);
         if f.severity >= st.config.suspend_at {
             new_by_fw
                 .entry(key.0.clone())
@@ -359,35 +342,70 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
                 .push(f.label.clone());
         }
     }
-    let mut dropped = 0;
-    for key in active.iter().filter(|k| !current.contains_key(*k)) {
-        dropped += 1;
-        sqlx::query("UPDATE matches SET dropped_run = $1, dropped_at = $2 WHERE firmware_id = $3 AND advisory_id = $4 AND component = $5")
-            .bind(&run_id)
-            .bind(&started)
-            .bind(&key.0)
-            .bind(&key.1)
-            .bind(&key.2)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let mut suspended = 0;
-    for (fw, labels) in &new_by_fw {
-        let certs: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM certificates WHERE firmware_id = $1 AND status = 'valid'",
-        )
-        .bind(fw)
-        .fetch_all(&mut **tx)
-        .await?;
-        let mut labels = labels.clone();
-        labels.sort();
-        let reason = format!("new advisories: {}", labels.join("; "));
-        for c in certs {
-            if certify::transition(tx, &c, "suspended", &reason, actor, None).await? {
-                suspended += 1;
+    let new_matches = rows.len() as i64;
+    insert_many(
+        tx,
+        "matches",
+        &[
+            "firmware_id",
+            "advisory_id",
+            "component",
+            "version",
+            "severity",
+            "score",
+            "fixed",
+            "first_run",
+            "first_seen",
+        ],
+        rows,
+    )
+    .await?;
+    let gone: Vec<&Key> = active
+        .iter()
+        .filter(|k| !current.contains_key(*k))
+        .collect();
+    let dropped = gone.len() as i64;
+    for chunk in gone.chunks(60) {
+        let p = crate::store::placeholder(tx);
+        let mut sql =
+            format!("UPDATE matches SET dropped_run = {p}1, dropped_at = {p}2 FROM (VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
             }
+            sql.push_str(&format!(
+                "({p}{}, {p}{}, {p}{})",
+                3 * i + 3,
+                3 * i + 4,
+                3 * i + 5
+            ));
+        }
+        sql.push_str(") AS v WHERE matches.firmware_id = v.column1 AND matches.advisory_id = v.column2 AND matches.component = v.column3");
+        let mut q = sqlx::query(&sql)
+            .persistent(false)
+            .bind(&run_id)
+            .bind(&started);
+        for k in chunk {
+            q = q.bind(k.0.clone()).bind(k.1.clone()).bind(k.2.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    let valid: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, firmware_id FROM certificates WHERE status = 'valid'")
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut suspend = Vec::new();
+    for (cert, fw) in valid {
+        if let Some(labels) = new_by_fw.get_mut(&fw) {
+            labels.sort();
+            suspend.push((
+                cert,
+                "suspended",
+                format!("new advisories: {}", labels.join("; ")),
+            ));
         }
     }
+    let suspended = certify::transition_many(tx, &suspend, actor).await?.len() as i64;
     let expired = expire_in(tx, actor).await?;
     let r = Run {
         id: run_id,
@@ -438,7 +456,7 @@ async fn expire_in(tx: &mut Tx, actor: &str) -> ApiResult<i64> {
     .bind(&today)
     .fetch_all(&mut **tx)
     .await?;
-    let mut n = 0;
+    let mut items = Vec::new();
     for r in rows {
         let id: String = r.try_get("id")?;
         let until: String = r.try_get("valid_until")?;
@@ -447,10 +465,9 @@ async fn expire_in(tx: &mut Tx, actor: &str) -> ApiResult<i64> {
             Some(e) if e < today => format!("the support period ended on {e} (5.3-13)"),
             _ => format!("validity ended on {}", &until[..10]),
         };
-        if certify::transition(tx, &id, "expired", &reason, actor, None).await? {
-            n += 1;
-        }
+        items.push((id, "expired", reason));
     }
+    let n = certify::transition_many(tx, &items, actor).await?.len() as i64;
     Ok(n)
 }
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub max_body: usize,
     /// How often the expiry sweep runs.
     pub sweep_every: Duration,
+    /// Cache admission answers (per audit generation). Off only to measure the database path.
+    pub admission_cache: bool,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             suspend_at: Severity::High,
             max_body: 32 << 20,
             sweep_every: Duration::from_secs(3600),
+            admission_cache: true,
         }
     }
 }

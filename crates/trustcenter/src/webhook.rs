@@ -31,6 +31,46 @@ pub async fn enqueue(tx: &mut Tx, org: &str, event: &str, data: Value) -> Result
     Ok(())
 }
 
+/// Queues many notices with multi-row inserts: (organisation, event, data).
+pub async fn enqueue_many(
+    tx: &mut Tx,
+    notices: Vec<(String, String, Value)>,
+) -> Result<(), sqlx::Error> {
+    use crate::store::{insert_many, Arg};
+    let now = util::now();
+    let rows = notices
+        .into_iter()
+        .map(|(org, event, data)| {
+            let id = util::new_id();
+            let body = json!({"id": id, "event": event, "at": now, "data": data}).to_string();
+            vec![
+                Arg::Text(id),
+                Arg::Text(org),
+                Arg::Text(event),
+                Arg::Text(body),
+                Arg::Text(now.clone()),
+                Arg::Int(0),
+                Arg::Text(now.clone()),
+            ]
+        })
+        .collect();
+    insert_many(
+        tx,
+        "outbox",
+        &[
+            "id",
+            "org_id",
+            "event",
+            "body",
+            "created_at",
+            "attempts",
+            "next_attempt",
+        ],
+        rows,
+    )
+    .await
+}
+
 /// Runs until the process ends: delivers due notices every `every`.
 pub async fn run(state: Arc<AppState>, every: Duration) {
     loop {

@@ -32,6 +32,9 @@ pub struct Args {
     /// Largest request body accepted (a report.json, a batch of advisories), in MiB.
     #[arg(long = "max-body", default_value_t = 32, value_name = "MIB")]
     pub max_body_mib: usize,
+    /// Answer every admission query from the database (no cache); for benchmarks.
+    #[arg(long = "no-admission-cache", hide = true)]
+    pub no_admission_cache: bool,
 }
 
 /// The default data folder.
@@ -57,6 +60,7 @@ pub fn run(args: Args) -> Result<u8> {
         suspend_at: iotassure_trustcenter::recheck::parse_severity(&args.suspend_at)
             .expect("clap checked it"),
         max_body: args.max_body_mib << 20,
+        admission_cache: !args.no_admission_cache,
         ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
