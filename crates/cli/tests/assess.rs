@@ -518,8 +518,29 @@ fn output_folder_is_atomic_and_never_clobbered() {
         .arg("--force")
         .output()
         .unwrap();
+    // --force replaces only what iotassure wrote: the user's folder stays (tests/outputs.rs).
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read(out.join("precious.txt")).unwrap(), b"keep me");
+    fs::remove_dir_all(&out).unwrap();
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(root.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(!out.join("precious.txt").exists());
+    fs::write(out.join("old.txt"), b"from the first run").unwrap();
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(root.path())
+        .arg("--out")
+        .arg(&out)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!out.join("old.txt").exists());
     for f in ["report.json", "report.md", "report.html", "sbom.cdx.json"] {
         assert!(out.join(f).is_file(), "{f}");
     }

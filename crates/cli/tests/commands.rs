@@ -189,7 +189,7 @@ fn unpack_refuses_a_used_folder_unless_forced_and_never_removes_the_image() {
     assert!(first.contains("root filesystem"), "{first}");
     let again = unpack(&[], &img);
     assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("use --force"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force replaces it"));
     ok(&unpack(&["--force"], &img));
     assert!(out.join("manifest.json").is_file());
     // An image inside the folder --force would remove is refused, and stays.
@@ -197,6 +197,6 @@ fn unpack_refuses_a_used_folder_unless_forced_and_never_removes_the_image() {
     fs::copy(&img, &inside).unwrap();
     let o = unpack(&["--force"], &inside);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("inside the output folder"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds the input"));
     assert!(inside.is_file(), "the image was removed");
 }

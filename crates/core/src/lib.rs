@@ -13,6 +13,10 @@ pub mod layout;
 pub mod progress;
 pub mod tree;
 
+/// The file iotassure writes into every output folder, so that `--force` replaces only folders
+/// iotassure wrote (a JSON object: `format` = "iotassure-output", `version`, `command`).
+pub const OUTPUT_MARKER: &str = ".iotassure-output";
+
 pub use catalog::{catalog, Catalog, Provision, Status};
 pub use facts::{Fact, FactKey, FactOrigin, InferredFact};
 pub use finding::{

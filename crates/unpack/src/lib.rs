@@ -119,10 +119,11 @@ pub fn unpack(
     let sha256 = hex::encode(Sha256::digest(&map[..]));
 
     std::fs::create_dir_all(out).map_err(io_err(out))?;
+    // The output marker of the CLI's staging folder is the only entry allowed to be there.
     if std::fs::read_dir(out)
         .map_err(io_err(out))?
-        .next()
-        .is_some()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name() != iotassure_core::OUTPUT_MARKER)
     {
         return Err(UnpackError::OutputNotEmpty(out.to_path_buf()));
     }

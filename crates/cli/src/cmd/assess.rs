@@ -39,13 +39,16 @@ pub struct Args {
     /// Seconds allowed for cracking password hashes.
     #[arg(long, default_value_t = 20, value_name = "SECS")]
     pub crack_time: u64,
-    /// Also write a CycloneDX 1.6 SBOM of the components found (JSON).
-    #[arg(long, value_name = "FILE")]
-    pub sbom: Option<PathBuf>,
+    /// Also write a CycloneDX 1.6 SBOM of the components found (JSON) to this file (an output;
+    /// an existing file is replaced only with --force). `--sbom` is the old name.
+    #[arg(long = "sbom-out", alias = "sbom", value_name = "FILE")]
+    pub sbom_out: Option<PathBuf>,
     /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
     #[arg(long)]
     pub keep_extracted: bool,
-    /// Replace an existing, non-empty output folder.
+    /// Replace an existing output folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker), and never /, the home folder, the current folder or an
+    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
@@ -103,7 +106,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     }
     let advisories = args.advisories.load(progress)?;
 
-    let staged = Staged::new(&args.out, args.force)?;
+    if let Some(p) = &args.sbom_out {
+        crate::output::check_file(p, args.force, "--sbom-out")?;
+    }
+    let staged = Staged::new(&args.out, args.force, "assess", &[args.image.as_path()])?;
     // The extracted tree goes beside the report while we work; it is kept only on request.
     let scratch = tempfile::Builder::new()
         .prefix(".iotassure-extract-")
@@ -226,9 +232,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     }
     drop(scratch);
     let out = staged.commit()?;
-    if let Some(p) = &args.sbom {
-        std::fs::copy(out.join("sbom.cdx.json"), p)
-            .with_context(|| format!("writing {}", p.display()))?;
+    if let Some(p) = &args.sbom_out {
+        let bytes = std::fs::read(out.join("sbom.cdx.json"))
+            .with_context(|| format!("reading {}", out.join("sbom.cdx.json").display()))?;
+        crate::output::write_file(p, &bytes, args.force, "--sbom-out")?;
     }
 
     let sel = report.selected().expect("profile exists");

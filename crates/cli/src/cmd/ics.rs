@@ -16,9 +16,12 @@ pub enum Command {
         /// Pre-fill the profile facts an assessment inferred (its report.json).
         #[arg(long, value_name = "REPORT")]
         from: Option<PathBuf>,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output (an existing file only with --force).
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Replace an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a statement: N/A only where a condition does not hold, a detail for every N and
     /// N/A, a justification for every recommendation not met (4-1), no unknown ids or fields.
@@ -47,7 +50,7 @@ pub fn load(path: &Path) -> Result<LoadedStatement> {
 pub fn run(cmd: Command) -> Result<u8> {
     let cat = catalog();
     match cmd {
-        Command::Init { from, out } => {
+        Command::Init { from, out, force } => {
             let mut inferred = BTreeMap::new();
             let mut product = Product::default();
             if let Some(r) = from {
@@ -70,9 +73,7 @@ pub fn run(cmd: Command) -> Result<u8> {
             }
             let text = statement::template(cat, &product, &inferred);
             match out {
-                Some(p) => {
-                    std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?
-                }
+                Some(p) => crate::output::write_file(&p, text.as_bytes(), force, "--out")?,
                 None => print!("{text}"),
             }
             Ok(crate::EXIT_PASS)

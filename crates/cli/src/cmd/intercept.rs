@@ -72,7 +72,9 @@ pub struct Args {
     /// connections accepting an untrusted server also fail 5.3-2).
     #[arg(long, value_name = "FILE")]
     pub ics: Option<PathBuf>,
-    /// Replace an existing, non-empty output folder.
+    /// Replace an existing output folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker), and never /, the home folder, the current folder or an
+    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
     #[arg(long)]
     pub force: bool,
 }
@@ -92,7 +94,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         );
     }
     let st = args.ics.as_deref().map(super::ics::load).transpose()?;
-    let staged = Staged::new(&args.out, args.force)?;
+    let staged = Staged::new(&args.out, args.force, "intercept", &[])?;
     let ca_dir = args.ca.clone().unwrap_or_else(|| staged.dir.join("ca"));
     let o = InterceptOptions {
         listen: args.listen,

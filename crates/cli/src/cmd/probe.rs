@@ -51,7 +51,9 @@ pub struct Args {
     /// Profile that decides the exit status.
     #[arg(long, default_value = "en303645-m")]
     pub profile: String,
-    /// Replace an existing, non-empty output folder.
+    /// Replace an existing output folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker), and never /, the home folder, the current folder or an
+    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
@@ -80,7 +82,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .as_ref()
         .expect("clap requires --out without --dry-run");
     let advisories = args.advisories.load(progress)?;
-    let staged = Staged::new(out, args.force)?;
+    let staged = Staged::new(out, args.force, "probe", &[])?;
     let outcome = iotassure_device::probe(&opts, progress)?;
     let mut live = Live {
         device: Some(args.target.clone()),

@@ -1,7 +1,7 @@
 //! `iotassure unpack`: an image → a folder of files, with the layout printed the way binwalk
 //! users expect, a summary of the tree, and every file's provenance in manifest.json.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
@@ -9,6 +9,7 @@ use iotassure_core::layout::Confidence;
 use iotassure_core::tree::{EntryKind, Tree};
 
 use super::LimitArgs;
+use crate::output::Staged;
 use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
@@ -21,7 +22,9 @@ pub struct Args {
     /// Output folder (created; must be empty, unless --force).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Replace an existing, non-empty output folder.
+    /// Replace an existing output folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker), and never /, the home folder, the current folder or an
+    /// ancestor of it, a mount point, a symlink, or a folder holding the image.
     #[arg(long)]
     pub force: bool,
     /// Print the summary, layout, root filesystems and blobs as JSON on standard output instead
@@ -33,19 +36,23 @@ pub struct Args {
 }
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
-    if args.force {
-        clear_output(&args.out, &args.image)?;
+    if std::fs::metadata(&args.image).is_ok_and(|m| m.is_dir()) {
+        bail!(
+            "{} is a folder: there is nothing to unpack (`iotassure assess` takes an extracted root folder as it is)",
+            args.image.display()
+        );
     }
+    let staged = Staged::new(&args.out, args.force, "unpack", &[args.image.as_path()])?;
     let opts = iotassure_unpack::Options {
         limits: args.limits.limits(),
     };
-    let u = iotassure_unpack::unpack(&args.image, &args.out, &opts, progress)?;
-    if args.out.is_dir() {
-        std::fs::write(
-            args.out.join("manifest.json"),
-            serde_json::to_string_pretty(&u.tree)?,
-        )?;
-    }
+    let u = iotassure_unpack::unpack(&args.image, &staged.dir, &opts, progress)?;
+    std::fs::write(
+        staged.dir.join("manifest.json"),
+        serde_json::to_string_pretty(&u.tree)?,
+    )
+    .with_context(|| format!("writing {}", staged.dir.join("manifest.json").display()))?;
+    staged.commit()?;
     let s = &u.summary;
     if args.json {
         println!(
@@ -155,37 +162,4 @@ fn print_tree(tree: &Tree, out: &std::path::Path) {
             b.provenance
         );
     }
-}
-
-/// `--force`: removes an existing output folder, refusing anything that is not a plain folder
-/// or that holds the image itself.
-fn clear_output(out: &Path, image: &Path) -> Result<()> {
-    let Ok(meta) = std::fs::symlink_metadata(out) else {
-        return Ok(());
-    };
-    if !meta.is_dir() {
-        bail!(
-            "--force: {} is not a folder (a file or a symlink); not removing it",
-            out.display()
-        );
-    }
-    let out_abs = out.canonicalize()?;
-    if let Ok(img) = image.canonicalize() {
-        if img.starts_with(&out_abs) {
-            bail!(
-                "--force: the image {} is inside the output folder {}; choose another --out",
-                image.display(),
-                out.display()
-            );
-        }
-    }
-    if out_abs.parent().is_none() || std::env::current_dir().is_ok_and(|d| d.starts_with(&out_abs))
-    {
-        bail!(
-            "--force: refusing to remove {} (it is / or holds the current folder)",
-            out.display()
-        );
-    }
-    std::fs::remove_dir_all(out).with_context(|| format!("--force: removing {}", out.display()))?;
-    Ok(())
 }

@@ -1,0 +1,282 @@
+//! Output safety: `--force` replaces only a folder iotassure wrote (it carries the
+//! .iotassure-output marker), never /, the home folder, the current folder or an ancestor, a
+//! symlink, or a folder holding the input; file outputs are replaced only with --force; stale
+//! staging folders of killed runs are cleaned up. Every case here destroyed or risked user data
+//! before (`assess IMAGE --out /tmp --force` deleted /tmp).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iotassure"))
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo-router/demo-router.img")
+}
+
+fn run(cmd: &str, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(["-q", cmd])
+        .arg(demo())
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A folder holding a user's file, not written by iotassure.
+fn users_folder(root: &Path) -> PathBuf {
+    let d = root.join("precious");
+    fs::create_dir_all(&d).unwrap();
+    fs::write(d.join("thesis.tex"), "years of work").unwrap();
+    d
+}
+
+#[test]
+fn force_refuses_a_folder_iotassure_did_not_write() {
+    for cmd in ["assess", "unpack"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = users_folder(tmp.path());
+        let o = run(cmd, &d, &["--force"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(".iotassure-output"),
+            "{cmd}: names the marker: {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("Nothing was removed"), "{}", stderr(&o));
+        assert_eq!(
+            fs::read_to_string(d.join("thesis.tex")).unwrap(),
+            "years of work"
+        );
+        // Without --force: refused too.
+        let o = run(cmd, &d, &[]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        assert!(d.join("thesis.tex").exists());
+    }
+}
+
+#[test]
+fn force_replaces_what_iotassure_wrote() {
+    for cmd in ["assess", "unpack"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let first = run(cmd, &out, &[]);
+        assert!(
+            first.status.code().unwrap() <= 1,
+            "{cmd}: {}",
+            stderr(&first)
+        );
+        let marker = fs::read_to_string(out.join(".iotassure-output")).unwrap();
+        assert!(
+            marker.contains("\"format\":\"iotassure-output\"")
+                && marker.contains(&format!("\"command\":\"{cmd}\"")),
+            "{marker}"
+        );
+        fs::write(out.join("stale-file"), "from the first run").unwrap();
+        let second = run(cmd, &out, &["--force"]);
+        assert!(
+            second.status.code().unwrap() <= 1,
+            "{cmd}: {}",
+            stderr(&second)
+        );
+        assert!(
+            !out.join("stale-file").exists(),
+            "{cmd}: the old output was replaced"
+        );
+        assert!(out.join(".iotassure-output").exists());
+        let want = if cmd == "assess" {
+            "report.json"
+        } else {
+            "manifest.json"
+        };
+        assert!(out.join(want).exists(), "{cmd}");
+    }
+}
+
+#[test]
+fn force_never_replaces_root_home_cwd_or_an_ancestor() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Each of these holds a marker, so only the rule under test can refuse it.
+    let home = tmp.path().join("home");
+    let cwd_parent = tmp.path().join("work");
+    let cwd = cwd_parent.join("project");
+    fs::create_dir_all(&cwd).unwrap();
+    fs::create_dir_all(&home).unwrap();
+    let marker = r#"{"format":"iotassure-output","version":1,"command":"assess"}"#;
+    for d in [&home, &cwd, &cwd_parent] {
+        fs::write(d.join(".iotassure-output"), marker).unwrap();
+        fs::write(d.join("keep"), "x").unwrap();
+    }
+    let cases: [(&Path, &str); 4] = [
+        (&home, "home folder"),
+        (&cwd, "current folder"),
+        (&cwd_parent, "current folder or one of its ancestors"),
+        (Path::new("/"), "root folder"),
+    ];
+    for (target, why) in cases {
+        let o = bin()
+            .args(["-q", "assess"])
+            .arg(demo())
+            .arg("--out")
+            .arg(target)
+            .arg("--force")
+            .current_dir(&cwd)
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}: {}",
+            target.display(),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains(why),
+            "{}: {}",
+            target.display(),
+            stderr(&o)
+        );
+    }
+    for d in [&home, &cwd, &cwd_parent] {
+        assert!(d.join("keep").exists(), "{} untouched", d.display());
+    }
+}
+
+#[test]
+fn force_refuses_a_symlink_and_a_folder_holding_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    let first = run("unpack", &real, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = run("assess", &link, &["--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symlink"), "{}", stderr(&o));
+    assert!(real.join("manifest.json").exists());
+    // The image inside the output folder.
+    let img = real.join("fw.img");
+    fs::copy(demo(), &img).unwrap();
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(&img)
+        .arg("--out")
+        .arg(&real)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds the input"), "{}", stderr(&o));
+    assert!(img.exists());
+}
+
+#[test]
+fn stale_staging_folders_of_dead_runs_are_removed_others_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // PID 4194304 is above Linux's pid_max: never a running process.
+    let stale = tmp.path().join(".out.partial-4194304");
+    let foreign = tmp.path().join(".out.partial-4194303");
+    fs::create_dir_all(&stale).unwrap();
+    fs::create_dir_all(&foreign).unwrap();
+    fs::write(
+        stale.join(".iotassure-output"),
+        r#"{"format":"iotassure-output","version":1}"#,
+    )
+    .unwrap();
+    fs::write(stale.join("big"), "half-written").unwrap();
+    fs::write(foreign.join("users-file"), "not ours").unwrap();
+    let o = run("assess", &out, &[]);
+    assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
+    assert!(!stale.exists(), "the stale staging folder was removed");
+    assert!(
+        stderr(&o).contains("left by an earlier run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        foreign.join("users-file").exists(),
+        "a folder without the marker is left alone"
+    );
+}
+
+#[test]
+fn file_outputs_are_replaced_only_with_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("statement.yaml");
+    fs::write(&f, "mine").unwrap();
+    let o = bin()
+        .args(["ics", "init", "--out"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&f).unwrap(), "mine");
+    let o = bin()
+        .args(["ics", "init", "--force", "--out"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(fs::read_to_string(&f).unwrap().contains("ics_version"));
+
+    let sbom = tmp.path().join("sbom.json");
+    fs::write(&sbom, "mine").unwrap();
+    let o = run(
+        "assess",
+        &tmp.path().join("r1"),
+        &["--sbom-out", sbom.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "refused before any work: {}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("r1").exists());
+    assert_eq!(fs::read_to_string(&sbom).unwrap(), "mine");
+    // The old name still works, as an alias.
+    let o = run(
+        "assess",
+        &tmp.path().join("r2"),
+        &["--sbom", sbom.to_str().unwrap(), "--force"],
+    );
+    assert!(o.status.code().unwrap() <= 1, "{}", stderr(&o));
+    assert!(fs::read_to_string(&sbom).unwrap().contains("CycloneDX"));
+    // Never through a symlink.
+    let target = tmp.path().join("target.json");
+    fs::write(&target, "other").unwrap();
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = run(
+        "assess",
+        &tmp.path().join("r3"),
+        &["--sbom-out", link.to_str().unwrap(), "--force"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&target).unwrap(), "other");
+}
+
+#[test]
+fn unpack_of_a_folder_says_there_is_nothing_to_unpack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["-q", "unpack"])
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(tmp.path().join("o"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to unpack"), "{}", stderr(&o));
+    assert!(!tmp.path().join("o").exists());
+}
