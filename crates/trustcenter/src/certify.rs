@@ -257,12 +257,17 @@ pub async fn issue(st: &AppState, who: &Caller, req: CertifyRequest) -> ApiResul
         clauses: Vec::new(),
     };
     let report_sha256: String = row.try_get("report_sha256")?;
+    let lab_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+        .bind(&cert.issued_by)
+        .fetch_optional(&st.store.pool)
+        .await?
+        .unwrap_or_default();
     let (envelope, key_id) = st.keys.sign_certificate(
         &cert,
         &report,
         &result.requirements,
         &report_sha256,
-        &st.config.name,
+        (&st.config.name, &lab_name),
     )?;
     let cert = Certificate { key_id, ..cert };
 

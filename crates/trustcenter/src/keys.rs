@@ -162,7 +162,7 @@ impl Keys {
         report: &Report,
         profile_requirements: &[String],
         report_sha256: &str,
-        issuer: &str,
+        (issuer, lab): (&str, &str),
     ) -> Result<(String, String), Problem> {
         let k = self.key();
         let wanted: std::collections::HashSet<&str> =
@@ -204,7 +204,7 @@ impl Keys {
             support_period_end: c.support_end.clone(),
             issuer: attest::Issuer {
                 name: issuer.to_string(),
-                lab: c.issued_by.clone(),
+                lab: lab.to_string(),
                 key_id: k.key_id(),
             },
             product: attest::Product {
