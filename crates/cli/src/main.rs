@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let progress = progress::Stderr::new(cli.quiet);
     let result = match cli.command {
@@ -81,5 +82,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// `iotassure catalog list | head` must end quietly, as other Unix tools do, not panic in
+/// `println!` on a closed pipe: take back the default SIGPIPE action that Rust's runtime sets to
+/// "ignore", so the process ends by the signal (status 141 in a shell) when the reader goes away.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread is spawned; `signal` with SIG_DFL
+    // installs no handler code, it only resets the disposition of SIGPIPE for this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

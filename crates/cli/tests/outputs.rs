@@ -280,3 +280,30 @@ fn unpack_of_a_folder_says_there_is_nothing_to_unpack() {
     assert!(stderr(&o).contains("nothing to unpack"), "{}", stderr(&o));
     assert!(!tmp.path().join("o").exists());
 }
+
+/// `iotassure catalog export | head -c 10` ends quietly (by SIGPIPE, 141), never with a panic
+/// (exit 101). The outputs are larger than a pipe's buffer, so the reader really goes away first.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        "catalog export --format json",
+        "catalog export --format oscal",
+    ] {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{}' {args} | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                env!("CARGO_BIN_EXE_iotassure")
+            ))
+            .output()
+            .unwrap();
+        let status = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(
+            status,
+            "141",
+            "{args}: the writer ended with {status}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{args}: {}", stderr(&o));
+    }
+}
