@@ -287,10 +287,9 @@ fn assess_submit_certify_admit_suspend_verify() {
     );
     let mut e: Value = serde_json::from_slice(&std::fs::read(&env).unwrap()).unwrap();
     let sig = e["signatures"][0]["sig"].as_str().unwrap().to_string();
-    let flipped = if sig.starts_with('A') {
-        format!("B{}", &sig[1..])
-    } else {
-        format!("A{}", &sig[1..])
+    let flipped = match sig.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", &sig[1..]),
     };
     e["signatures"][0]["sig"] = Value::String(flipped);
     let bad = tmp.path().join("bad.json");
