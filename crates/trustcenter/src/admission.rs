@@ -3,9 +3,6 @@
 //! rule). Answers are cached per audit generation: any state change clears this instance's cache
 //! at once and the other instances' within one poll interval (`server::POLL`).
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -80,42 +77,8 @@ pub struct BatchResult {
     pub results: Vec<Decision>,
 }
 
-#[derive(Default)]
-pub struct Cache {
-    inner: RwLock<(i64, HashMap<Subject, Decision>)>,
-}
-
-impl Cache {
-    pub fn clear_if_stale(&self, generation: i64) {
-        let mut g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if g.0 != generation {
-            g.0 = generation;
-            g.1.clear();
-        }
-    }
-    pub fn clear(&self) {
-        self.inner
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .clear();
-    }
-    fn get(&self, s: &Subject) -> Option<Decision> {
-        self.inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .get(s)
-            .cloned()
-    }
-    fn put(&self, s: Subject, d: Decision) {
-        let mut g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if g.1.len() >= 200_000 {
-            g.1.clear();
-        }
-        g.1.insert(s, d);
-    }
-}
+/// Admission answers by subject, per audit generation.
+pub type Cache = crate::cache::GenCache<Subject, Decision>;
 
 fn normalise(s: &Subject) -> ApiResult<Subject> {
     let mut s = s.clone();

@@ -2,7 +2,6 @@
 //! SHA-256. Looked-up tokens are cached per audit generation, so a revocation takes effect on
 //! the next request of this instance and within one poll interval on the others.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -129,39 +128,8 @@ fn names(roles: &[Role]) -> String {
         .join(" or ")
 }
 
-#[derive(Default)]
-pub struct TokenCache {
-    inner: std::sync::RwLock<(i64, HashMap<String, Option<Caller>>)>,
-}
-
-impl TokenCache {
-    pub fn clear_if_stale(&self, generation: i64) {
-        let mut g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if g.0 != generation {
-            g.0 = generation;
-            g.1.clear();
-        }
-    }
-    pub fn clear(&self) {
-        let mut g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        g.1.clear();
-    }
-    fn get(&self, hash: &str) -> Option<Option<Caller>> {
-        self.inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .get(hash)
-            .cloned()
-    }
-    fn put(&self, hash: String, c: Option<Caller>) {
-        let mut g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if g.1.len() > 100_000 {
-            g.1.clear();
-        }
-        g.1.insert(hash, c);
-    }
-}
+/// Token hash → caller (`None`: unknown or revoked), per audit generation.
+pub type TokenCache = crate::cache::GenCache<String, Option<Caller>>;
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = Problem;

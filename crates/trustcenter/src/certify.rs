@@ -518,18 +518,10 @@ pub async fn transition_many(
         }
         // One UPDATE ... FROM (VALUES ...) for the chunk: both SQLite (3.33+) and PostgreSQL
         // name the VALUES columns column1, column2, ...
-        let mut sql = String::from("UPDATE certificates SET status = v.column2, status_reason = v.column3, row_version = row_version + 1 FROM (VALUES ");
-        for i in 0..upd.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "({p}{}, {p}{}, {p}{})",
-                3 * i + 1,
-                3 * i + 2,
-                3 * i + 3
-            ));
-        }
+        let mut sql = format!(
+            "UPDATE certificates SET status = v.column2, status_reason = v.column3, row_version = row_version + 1 FROM (VALUES {}",
+            crate::store::values(p, upd.len(), 3, 1)
+        );
         sql.push_str(") AS v WHERE certificates.id = v.column1");
         let mut q = sqlx::query(&sql).persistent(false);
         for (id, to, reason) in &upd {

@@ -367,19 +367,10 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
     let dropped = gone.len() as i64;
     for chunk in gone.chunks(60) {
         let p = crate::store::placeholder(tx);
-        let mut sql =
-            format!("UPDATE matches SET dropped_run = {p}1, dropped_at = {p}2 FROM (VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "({p}{}, {p}{}, {p}{})",
-                3 * i + 3,
-                3 * i + 4,
-                3 * i + 5
-            ));
-        }
+        let mut sql = format!(
+            "UPDATE matches SET dropped_run = {p}1, dropped_at = {p}2 FROM (VALUES {}",
+            crate::store::values(p, chunk.len(), 3, 3)
+        );
         sql.push_str(") AS v WHERE matches.firmware_id = v.column1 AND matches.advisory_id = v.column2 AND matches.component = v.column3");
         let mut q = sqlx::query(&sql)
             .persistent(false)

@@ -172,6 +172,13 @@ pub async fn find_org(st: &AppState, key: &str) -> ApiResult<Option<Org>> {
     Ok(row.as_ref().map(org_row).transpose()?)
 }
 
+/// [`find_org`] for a request field: an unknown organisation is a 422 naming the field.
+async fn named_org(st: &AppState, key: &str, field: &str) -> ApiResult<Org> {
+    find_org(st, key)
+        .await?
+        .ok_or_else(|| Problem::invalid(format!("`{field}`: no organisation {key:?}")))
+}
+
 pub async fn create_token(st: &AppState, who: &Caller, n: NewToken) -> ApiResult<IssuedToken> {
     who.require(&[Role::Admin])?;
     if n.role == Role::Public {
@@ -179,9 +186,7 @@ pub async fn create_token(st: &AppState, who: &Caller, n: NewToken) -> ApiResult
     }
     let org = match (n.role.org_kind(), &n.org) {
         (Some(kind), Some(key)) => {
-            let o = find_org(st, key)
-                .await?
-                .ok_or_else(|| Problem::invalid(format!("`org`: no organisation {key:?}")))?;
+            let o = named_org(st, key, "org").await?;
             if o.kind != kind {
                 return Err(Problem::invalid(format!(
                     "`org`: a {} token belongs to a {kind} organisation; {} is a {}",
@@ -204,12 +209,7 @@ pub async fn create_token(st: &AppState, who: &Caller, n: NewToken) -> ApiResult
             ))
         }
         (None, org) => match org {
-            Some(key) => Some(
-                find_org(st, key)
-                    .await?
-                    .ok_or_else(|| Problem::invalid(format!("`org`: no organisation {key:?}")))?
-                    .id,
-            ),
+            Some(key) => Some(named_org(st, key, "org").await?.id),
             None => None,
         },
     };
@@ -436,9 +436,7 @@ pub async fn submit(
     let maker = match (who.role, &params.maker) {
         (Role::Maker, None) => who.org.clone().unwrap_or_default(),
         (Role::Maker, Some(m)) => {
-            let o = find_org(st, m)
-                .await?
-                .ok_or_else(|| Problem::invalid(format!("`maker`: no organisation {m:?}")))?;
+            let o = named_org(st, m, "maker").await?;
             if Some(&o.id) != who.org.as_ref() {
                 return Err(Problem::forbidden(
                     "a maker submits assessments of its own products only",
@@ -447,9 +445,7 @@ pub async fn submit(
             o.id
         }
         (_, Some(m)) => {
-            let o = find_org(st, m)
-                .await?
-                .ok_or_else(|| Problem::invalid(format!("`maker`: no organisation {m:?}")))?;
+            let o = named_org(st, m, "maker").await?;
             if o.kind != "maker" {
                 return Err(Problem::invalid(format!(
                     "`maker`: {} is a {}, not a maker",

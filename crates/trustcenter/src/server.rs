@@ -133,8 +133,8 @@ pub async fn open(config: Config) -> Result<AppState> {
         store,
         keys,
         config,
-        admission: admission::Cache::default(),
-        tokens: TokenCache::default(),
+        admission: admission::Cache::new(200_000),
+        tokens: TokenCache::new(100_000),
         outbox_wake: Notify::new(),
     })
 }

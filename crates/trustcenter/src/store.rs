@@ -347,6 +347,24 @@ pub fn placeholder(tx: &Tx) -> char {
     }
 }
 
+/// `(?1, ?2), (?3, ?4)` for `rows` × `cols` parameters numbered from `first`, with sigil `p`.
+pub fn values(p: char, rows: usize, cols: usize, first: usize) -> String {
+    let mut out = String::new();
+    let mut n = first;
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("{p}{n}"));
+            n += 1;
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// A value for [`insert_many`].
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -372,21 +390,7 @@ pub async fn insert_many(
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per).collect();
         let p = placeholder(tx);
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..columns.len() {
-                n += 1;
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("{p}{n}"));
-            }
-            sql.push(')');
-        }
+        sql.push_str(&values(p, chunk.len(), columns.len(), 1));
         let mut q = sqlx::query(&sql).persistent(false);
         for row in chunk {
             debug_assert_eq!(row.len(), columns.len());
