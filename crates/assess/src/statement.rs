@@ -117,7 +117,8 @@ pub struct Statement {
     pub product: Product,
     #[serde(default)]
     pub profile: DeclaredProfile,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_entries")]
+    #[schemars(with = "BTreeMap<String, StatementEntry>")]
     pub provisions: BTreeMap<String, StatementEntry>,
     /// Implementation information for testing (TS 103 701 IXIT): declared interfaces, outbound
     /// connections, basic functions and test accounts, compared with what the probes observe.
@@ -217,16 +218,35 @@ impl LoadedStatement {
             column: Some(r.column),
             message: r.message,
         })?;
-        let statement: Statement = serde_yaml::from_str(text).map_err(|e| Diagnostic {
-            level: Level::Error,
-            line: e.location().map(|l| l.line()),
-            column: e.location().map(|l| l.column()),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+        let statement: Statement = serde_yaml::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            if let Some(id) = msg
+                .find(DUPLICATE)
+                .and_then(|i| msg[i + DUPLICATE.len()..].split(' ').next())
+            {
+                let lines: Vec<String> =
+                    key_lines(text, id).iter().map(|n| n.to_string()).collect();
+                return Diagnostic {
+                    level: Level::Error,
+                    line: key_lines(text, id).last().copied(),
+                    column: None,
+                    message: format!(
+                        "provision {id} has more than one entry (lines {}); keep one",
+                        lines.join(" and ")
+                    ),
+                };
+            }
+            Diagnostic {
+                level: Level::Error,
+                line: e.location().map(|l| l.line()),
+                column: e.location().map(|l| l.column()),
+                message: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            }
         })?;
         Ok(LoadedStatement {
             statement,
@@ -237,35 +257,13 @@ impl LoadedStatement {
 
     /// Line and column of a provision key inside `provisions:`.
     pub fn locate(&self, id: &str) -> (Option<usize>, Option<usize>) {
-        let mut in_provisions = false;
-        for (n, line) in self.text.lines().enumerate() {
-            if line.starts_with("provisions:") {
-                in_provisions = true;
-                continue;
-            }
-            if in_provisions
-                && !line.starts_with(' ')
-                && !line.trim().is_empty()
-                && !line.starts_with('#')
-            {
-                in_provisions = false;
-            }
-            if !in_provisions {
-                continue;
-            }
-            let t = line.trim_start();
-            let key = t
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
-            // The key may itself contain ':'-free ids only, so the first ':' ends it.
-            if key == id && t.contains(':') {
-                return (Some(n + 1), Some(line.len() - t.len() + 1));
-            }
+        match provision_keys(&self.text)
+            .into_iter()
+            .find(|(k, _, _)| k == id)
+        {
+            Some((_, line, column)) => (Some(line), Some(column)),
+            None => (None, None),
         }
-        (None, None)
     }
 
     /// Validates the statement against the catalogue (see `docs/conformance-statement.md`).
@@ -588,4 +586,80 @@ pub fn csv_cell(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The message [`unique_entries`] fails with; `parse` turns it into one naming both lines.
+const DUPLICATE: &str = "duplicate provision entry ";
+
+/// `provisions` as a map that refuses a key given twice (YAML's last-one-wins would silently
+/// drop the maker's first answer).
+fn unique_entries<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, StatementEntry>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = BTreeMap<String, StatementEntry>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of provision ids to entries")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = m.next_key::<String>()? {
+                let v: StatementEntry = m.next_value()?;
+                if out.insert(k.clone(), v).is_some() {
+                    return Err(serde::de::Error::custom(format!("{DUPLICATE}{k} ")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(V)
+}
+
+/// Every provision key of the `provisions:` block (block style, as `ics init` writes it) with its
+/// line and column: the keys at the block's first indentation.
+fn provision_keys(text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    let mut indent: Option<usize> = None;
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with("provisions:") {
+            in_block = true;
+            continue;
+        }
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if in_block && !line.starts_with(' ') {
+            in_block = false;
+        }
+        if !in_block {
+            continue;
+        }
+        let ind = line.len() - t.len();
+        if ind != *indent.get_or_insert(ind) || !t.contains(':') {
+            continue;
+        }
+        let key = t
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        out.push((key.to_string(), n + 1, ind + 1));
+    }
+    out
+}
+
+/// The lines where provision `id` is a key.
+fn key_lines(text: &str, id: &str) -> Vec<usize> {
+    provision_keys(text)
+        .into_iter()
+        .filter(|(k, _, _)| k == id)
+        .map(|(_, line, _)| line)
+        .collect()
 }

@@ -307,3 +307,44 @@ fn a_closed_pipe_ends_quietly() {
         assert!(!stderr(&o).contains("panicked"), "{args}: {}", stderr(&o));
     }
 }
+
+/// `ics check`: 0 valid, 1 invalid (including YAML that does not parse and a provision given
+/// twice, which names both lines), 2 only when the file cannot be read.
+#[test]
+fn ics_check_exit_status_and_duplicate_entries() {
+    let ex =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/smart-plug/smart-plug.ics.yaml");
+    let text = fs::read_to_string(&ex).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let check = |name: &str, body: &str| {
+        let f = tmp.path().join(name);
+        fs::write(&f, body).unwrap();
+        bin().args(["ics", "check"]).arg(&f).output().unwrap()
+    };
+    assert_eq!(check("good.yaml", &text).status.code(), Some(0));
+    let i = text.find("  \"5.1-1\":").unwrap();
+    let j = text.find("  # 5.1-2").unwrap();
+    let dup = format!("{}{}{}", &text[..j], &text[i..j], &text[j..]);
+    let o = check("dup.yaml", &dup);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let first = text[..i].lines().count() + 1;
+    let second = dup[..j].lines().count() + 1;
+    assert!(
+        stderr(&o).contains(&format!(
+            "provision 5.1-1 has more than one entry (lines {first} and {second})"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = check(
+        "bad.yaml",
+        &text.replacen("    support: Y\n", "    support: Q\n", 1),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = bin()
+        .args(["ics", "check"])
+        .arg(tmp.path().join("missing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -79,9 +79,18 @@ pub fn run(cmd: Command) -> Result<u8> {
             Ok(crate::EXIT_PASS)
         }
         Command::Check { file } => {
-            let st = load(&file)?;
-            let diags = st.check(cat);
+            // Unreadable is an error (2); a statement that does not parse is invalid (1).
+            std::fs::File::open(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file.display().to_string();
+            let st = match LoadedStatement::load(&file) {
+                Ok(st) => st,
+                Err(d) => {
+                    eprintln!("{}", d.render(&name));
+                    println!("{name}: 1 error, 0 warnings");
+                    return Ok(crate::EXIT_NOT_PASSED);
+                }
+            };
+            let diags = st.check(cat);
             for d in &diags {
                 eprintln!("{}", d.render(&name));
             }
