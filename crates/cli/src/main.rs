@@ -52,6 +52,8 @@ enum Command {
     Report(cmd::report::Command),
     /// Run the trust center: registry, certificates, signed attestations, admission, re-check.
     Serve(cmd::serve::Args),
+    /// Assess firmware uploaded to the trust center (a queue several workers may share).
+    Worker(cmd::worker::Args),
     /// The trust center's client: submit, certify, admission, advisories, audit.
     Tc(cmd::tc::Args),
     /// Verify signed attestations offline.
@@ -60,7 +62,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let progress = progress::Stderr::new(cli.quiet);
     let result = match cli.command {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Report(c) => cmd::report::run(c),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Worker(a) => cmd::worker::run(a),
         Command::Tc(a) => cmd::tc::run(a),
         Command::Attest(c) => cmd::attest::run(c),
     };
@@ -85,13 +88,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// `iotassure catalog list | head` must end quietly, as other Unix tools do, not panic in
-/// `println!` on a closed pipe: take back the default SIGPIPE action that Rust's runtime sets to
-/// "ignore", so the process ends by the signal (status 141 in a shell) when the reader goes away.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in main, before any thread is spawned; `signal` with SIG_DFL
-    // installs no handler code, it only resets the disposition of SIGPIPE for this process.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+/// `iotassure catalog export | head` must end quietly, as other Unix tools do, not with a panic
+/// in `println!` on a closed pipe. SIGPIPE itself stays ignored (the network commands must see
+/// EPIPE on a socket as an error, not die of it): only a failed write to standard output ends
+/// the process, silently, with the status a shell shows for SIGPIPE.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

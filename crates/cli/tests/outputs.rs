@@ -281,7 +281,7 @@ fn unpack_of_a_folder_says_there_is_nothing_to_unpack() {
     assert!(!tmp.path().join("o").exists());
 }
 
-/// `iotassure catalog export | head -c 10` ends quietly (by SIGPIPE, 141), never with a panic
+/// `iotassure catalog export | head -c 10` ends quietly (status 141, as by SIGPIPE), never with a panic
 /// (exit 101). The outputs are larger than a pipe's buffer, so the reader really goes away first.
 #[test]
 fn a_closed_pipe_ends_quietly() {

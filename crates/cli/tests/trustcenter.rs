@@ -425,7 +425,9 @@ fn backends() -> Vec<Option<String>> {
     let mut v = vec![None];
     match std::env::var("IOTASSURE_TEST_PG") {
         Ok(admin) if !admin.is_empty() => {
-            let name = format!("tc_kill_{}", std::process::id());
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("tc_cli_{}_{n}", std::process::id());
             let o = Command::new("psql")
                 .arg(&admin)
                 .arg("-qAtc")
@@ -442,4 +444,105 @@ fn backends() -> Vec<Option<String>> {
         _ => eprintln!("note: IOTASSURE_TEST_PG not set; PostgreSQL variant skipped"),
     }
     v
+}
+
+/// Six uploads, two `iotassure worker` processes draining the queue at once: every job is done
+/// exactly once (one attempt, its own assessment), on SQLite and on PostgreSQL.
+#[test]
+fn two_workers_drain_one_queue() {
+    for db in backends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("tc");
+        let (srv, admin) = serve(&data, db.as_deref(), free_port());
+        let admin = admin.unwrap();
+        let url = srv.url.clone();
+        ok(&tc(
+            &url,
+            &admin,
+            &["org", "create", "Lab", "--kind", "lab"],
+        ));
+        ok(&tc(
+            &url,
+            &admin,
+            &["org", "create", "Example Plugs Ltd", "--kind", "maker"],
+        ));
+        let lab = ok(&tc(
+            &url,
+            &admin,
+            &["token", "create", "--role", "certifier", "--org", "Lab"],
+        ))["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut jobs = Vec::new();
+        for _ in 0..6 {
+            let j = ok(&tc(
+                &url,
+                &lab,
+                &[
+                    "upload",
+                    example("smart-plug.img").to_str().unwrap(),
+                    "--statement",
+                    example("smart-plug.ics.yaml").to_str().unwrap(),
+                    "--doc",
+                    example("docs/security.txt").to_str().unwrap(),
+                    "--doc",
+                    example("docs/disclosure-policy.html").to_str().unwrap(),
+                    "--doc",
+                    example("docs/support-period.html").to_str().unwrap(),
+                    "--maker",
+                    "Example Plugs Ltd",
+                    "--profile",
+                    "uk-psti",
+                ],
+            ));
+            assert_eq!(j["state"], "queued");
+            jobs.push(j["id"].as_str().unwrap().to_string());
+        }
+        let worker = || {
+            let mut c = bin();
+            c.arg("worker")
+                .arg("--data")
+                .arg(&data)
+                .arg("--exit-when-idle");
+            if let Some(db) = &db {
+                c.arg("--db").arg(db);
+            }
+            c.stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (w1, w2) = (worker(), worker());
+        let (o1, o2) = (
+            w1.wait_with_output().unwrap(),
+            w2.wait_with_output().unwrap(),
+        );
+        assert!(
+            o1.status.success() && o2.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&o1.stderr),
+            String::from_utf8_lossy(&o2.stderr)
+        );
+        let mut assessments = std::collections::HashSet::new();
+        for id in &jobs {
+            let j = ok(&tc(&url, &lab, &["job", id]));
+            assert_eq!(j["state"], "done", "{j}");
+            assert_eq!(j["attempts"], 1, "{j}");
+            assert!(
+                assessments.insert(j["assessment"].as_str().unwrap().to_string()),
+                "one assessment per job"
+            );
+        }
+        // Each assessment is the real pipeline's report: it certifies under uk-psti.
+        let first = assessments.iter().next().unwrap().clone();
+        let cert = ok(&tc(
+            &url,
+            &lab,
+            &["certify", &first, "--profile", "uk-psti"],
+        ));
+        assert_eq!(cert["status"], "valid");
+        let av = tc(&url, &admin, &["audit", "verify"]);
+        assert_eq!(json_out(&av)["ok"], true);
+    }
 }

@@ -59,6 +59,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/recheck", post(recheck))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/vex", post(vex))
+        .route(
+            "/api/v1/jobs",
+            post(upload).layer(DefaultBodyLimit::max(state.config.max_upload + (64 << 20))),
+        )
+        .route("/api/v1/jobs/{id}", get(job))
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/audit/verify", get(audit_verify))
         .route("/healthz", get(|| async { "ok" }))
@@ -146,10 +151,10 @@ fn check_id(id: &str, what: &str) -> ApiResult<()> {
     info(title = "iotassure trust center", description = "Registry of certified IoT firmware, signed attestations, admission and re-check. Errors are RFC 9457 problem+json."),
     paths(keys, rotate_key, list_orgs, create_org, set_webhook, create_token, revoke_token, submit, assessment, assessment_report,
           search, certify, certificate, attestation, change_status, certificate_changes, admission, admission_batch,
-          load_advisories, recheck, changes, vex, audit_log, audit_verify),
+          load_advisories, recheck, changes, vex, upload, job, audit_log, audit_verify),
     components(schemas(Role, Org, NewOrg, NewToken, IssuedToken, Webhook, Submitted, AssessmentInfo, Certificate, CertifyRequest,
         StatusChange, Page, Decision, Batch, BatchResult, Loaded, Run, Changes, VexStatement, ChainCheck, PublishedKey,
-        crate::admission::Subject, crate::certify::HistoryEntry, crate::certify::ClauseSummary, crate::recheck::MatchRow, crate::recheck::StatusEvent)),
+        crate::admission::Subject, crate::certify::HistoryEntry, crate::certify::ClauseSummary, crate::recheck::MatchRow, crate::recheck::StatusEvent, crate::jobs::Job)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -381,6 +386,31 @@ async fn changes(State(st): St, who: Caller, Q(q): Q<ChangesQuery>) -> ApiResult
 async fn vex(State(st): St, who: Caller, Body(b): Body) -> ApiResult<Json<Run>> {
     who.require(&[Role::Maker, Role::Certifier, Role::Admin])?;
     Ok(Json(recheck::vex(&st, &who, parse_json(&b)?).await?))
+}
+
+/// Uploads a firmware image with its conformance statement and documents (multipart parts
+/// `image`, `statement`, `doc`…, `maker`, `profile`, `support_end`) for the trust center's
+/// workers to assess. Roles: certifier, maker (its own).
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body(content = String, content_type = "multipart/form-data"), responses((status = 202, body = crate::jobs::Job)))]
+async fn upload(
+    State(st): St,
+    who: Caller,
+    mp: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Response> {
+    who.require(&[Role::Certifier, Role::Maker])?;
+    let mp = mp.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let j = crate::jobs::upload(&st, &who, mp).await?;
+    Ok((StatusCode::ACCEPTED, Json(j)).into_response())
+}
+
+/// A job's state, attempts and resulting assessment. Roles: admin, certifier, maker (its own).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = crate::jobs::Job)))]
+async fn job(
+    State(st): St,
+    who: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::jobs::Job>> {
+    Ok(Json(crate::jobs::get(&st, &who, &id).await?))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod certify;
+pub mod jobs;
 pub mod keys;
 pub mod problem;
 pub mod recheck;

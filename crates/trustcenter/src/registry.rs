@@ -418,22 +418,10 @@ fn unknown_field(given: &Value, known: &Value, at: &str) -> Option<String> {
     }
 }
 
-/// Stores a submitted report: product and firmware release (created or matched), the
-/// assessment (immutable) and the release's components, in one transaction.
-pub async fn submit(
-    st: &AppState,
-    who: &Caller,
-    params: SubmitParams,
-    body: &[u8],
-    digest: Option<&str>,
-) -> ApiResult<Submitted> {
-    who.require(&[Role::Certifier, Role::Maker])?;
-    let report_sha256 = util::sha256_hex(body);
-    if let Some(d) = digest {
-        check_digest(d, body)?;
-    }
-    let report = validate_report(body)?;
-    let maker = match (who.role, &params.maker) {
+/// The maker a submission is for: a maker's own organisation (it may not name another), or
+/// the maker organisation a lab names.
+pub async fn resolve_maker(st: &AppState, who: &Caller, named: Option<&str>) -> ApiResult<String> {
+    Ok(match (who.role, named) {
         (Role::Maker, None) => who.org.clone().unwrap_or_default(),
         (Role::Maker, Some(m)) => {
             let o = named_org(st, m, "maker").await?;
@@ -459,23 +447,68 @@ pub async fn submit(
                 "`maker`: name the maker's organisation (id or name)",
             ))
         }
-    };
+    })
+}
+
+/// Stores a submitted report: product and firmware release (created or matched), the
+/// assessment (immutable) and the release's components, in one transaction.
+pub async fn submit(
+    st: &AppState,
+    who: &Caller,
+    params: SubmitParams,
+    body: &[u8],
+    digest: Option<&str>,
+) -> ApiResult<Submitted> {
+    who.require(&[Role::Certifier, Role::Maker])?;
+    if let Some(d) = digest {
+        check_digest(d, body)?;
+    }
+    let report = validate_report(body)?;
+    let maker = resolve_maker(st, who, params.maker.as_deref()).await?;
     if let Some(d) = &params.support_end {
         if util::parse_date(d).is_none() {
             return Err(Problem::invalid("`support_end`: a date, YYYY-MM-DD"));
         }
     }
+    let mut tx = st.store.write().await?;
+    let done = store_report(
+        &mut tx,
+        who,
+        &maker,
+        params.support_end.as_deref(),
+        body,
+        &report,
+    )
+    .await?;
+    tx.commit().await?;
+    st.changed();
+    Ok(done)
+}
+
+/// Stores a validated report inside `tx` (opened by [`crate::store::Store::write`]): the product
+/// and firmware release (created or matched), the assessment (immutable) and the release's
+/// components. The API's submission and the worker's both come here.
+pub async fn store_report(
+    tx: &mut crate::store::Tx,
+    who: &Caller,
+    maker: &str,
+    support_end: Option<&str>,
+    body: &[u8],
+    report: &iotassure_assess::Report,
+) -> ApiResult<Submitted> {
+    let report_sha256 = util::sha256_hex(body);
+    let maker = maker.to_string();
+    let params_support_end: Option<String> = support_end.map(str::to_string);
     let fw = report.subject.firmware.as_ref().expect("validated");
     let p = &report.subject.product;
     let now = util::now();
-    let mut tx = st.store.write().await?;
     let product_id: Option<String> = sqlx::query_scalar(
         "SELECT id FROM products WHERE maker_id = $1 AND model = $2 AND hardware_version = $3",
     )
     .bind(&maker)
     .bind(&p.model)
     .bind(&p.hardware_version)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let product_id = match product_id {
         Some(id) => id,
@@ -487,9 +520,9 @@ pub async fn submit(
                 .bind(&p.model)
                 .bind(&p.hardware_version)
                 .bind(&now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            audit(&mut tx, Audit {
+            audit(tx, Audit {
                 actor: &who.actor(),
                 action: "product.create",
                 subject: &id,
@@ -504,7 +537,7 @@ pub async fn submit(
     let existing =
         sqlx::query("SELECT id, product_id, version, support_end FROM firmware WHERE sha256 = $1")
             .bind(&sha)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let firmware_id = match existing {
         Some(r) => {
@@ -517,20 +550,20 @@ pub async fn submit(
                 )));
             }
             let old_end: Option<String> = r.try_get("support_end")?;
-            if params.support_end.is_some() && params.support_end != old_end {
+            if params_support_end.is_some() && params_support_end != old_end {
                 sqlx::query("UPDATE firmware SET support_end = $1 WHERE id = $2")
-                    .bind(&params.support_end)
+                    .bind(&params_support_end)
                     .bind(&id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 audit(
-                    &mut tx,
+                    tx,
                     Audit {
                         actor: &who.actor(),
                         action: "firmware.support_end",
                         subject: &id,
                         before: json!({"support_end": old_end}),
-                        after: json!({"support_end": params.support_end}),
+                        after: json!({"support_end": params_support_end}),
                     },
                 )
                 .await?;
@@ -545,16 +578,16 @@ pub async fn submit(
                 .bind(&p.firmware_version)
                 .bind(&sha)
                 .bind(fw.size as i64)
-                .bind(&params.support_end)
+                .bind(&params_support_end)
                 .bind(&now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            audit(&mut tx, Audit {
+            audit(tx, Audit {
                 actor: &who.actor(),
                 action: "firmware.create",
                 subject: &id,
                 before: Value::Null,
-                after: json!({"product": product_id, "version": p.firmware_version, "sha256": sha, "size": fw.size, "support_end": params.support_end}),
+                after: json!({"product": product_id, "version": p.firmware_version, "sha256": sha, "size": fw.size, "support_end": params_support_end}),
             })
             .await?;
             let mut seen = std::collections::HashSet::new();
@@ -568,7 +601,7 @@ pub async fn submit(
                     .bind(&c.version)
                     .bind(&c.purl)
                     .bind(&c.cpe)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             id
@@ -587,9 +620,9 @@ pub async fn submit(
         .bind(&report.tool.version)
         .bind(&report.generated_at)
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    audit(&mut tx, Audit {
+    audit(tx, Audit {
         actor: &who.actor(),
         action: "assessment.submit",
         subject: &id,
@@ -597,8 +630,6 @@ pub async fn submit(
         after: json!({"firmware": firmware_id, "report_sha256": report_sha256, "profile": report.selected_profile}),
     })
     .await?;
-    tx.commit().await?;
-    st.changed();
     Ok(Submitted {
         id,
         firmware_id,

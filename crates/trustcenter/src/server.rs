@@ -35,6 +35,8 @@ pub struct Config {
     pub max_body: usize,
     /// How often the expiry sweep runs.
     pub sweep_every: Duration,
+    /// Largest firmware upload for the trust center to assess, in bytes.
+    pub max_upload: usize,
     /// Cache admission answers (per audit generation). Off only to measure the database path.
     pub admission_cache: bool,
 }
@@ -50,6 +52,7 @@ impl Default for Config {
             max_body: 32 << 20,
             sweep_every: Duration::from_secs(3600),
             admission_cache: true,
+            max_upload: 512 << 20,
         }
     }
 }

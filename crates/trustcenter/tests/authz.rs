@@ -132,6 +132,12 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["admin", "certifier", "operator"],
     ),
     ("POST", "/api/v1/vex", &["admin", "certifier", "maker"]),
+    ("POST", "/api/v1/jobs", &["certifier", "maker"]),
+    (
+        "GET",
+        "/api/v1/jobs/00000000-0000-4000-8000-000000000000",
+        &["admin", "certifier", "maker"],
+    ),
     ("GET", "/api/v1/audit", &["admin"]),
     ("GET", "/api/v1/audit/verify", &["admin"]),
 ];

@@ -13,6 +13,7 @@ pub mod report;
 pub mod serve;
 pub mod tc;
 pub mod unpack;
+pub mod worker;
 
 use std::time::Duration;
 

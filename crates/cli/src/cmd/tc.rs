@@ -68,6 +68,25 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Upload a firmware image with its statement and documents for the trust center's workers
+    /// to assess (`iotassure worker`); prints the job. Then: `tc job ID`.
+    Upload {
+        image: PathBuf,
+        /// The maker's conformance statement (names the product).
+        #[arg(long)]
+        statement: PathBuf,
+        /// A published document (security.txt, disclosure policy, support period). Repeatable.
+        #[arg(long)]
+        doc: Vec<PathBuf>,
+        #[arg(long)]
+        maker: Option<String>,
+        #[arg(long, default_value = "en303645-m")]
+        profile: String,
+        #[arg(long = "support-end")]
+        support_end: Option<String>,
+    },
+    /// Show an upload job: state, attempts, the assessment it produced.
+    Job { id: String },
     /// Search the public registry.
     Search {
         #[arg(long)]
@@ -360,6 +379,20 @@ pub fn run(args: Args) -> Result<u8> {
                 Answer::Problem(s, v) => return Err(problem(s, &v)),
             }
         }
+        Command::Upload {
+            image,
+            statement,
+            doc,
+            maker,
+            profile,
+            support_end,
+        } => {
+            let v = upload(&c, &image, &statement, &doc, maker, &profile, support_end)?;
+            print(&v);
+        }
+        Command::Job { id } => {
+            print(&c.json("GET", &format!("/api/v1/jobs/{}", enc(&id)), None)?)
+        }
         Command::Status { certificate } => print(&c.json(
             "GET",
             &format!("/api/v1/certificates/{}", enc(&certificate)),
@@ -581,4 +614,79 @@ fn collect_osv(p: &Path, depth: usize, out: &mut Vec<Value>) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// A multipart/form-data body, streamed: the image is read from disk as it is sent.
+fn upload(
+    c: &Client,
+    image: &Path,
+    statement: &Path,
+    docs: &[PathBuf],
+    maker: Option<String>,
+    profile: &str,
+    support_end: Option<String>,
+) -> Result<Value> {
+    use std::io::Read;
+    let boundary = format!("iotassure-{}", std::process::id());
+    let mut head = Vec::new();
+    let text = |name: &str, value: &str, out: &mut Vec<u8>| {
+        out.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    };
+    if let Some(m) = &maker {
+        text("maker", m, &mut head);
+    }
+    text("profile", profile, &mut head);
+    if let Some(d) = &support_end {
+        text("support_end", d, &mut head);
+    }
+    let file_part = |name: &str, path: &Path, out: &mut Vec<u8>| -> Result<()> {
+        let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let fname = path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace('"', ""))
+            .unwrap_or_default();
+        out.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{fname}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        out.extend_from_slice(&body);
+        out.extend_from_slice(b"\r\n");
+        Ok(())
+    };
+    file_part("statement", statement, &mut head)?;
+    for d in docs {
+        file_part("doc", d, &mut head)?;
+    }
+    head.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"image\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    let file =
+        std::fs::File::open(image).with_context(|| format!("reading {}", image.display()))?;
+    let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+    let reader = std::io::Cursor::new(head)
+        .chain(file)
+        .chain(std::io::Cursor::new(tail));
+    let url = format!("{}/api/v1/jobs", c.base);
+    let mut req = c.agent.post(&url).header(
+        "Content-Type",
+        &format!("multipart/form-data; boundary={boundary}"),
+    );
+    if let Some(t) = &c.token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req
+        .send(ureq::SendBody::from_owned_reader(reader))
+        .with_context(|| format!("POST {url}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("reading the answer to POST {url}"))?;
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if (200..300).contains(&status) {
+        Ok(v)
+    } else {
+        Err(problem(status, &v))
+    }
 }

@@ -72,6 +72,7 @@ pub fn config(data: &std::path::Path, db_url: &str) -> Config {
         db_url: Some(db_url.to_string()),
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body: 4 << 20,
+        max_upload: 1 << 20,
         ..Default::default()
     }
 }
@@ -186,7 +187,12 @@ pub fn call_h(
                 "PUT" => agent.put(url),
                 _ => unreachable!(),
             };
-            r = r.header("Content-Type", "application/json");
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                r = r.header("Content-Type", "application/json");
+            }
             if let Some(a) = &auth {
                 r = r.header("Authorization", a);
             }
