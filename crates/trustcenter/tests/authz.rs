@@ -234,6 +234,31 @@ both!(matrix, |b: Backend| {
         }
     }
     assert_eq!(checked, MATRIX.len() * ROLES.len());
+    // The OpenAPI document, generated from the handlers, lists every endpoint of the matrix.
+    let (_, doc) = tc.get("/api/v1/openapi.json", None);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, tpl, _) in MATRIX {
+        if *tpl == "/api/v1/openapi.json" {
+            continue;
+        }
+        let path = tpl
+            .split('?')
+            .next()
+            .unwrap()
+            .replace("{cert}", "{id}")
+            .replace("{assessment}", "{id}")
+            .replace("{org}", "{id}")
+            .replace("{token}", "{id}");
+        let path = if path.starts_with("/api/v1/jobs/0") {
+            "/api/v1/jobs/{id}".to_string()
+        } else {
+            path
+        };
+        assert!(
+            doc["paths"][&path][method.to_lowercase()].is_object(),
+            "{method} {path} is not in openapi.json"
+        );
+    }
     assert!(
         failures.is_empty(),
         "authorisation matrix broken:\n{}",

@@ -202,6 +202,36 @@ both!(certify_admit_suspend, |b: Backend| {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["dropped"], 1, "{v}");
 
+    // The maker fixes it: a new release (BusyBox 1.37.0, another image) is assessed, submitted
+    // and certified; the critical advisory does not touch it, and admission allows it.
+    let mut fixed_report: Value = serde_json::from_slice(&report).unwrap();
+    fixed_report["subject"]["firmware"]["sha256"] = json!("f1".repeat(32));
+    fixed_report["subject"]["product"]["firmware_version"] = json!("2.4.2");
+    for c in fixed_report["components"].as_array_mut().unwrap() {
+        if c["name"] == "busybox" {
+            c["version"] = json!("1.37.0");
+        }
+    }
+    let (s, sub3) = tc.post_raw(
+        &format!("/api/v1/assessments?maker={maker_id}&support_end=2031-12-31"),
+        Some(&lab),
+        serde_json::to_vec(&fixed_report).unwrap(),
+    );
+    assert_eq!(s, 201, "{sub3}");
+    let (s, c3) = tc.post(
+        "/api/v1/certificates",
+        Some(&lab),
+        &json!({"assessment": sub3["id"], "profile": "uk-psti"}),
+    );
+    assert_eq!(s, 201, "{c3}");
+    let (_, run) = tc.post("/api/v1/recheck", Some(&lab), &json!({}));
+    assert_eq!(run["suspended"], 0, "the fix is not hit: {run}");
+    let (_, d) = tc.get(
+        &format!("/api/v1/admission?sha256={}", "f1".repeat(32)),
+        Some(&op),
+    );
+    assert_eq!(d["decision"], "allow", "{d}");
+
     // Reinstate, then revoke: revoked is final.
     let (s, c) = tc.post(
         &format!("/api/v1/certificates/{id}/status"),
