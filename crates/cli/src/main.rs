@@ -59,6 +59,11 @@ enum Command {
     /// Verify signed attestations offline.
     #[command(subcommand)]
     Attest(cmd::attest::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `iotassure completions bash > /etc/bash_completion.d/iotassure`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `iotassure man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -77,6 +82,23 @@ fn main() -> ExitCode {
         Command::Worker(a) => cmd::worker::run(a),
         Command::Tc(a) => cmd::tc::run(a),
         Command::Attest(c) => cmd::attest::run(c),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "iotassure",
+                &mut buf,
+            );
+            write_stdout(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| write_stdout(&buf))
+        }
     };
     progress.finish();
     match result {
@@ -106,4 +128,15 @@ fn quiet_on_closed_stdout() {
         }
         default(info);
     }));
+}
+
+/// Writes `bytes` to standard output; a reader that went away ends it quietly (141).
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(EXIT_PASS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(141),
+        Err(e) => Err(anyhow::Error::from(e).context("writing to standard output")),
+    }
 }

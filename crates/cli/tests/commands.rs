@@ -93,7 +93,8 @@ fn ics_init_check_export() {
         .unwrap());
     assert_eq!(csv.lines().count(), 69);
 
-    // An unknown field: exit 2 (cannot be read), with line and column.
+    // An unknown field: invalid (exit 1; 2 is only for a file that cannot be read), with line
+    // and column.
     let broken = t.path().join("broken.yaml");
     fs::write(
         &broken,
@@ -103,7 +104,7 @@ fn ics_init_check_export() {
     )
     .unwrap();
     let o = bin().args(["ics", "check"]).arg(&broken).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("unknown field `detials`") && err.contains("broken.yaml:"),

@@ -348,3 +348,38 @@ fn ics_check_exit_status_and_duplicate_entries() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Completions, the man page and `catalog --json` for scripts; a mistyped `--doc` fails before
+/// any unpacking.
+#[test]
+fn completions_man_json_and_early_input_checks() {
+    let o = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("_iotassure"));
+    let o = bin().arg("man").output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(".TH iotassure"));
+    let o = bin().args(["catalog", "list", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 68);
+    let o = bin()
+        .args(["catalog", "show", "uk-psti", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["requirements"],
+        serde_json::json!(["5.1-1", "5.1-2", "5.2-1", "5.3-13"])
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(
+        "assess",
+        &tmp.path().join("r"),
+        &["--doc", "/nonexistent/security.txt"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--doc /nonexistent/security.txt"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("r").exists());
+}

@@ -104,6 +104,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     if !args.image.exists() {
         bail!("{}: no such file or folder", args.image.display());
     }
+    args.live.check_inputs()?;
     let advisories = args.advisories.load(progress)?;
 
     if let Some(p) = &args.sbom_out {

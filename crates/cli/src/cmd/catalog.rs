@@ -12,10 +12,18 @@ pub enum Command {
         /// `profiles`, or `conditions`.
         #[arg(long)]
         scheme: Option<String>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Show one provision (e.g. 5.1-1) with its conditions and crosswalk, or a scheme item
     /// (e.g. uk-cop:1, TEC-3-rollback), or a profile.
-    Show { id: String },
+    Show {
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Export the catalogue: the full data as JSON, or the provisions as an OSCAL 1.1 catalog.
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
@@ -32,7 +40,38 @@ pub enum ExportFormat {
 pub fn run(cmd: Command) -> Result<u8> {
     let cat = catalog();
     match cmd {
-        Command::List { scheme: None } => {
+        Command::List { scheme, json: true } => {
+            let v = match scheme.as_deref() {
+                None => serde_json::to_value(&cat.provisions)?,
+                Some("profiles") => serde_json::Value::Array(
+                    cat.profiles
+                        .iter()
+                        .map(|p| profile_json(cat, p))
+                        .collect::<Result<_>>()?,
+                ),
+                Some("conditions") => serde_json::to_value(&cat.conditions)?,
+                Some(s) => match cat.scheme(s) {
+                    Some(scheme) => serde_json::to_value(scheme)?,
+                    None => bail!(
+                        "unknown scheme `{s}`; see `iotassure catalog list --scheme profiles`"
+                    ),
+                },
+            };
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Command::Show { id, json: true } => {
+            let v = if let Some(p) = cat.provision(&id) {
+                serde_json::json!({"provision": p, "crosswalk": cat.crosswalk(&p.id)})
+            } else if let Some(p) = cat.profile(&id) {
+                profile_json(cat, p)?
+            } else if let Some(i) = cat.scheme_item(&id) {
+                serde_json::json!({"item": i, "provisions": cat.item_provisions(i)})
+            } else {
+                return show(&id).map(|()| crate::EXIT_PASS);
+            };
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Command::List { scheme: None, .. } => {
             println!("{:<8} {:<10} {:<9} TITLE", "ID", "STATUS", "CLAUSE");
             for p in &cat.provisions {
                 println!(
@@ -56,12 +95,16 @@ pub fn run(cmd: Command) -> Result<u8> {
                 cat.standard
             );
         }
-        Command::List { scheme: Some(s) } if s == "profiles" => {
+        Command::List {
+            scheme: Some(s), ..
+        } if s == "profiles" => {
             for p in &cat.profiles {
                 println!("{:<14} {}\n{:<14} {}", p.id, p.title, "", p.description);
             }
         }
-        Command::List { scheme: Some(s) } if s == "conditions" => {
+        Command::List {
+            scheme: Some(s), ..
+        } if s == "conditions" => {
             for c in &cat.conditions {
                 println!(
                     "{:>2}  {:<58} fact: {}{}",
@@ -72,7 +115,9 @@ pub fn run(cmd: Command) -> Result<u8> {
                 );
             }
         }
-        Command::List { scheme: Some(s) } => {
+        Command::List {
+            scheme: Some(s), ..
+        } => {
             let Some(scheme) = cat.scheme(&s) else {
                 bail!(
                     "unknown scheme `{s}`; known: {}, profiles, conditions",
@@ -93,7 +138,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                 println!("{:<22} {:<55} → {}", i.id, i.title, target);
             }
         }
-        Command::Show { id } => show(&id)?,
+        Command::Show { id, .. } => show(&id)?,
         Command::Export {
             format: ExportFormat::Json,
         } => println!("{}", serde_json::to_string_pretty(cat)?),
@@ -102,6 +147,16 @@ pub fn run(cmd: Command) -> Result<u8> {
         } => println!("{}", serde_json::to_string_pretty(&oscal_catalog(cat))?),
     }
     Ok(crate::EXIT_PASS)
+}
+
+/// A profile with its requirements resolved.
+fn profile_json(
+    cat: &iotassure_core::catalog::Catalog,
+    p: &iotassure_core::catalog::Profile,
+) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(p)?;
+    v["requirements"] = serde_json::to_value(cat.profile_requirements(p))?;
+    Ok(v)
 }
 
 fn show(id: &str) -> Result<()> {

@@ -278,6 +278,26 @@ pub struct LiveArgs {
     pub probe: ProbeOpts,
 }
 
+impl LiveArgs {
+    /// Checks the local inputs (document files, the capture, intercept results) before any long
+    /// work starts, so a typo fails at once instead of after unpacking.
+    pub fn check_inputs(&self) -> Result<()> {
+        for d in &self.docs {
+            if d.starts_with("http://") || d.starts_with("https://") {
+                continue;
+            }
+            std::fs::File::open(d).with_context(|| format!("--doc {d}"))?;
+        }
+        if let Some(p) = &self.probe.pcap {
+            std::fs::File::open(p).with_context(|| format!("--pcap {}", p.display()))?;
+        }
+        if let Some(p) = &self.probe.intercept_results {
+            std::fs::File::open(p).with_context(|| format!("--intercept {}", p.display()))?;
+        }
+        Ok(())
+    }
+}
+
 /// `intercept.json` as `iotassure intercept` writes it (the parts read back).
 #[derive(serde::Deserialize)]
 struct InterceptFile {
