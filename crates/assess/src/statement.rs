@@ -303,7 +303,30 @@ impl LoadedStatement {
         entries.sort_by_key(|(id, _)| provision_sort_key(id));
         for (id, e) in entries {
             let Some(p) = cat.provision(id) else {
-                out.push(err(id, format!("unknown provision `{id}` (EN 303 645 V2.1.1 has 4-1, 5.1-1 … 6-5; see `iotassure catalog list`)")));
+                // A scheme's own requirement (TEC-2-bug-bounty, …): its verdict asks for an entry
+                // here, so it is accepted, with a support and, for N, a reason. It has no
+                // Annex B condition, so N/A is never right.
+                let own = cat
+                    .schemes
+                    .iter()
+                    .flat_map(|sc| sc.items.iter())
+                    .any(|i| i.id == *id && i.requirement.is_some());
+                if !own {
+                    out.push(err(id, format!("unknown provision `{id}` (EN 303 645 V2.1.1 has 4-1, 5.1-1 … 6-5, and the schemes' own requirements such as TEC-2-bug-bounty; see `iotassure catalog list`)")));
+                    continue;
+                }
+                match e.support {
+                    None => out.push(err(id, format!("{id}: support is not stated (write Y or N)"))),
+                    Some(Support::NotApplicable) => out.push(err(
+                        id,
+                        format!("{id}: N/A is not allowed: a scheme's own requirement has no Annex B condition"),
+                    )),
+                    Some(Support::N) if e.detail.trim().is_empty() => out.push(err(
+                        id,
+                        format!("{id}: support N needs a detail giving the reason it is not met"),
+                    )),
+                    _ => {}
+                }
                 continue;
             };
             let Some(support) = e.support else {

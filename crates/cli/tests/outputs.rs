@@ -383,3 +383,37 @@ fn completions_man_json_and_early_input_checks() {
     );
     assert!(!tmp.path().join("r").exists());
 }
+
+/// TEC's own requirements can be stated (their verdicts ask for an entry); unknown ids cannot.
+#[test]
+fn ics_check_accepts_tec_requirements() {
+    let ex =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/smart-plug/smart-plug.ics.yaml");
+    let text = fs::read_to_string(&ex).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let with = |entry: &str| {
+        let f = tmp.path().join("s.yaml");
+        fs::write(
+            &f,
+            text.replacen("provisions:\n", &format!("provisions:\n{entry}"), 1),
+        )
+        .unwrap();
+        bin().args(["ics", "check"]).arg(&f).output().unwrap()
+    };
+    let o = with("  \"TEC-2-bug-bounty\":\n    support: Y\n    detail: \"Bounty at https://plugs.example/bounty\"\n");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = with("  \"TEC-2-bug-bounty\":\n    support: N/A\n    detail: \"x\"\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no Annex B condition"),
+        "{}",
+        stderr(&o)
+    );
+    let o = with("  \"TEC-99-nothing\":\n    support: Y\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown provision `TEC-99-nothing`"),
+        "{}",
+        stderr(&o)
+    );
+}
