@@ -599,8 +599,27 @@ pub enum TableFormat {
     Csv,
 }
 
+/// Text that may come from evidence (firmware file names, banners, a maker's statement) made
+/// inert in Markdown: HTML escaped, control characters (terminal escapes among them) shown as
+/// `\u{..}`, line breaks as spaces.
+pub fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`md_text`] for a table cell (`|` escaped too).
 pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md_text(s).replace('|', "\\|")
 }
 
 pub fn csv_cell(s: &str) -> String {

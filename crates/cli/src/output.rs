@@ -280,3 +280,17 @@ pub fn write_file(path: &Path, bytes: &[u8], force: bool, flag: &str) -> Result<
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// Text for the terminal: control characters (ESC and the rest) shown as `\u{..}`, so a name
+/// from firmware cannot set the title, clear the screen or move the cursor.
+pub fn console_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -417,3 +417,48 @@ fn ics_check_accepts_tec_requirements() {
         stderr(&o)
     );
 }
+
+/// Names from firmware are data: an HTML tag in a file name is escaped in report.md (or kept in
+/// a code span it cannot leave), and terminal escape sequences never reach the console.
+#[test]
+fn firmware_names_cannot_inject_html_or_terminal_escapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    let key = Command::new("openssl")
+        .args(["genrsa", "1024"])
+        .output()
+        .expect("openssl");
+    assert!(key.status.success());
+    for name in [
+        "<img src=x onerror=alert(1)>`x`.pem",
+        "\u{1b}]0;pwned\u{7}\u{1b}[2J.pem",
+    ] {
+        fs::write(root.join("etc").join(name), &key.stdout).unwrap();
+    }
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert!(console.contains("5.4-1"), "the keys were found: {console}");
+    assert!(
+        !console.contains('\u{1b}'),
+        "no escape byte on the console: {console:?}"
+    );
+    assert!(console.contains("\\u{1b}]0;pwned"), "{console}");
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!md.contains('\u{1b}'));
+    for line in md.lines().filter(|l| l.contains("<img")) {
+        assert!(
+            line.starts_with("- at ``"),
+            "raw HTML outside a code span: {line}"
+        );
+    }
+    assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}

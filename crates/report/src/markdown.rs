@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use iotassure_assess::model::Report;
-use iotassure_assess::statement::md_cell;
+use iotassure_assess::statement::{md_cell, md_text};
 
 use crate::basis_str;
 
@@ -42,17 +42,17 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(
             s,
             "- **Product:** {} {} (hardware {}, firmware {})",
-            p.manufacturer,
-            p.model,
-            or_dash(&p.hardware_version),
-            or_dash(&p.firmware_version)
+            md_text(&p.manufacturer),
+            md_text(&p.model),
+            md_text(or_dash(&p.hardware_version)),
+            md_text(or_dash(&p.firmware_version))
         );
     }
     if let Some(fw) = &r.subject.firmware {
         let _ = writeln!(
             s,
-            "- **Firmware image:** `{}` ({} bytes, sha256 `{}`)",
-            fw.input,
+            "- **Firmware image:** {} ({} bytes, sha256 `{}`)",
+            md_code(&fw.input),
             fw.size,
             or_dash(&fw.sha256)
         );
@@ -71,16 +71,16 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     if let Some(d) = &r.subject.device {
-        let _ = writeln!(s, "- **Live device:** {d}");
+        let _ = writeln!(s, "- **Live device:** {}", md_text(d));
     }
     for d in &r.subject.documents {
-        let _ = writeln!(s, "- **Document:** {d}");
+        let _ = writeln!(s, "- **Document:** {}", md_text(d));
     }
     if let Some(st) = &r.statement {
         let _ = writeln!(
             s,
-            "- **Conformance statement:** `{}` ({} diagnostics)",
-            st.file,
+            "- **Conformance statement:** {} ({} diagnostics)",
+            md_code(&st.file),
             st.diagnostics.len()
         );
     }
@@ -213,7 +213,7 @@ pub fn markdown(r: &Report) -> String {
             "### [{}] {} — {}\n\n- check `{}` ({}), provisions {}, severity {}{}",
             i,
             format!("{:?}", f.outcome).to_uppercase(),
-            f.title,
+            md_text(&f.title),
             f.check,
             f.source.as_str(),
             f.provisions.join(", "),
@@ -221,14 +221,14 @@ pub fn markdown(r: &Report) -> String {
             if f.heuristic { ", heuristic" } else { "" }
         );
         if let Some(d) = &f.detail {
-            let _ = writeln!(s, "- {d}");
+            let _ = writeln!(s, "- {}", md_text(d));
         }
         for e in &f.evidence {
             let _ = writeln!(
                 s,
-                "- at `{}`: `{}`",
-                e.location.cite(),
-                e.excerpt.replace('`', "'")
+                "- at {}: {}",
+                md_code(&e.location.cite()),
+                md_code(&e.excerpt)
             );
         }
         s.push('\n');
@@ -240,10 +240,10 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 s,
                 "| {} | 0x{:x} | {} | {} | {} |",
-                l.parent,
+                md_cell(&l.parent),
                 l.offset,
                 l.size,
-                l.format,
+                md_cell(&l.format),
                 md_cell(&l.description)
             );
         }
@@ -253,11 +253,14 @@ pub fn markdown(r: &Report) -> String {
                 let _ = writeln!(
                     s,
                     "- {} @0x{:x} {}: {}",
-                    p.parent, p.offset, p.format, p.message
+                    md_text(&p.parent),
+                    p.offset,
+                    md_text(&p.format),
+                    md_text(&p.message)
                 );
             }
             for l in &fw.limits_hit {
-                let _ = writeln!(s, "- limit: {l}");
+                let _ = writeln!(s, "- limit: {}", md_text(l));
             }
         }
     }
@@ -272,6 +275,28 @@ fn outcome_rank(o: &iotassure_core::finding::Outcome) -> u8 {
         Pass => 2,
         Info => 3,
     }
+}
+
+/// A code span that no content can leave: the fence is longer than any run of backticks in
+/// it (CommonMark), and control characters are replaced.
+fn md_code(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in clean.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
 }
 
 fn or_dash(s: &str) -> &str {

@@ -258,8 +258,13 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .filter(|v| v.verdict == iotassure_assess::Verdict::Fail && v.scheme == "en303645")
     {
         // One line per FAIL; the full reason is in the reports.
-        let mut line: String = v.reason.chars().take(150).collect();
-        if line.len() < v.reason.len() {
+        // Reasons quote firmware file names: escape sequences in them must not reach the
+        // terminal (title setting, screen clearing).
+        let mut line: String = crate::output::console_safe(&v.reason)
+            .chars()
+            .take(150)
+            .collect();
+        if v.reason.chars().count() > 150 {
             line.push_str("… (full text in the report)");
         }
         println!("  FAIL {:<7} {line}", v.id);
