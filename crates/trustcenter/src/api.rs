@@ -83,16 +83,34 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The request body, with a refusal as problem+json (413 past the cap).
 pub struct Body(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+/// Past the cap, the rest of a body is still read (and dropped) up to this much, so that a client
+/// that sends the whole body before reading gets the 413 problem instead of a reset connection.
+const DRAIN: usize = 64 << 20;
+
+impl FromRequest<Arc<AppState>> for Body {
     type Rejection = Problem;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        match Bytes::from_request(req, state).await {
-            Ok(b) => Ok(Body(b)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::too_large(
-                "the request body is larger than this trust center accepts (--max-body)",
-            )),
-            Err(e) => Err(Problem::bad_request(e.body_text())),
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
+        use futures_util::StreamExt;
+        let limit = state.config.max_body;
+        let mut stream = req.into_body().into_data_stream();
+        let mut buf = Vec::new();
+        let mut seen = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| Problem::bad_request(format!("reading the body: {e}")))?;
+            seen += chunk.len();
+            if seen <= limit {
+                buf.extend_from_slice(&chunk);
+            } else if seen > limit + DRAIN {
+                break;
+            }
         }
+        if seen > limit {
+            return Err(Problem::too_large(format!(
+                "the request body is larger than this trust center accepts ({limit} bytes, --max-body)"
+            )));
+        }
+        Ok(Body(Bytes::from(buf)))
     }
 }
 

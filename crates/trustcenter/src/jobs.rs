@@ -73,9 +73,17 @@ async fn save_field(
     {
         n += chunk.len();
         if n > cap {
+            let name = field.name().unwrap_or("").to_string();
+            // Drain the rest of this part (bounded), so the client hears the 413.
+            let mut left = DRAIN;
+            while let Ok(Some(c)) = field.chunk().await {
+                left = left.saturating_sub(c.len());
+                if left == 0 {
+                    break;
+                }
+            }
             return Err(Problem::too_large(format!(
-                "part `{}` is larger than {cap} bytes",
-                field.name().unwrap_or("")
+                "part `{name}` is larger than {cap} bytes"
             )));
         }
         h.update(&chunk);
@@ -89,26 +97,19 @@ async fn save_field(
     Ok((hex::encode(h.finalize()), n as i64))
 }
 
-/// Takes an upload and queues it. Fields: `image` (required), `statement` (the conformance
-/// statement, required: it names the product), `doc` (repeatable), `maker`, `profile`,
-/// `support_end`.
-pub async fn upload(st: &AppState, who: &Caller, mut mp: Multipart) -> ApiResult<Job> {
-    who.require(&[Role::Certifier, Role::Maker])?;
-    let id = util::new_id();
-    let partial = uploads(st).join(format!("{id}.partial"));
-    tokio::fs::create_dir_all(&partial)
-        .await
-        .map_err(|e| Problem::internal(format!("creating {}: {e}", partial.display())))?;
-    // Whatever goes wrong below, nothing half-written stays.
-    struct Cleanup(PathBuf, bool);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if !self.1 {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-    }
-    let mut cleanup = Cleanup(partial.clone(), false);
+struct Parts {
+    image: Option<(String, i64)>,
+    statement: bool,
+    docs: usize,
+    maker: Option<String>,
+    profile: String,
+    support_end: Option<String>,
+}
+
+/// Past a cap, this much more of an upload is read and dropped before the refusal is sent.
+const DRAIN: usize = 64 << 20;
+
+async fn read_parts(st: &AppState, mp: &mut Multipart, partial: &Path) -> ApiResult<Parts> {
     let (mut image, mut statement, mut docs) = (None, false, 0usize);
     let (mut maker, mut profile, mut support_end) = (None, "en303645-m".to_string(), None);
     while let Some(mut field) = mp
@@ -166,6 +167,61 @@ pub async fn upload(st: &AppState, who: &Caller, mut mp: Multipart) -> ApiResult
             other => return Err(Problem::invalid(format!("unknown part `{other}`"))),
         }
     }
+    Ok(Parts {
+        image,
+        statement,
+        docs,
+        maker,
+        profile,
+        support_end,
+    })
+}
+
+/// Takes an upload and queues it. Fields: `image` (required), `statement` (the conformance
+/// statement, required: it names the product), `doc` (repeatable), `maker`, `profile`,
+/// `support_end`.
+pub async fn upload(st: &AppState, who: &Caller, mut mp: Multipart) -> ApiResult<Job> {
+    who.require(&[Role::Certifier, Role::Maker])?;
+    let id = util::new_id();
+    let partial = uploads(st).join(format!("{id}.partial"));
+    tokio::fs::create_dir_all(&partial)
+        .await
+        .map_err(|e| Problem::internal(format!("creating {}: {e}", partial.display())))?;
+    // Whatever goes wrong below, nothing half-written stays.
+    struct Cleanup(PathBuf, bool);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if !self.1 {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+    let mut cleanup = Cleanup(partial.clone(), false);
+    let parts = match read_parts(st, &mut mp, &partial).await {
+        Ok(p) => p,
+        Err(p) => {
+            // Read what the client is still sending (bounded), so it hears the problem
+            // instead of a reset connection.
+            let mut left = DRAIN;
+            while let Ok(Some(mut f)) = mp.next_field().await {
+                while let Ok(Some(c)) = f.chunk().await {
+                    left = left.saturating_sub(c.len());
+                    if left == 0 {
+                        return Err(p);
+                    }
+                }
+            }
+            return Err(p);
+        }
+    };
+    let Parts {
+        image,
+        statement,
+        docs,
+        maker,
+        profile,
+        support_end,
+    } = parts;
     let (sha, size) = image.ok_or_else(|| Problem::invalid("no `image` part"))?;
     if !statement {
         return Err(Problem::invalid(
