@@ -3,14 +3,16 @@
 //!
 //! Files: a private key is the PKCS#8 v1 PEM of the 32-byte seed (`-----BEGIN PRIVATE KEY-----`,
 //! what `openssl genpkey -algorithm ed25519` writes), created with mode 0600 and never
-//! overwritten; a public key is SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`).
+//! overwritten; a public key is SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), or
+//! JSON `{"keyid": "ed25519:…", "alg": "ed25519", "public_key_pem": "-----BEGIN PUBLIC KEY-----…"}`
+//! (an object, or an array of them as `GET /api/v1/keys` answers).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use ed25519_dalek::{Signer, Verifier};
+use ed25519_dalek::Signer;
 use sha2::Digest;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -34,9 +36,11 @@ pub enum KeyError {
     Format { path: String, message: String },
 }
 
+/// An Ed25519 private key (the seed is wiped from memory on drop).
 #[derive(Clone)]
 pub struct SigningKey(ed25519_dalek::SigningKey);
 
+/// An Ed25519 public key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey(ed25519_dalek::VerifyingKey);
 
@@ -47,6 +51,7 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
+    /// A new key from the operating system's random source.
     pub fn generate() -> SigningKey {
         SigningKey(ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng))
     }
@@ -55,20 +60,24 @@ impl SigningKey {
         PublicKey(self.0.verifying_key())
     }
 
+    /// The public key's id ([`PublicKey::key_id`]).
     pub fn key_id(&self) -> String {
         self.public_key().key_id()
     }
 
+    /// The 64-byte Ed25519 signature of `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg).to_bytes()
     }
 
+    /// PKCS#8 v1 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub fn to_pem(&self) -> String {
         let mut der = PKCS8_PREFIX.to_vec();
         der.extend_from_slice(&self.0.to_bytes());
         pem("PRIVATE KEY", &der)
     }
 
+    /// Reads PKCS#8 PEM; `path` only names the source in errors.
     pub fn from_pem(text: &str, path: &str) -> Result<SigningKey, KeyError> {
         let der = unpem(text, "PRIVATE KEY").ok_or_else(|| KeyError::Format {
             path: path.into(),
@@ -100,6 +109,7 @@ impl SigningKey {
         f.sync_all().map_err(io)
     }
 
+    /// Reads a private key file written by [`SigningKey::write_new`] (or `openssl genpkey`).
     pub fn read(path: &Path) -> Result<SigningKey, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
             path: path.display().to_string(),
@@ -110,23 +120,42 @@ impl SigningKey {
 }
 
 impl PublicKey {
+    /// `ed25519:` + the first 16 hex digits of SHA-256 over the raw 32-byte public key.
     pub fn key_id(&self) -> String {
         let h = sha2::Sha256::digest(self.0.as_bytes());
         format!("ed25519:{}", &hex::encode(h)[..16])
     }
 
+    /// Strict RFC 8032 verification: non-canonical signatures and small-order keys are refused.
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
         self.0
-            .verify(msg, &ed25519_dalek::Signature::from_bytes(sig))
+            .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
             .is_ok()
     }
 
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`): DER `302a300506032b6570032100`
+    /// followed by the 32 key bytes.
     pub fn to_pem(&self) -> String {
         let mut der = SPKI_PREFIX.to_vec();
         der.extend_from_slice(self.0.as_bytes());
         pem("PUBLIC KEY", &der)
     }
 
+    /// `{"keyid", "alg": "ed25519", "public_key_pem"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keyid": self.key_id(),
+            "alg": "ed25519",
+            "public_key_pem": self.to_pem(),
+        })
+    }
+
+    /// Reads an Ed25519 SubjectPublicKeyInfo PEM (`None`: not one).
     pub fn from_pem(text: &str) -> Option<PublicKey> {
         let der = unpem(text, "PUBLIC KEY")?;
         let raw: [u8; 32] = der.strip_prefix(&SPKI_PREFIX[..])?.try_into().ok()?;
@@ -135,8 +164,55 @@ impl PublicKey {
             .map(PublicKey)
     }
 
-    /// Reads keys from a PEM file, a JSON object `{keyid, public_key_pem}`, or a JSON array of
-    /// them (what `GET /api/v1/keys` answers).
+    /// Reads the JSON form: one object `{keyid, alg, public_key_pem}` or an array of them. A
+    /// `keyid` that is not the key's own id, or an `alg` other than `ed25519`, is refused.
+    pub fn from_json(text: &str) -> Result<Vec<PublicKey>, String> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| format!("neither a PEM PUBLIC KEY nor JSON: {e}"))?;
+        let items = match v {
+            serde_json::Value::Array(a) => a,
+            o => vec![o],
+        };
+        let mut keys = Vec::new();
+        for it in items {
+            let pem = it
+                .get("public_key_pem")
+                .and_then(|p| p.as_str())
+                .ok_or("a JSON key without `public_key_pem`")?;
+            if let Some(alg) = it.get("alg") {
+                if alg.as_str() != Some("ed25519") {
+                    return Err(format!("`alg` is {alg}; only \"ed25519\" is known"));
+                }
+            }
+            let k =
+                PublicKey::from_pem(pem).ok_or("`public_key_pem` is not an Ed25519 public key")?;
+            if let Some(id) = it.get("keyid") {
+                if id.as_str() != Some(k.key_id().as_str()) {
+                    return Err(format!(
+                        "keyid {id} does not belong to its key ({})",
+                        k.key_id()
+                    ));
+                }
+            }
+            keys.push(k);
+        }
+        if keys.is_empty() {
+            return Err("no keys".into());
+        }
+        Ok(keys)
+    }
+
+    /// PEM or JSON, told apart by their content.
+    pub fn parse_any(text: &str) -> Result<Vec<PublicKey>, String> {
+        if text.contains("-----BEGIN ") && !text.trim_start().starts_with(['{', '[']) {
+            return PublicKey::from_pem(text)
+                .map(|k| vec![k])
+                .ok_or_else(|| "not an Ed25519 PEM PUBLIC KEY".into());
+        }
+        PublicKey::from_json(text)
+    }
+
+    /// Reads a key file: [`PublicKey::parse_any`].
     pub fn read_any(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
         let shown = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
@@ -153,41 +229,10 @@ impl PublicKey {
             path: shown.clone(),
             source,
         })?;
-        if let Some(k) = PublicKey::from_pem(&text) {
-            return Ok(vec![k]);
-        }
-        let bad = |m: &str| KeyError::Format {
-            path: shown.clone(),
-            message: m.into(),
-        };
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|_| bad("neither a PEM PUBLIC KEY nor JSON with `public_key_pem`"))?;
-        let items = match v {
-            serde_json::Value::Array(a) => a,
-            o => vec![o],
-        };
-        let mut keys = Vec::new();
-        for it in items {
-            let pem = it
-                .get("public_key_pem")
-                .and_then(|p| p.as_str())
-                .ok_or_else(|| bad("a JSON key without `public_key_pem`"))?;
-            let k = PublicKey::from_pem(pem)
-                .ok_or_else(|| bad("`public_key_pem` is not an Ed25519 public key"))?;
-            if let Some(id) = it.get("keyid").and_then(|i| i.as_str()) {
-                if id != k.key_id() {
-                    return Err(bad(&format!(
-                        "keyid {id} does not belong to its key ({})",
-                        k.key_id()
-                    )));
-                }
-            }
-            keys.push(k);
-        }
-        if keys.is_empty() {
-            return Err(bad("no keys"));
-        }
-        Ok(keys)
+        PublicKey::parse_any(&text).map_err(|message| KeyError::Format {
+            path: shown,
+            message,
+        })
     }
 }
 
@@ -211,8 +256,10 @@ fn unpem(text: &str, label: &str) -> Option<Vec<u8>> {
     B64.decode(body).ok()
 }
 
-/// A folder of keys: `current` names the signing key's id; `<id>.key` (0600) and `<id>.pub.pem`
-/// for every key ever current, so a rotation keeps the old ones for verification.
+/// A folder of keys (0700): `current` names the signing key's id; `ed25519_<hex>.key` (0600) and
+/// `ed25519_<hex>.pub.pem` for every key ever current (the id with `_` for `:`), so a rotation
+/// keeps the old ones for verification. Files are only ever added; `current` is replaced by
+/// rename.
 pub struct KeyRing {
     dir: PathBuf,
     current: SigningKey,
@@ -250,12 +297,12 @@ impl KeyRing {
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut ring = KeyRing {
+                let current = SigningKey::generate();
+                install(dir, &current)?;
+                Ok(KeyRing {
                     dir: dir.to_path_buf(),
-                    current: SigningKey::generate(),
-                };
-                ring.install(SigningKey::generate())?;
-                Ok(ring)
+                    current,
+                })
             }
             Err(source) => Err(KeyError::Io {
                 path: pointer.display().to_string(),
@@ -264,39 +311,20 @@ impl KeyRing {
         }
     }
 
+    /// The signing key.
     pub fn current(&self) -> &SigningKey {
         &self.current
     }
 
     /// Makes a new current key; the old one stays in the folder.
     pub fn rotate(&mut self) -> Result<&SigningKey, KeyError> {
-        self.install(SigningKey::generate())?;
+        let key = SigningKey::generate();
+        install(&self.dir, &key)?;
+        self.current = key;
         Ok(&self.current)
     }
 
-    fn install(&mut self, key: SigningKey) -> Result<(), KeyError> {
-        let id = key.key_id();
-        key.write_new(&self.dir.join(file_name(&id, "key")))?;
-        let pubp = self.dir.join(file_name(&id, "pub.pem"));
-        std::fs::write(&pubp, key.public_key().to_pem()).map_err(|source| KeyError::Io {
-            path: pubp.display().to_string(),
-            source,
-        })?;
-        // The pointer changes last, by rename: a crash leaves the old key current.
-        let tmp = self.dir.join("current.tmp");
-        std::fs::write(&tmp, &id).map_err(|source| KeyError::Io {
-            path: tmp.display().to_string(),
-            source,
-        })?;
-        std::fs::rename(&tmp, self.dir.join("current")).map_err(|source| KeyError::Io {
-            path: self.dir.display().to_string(),
-            source,
-        })?;
-        self.current = key;
-        Ok(())
-    }
-
-    /// Every public key in the folder, current and retired.
+    /// Every public key in the folder, current and retired, ordered by key id.
     pub fn public_keys(&self) -> Result<Vec<PublicKey>, KeyError> {
         let mut out = Vec::new();
         let rd = std::fs::read_dir(&self.dir).map_err(|source| KeyError::Io {
@@ -314,8 +342,31 @@ impl KeyRing {
                 }
             }
         }
+        out.sort_by_key(PublicKey::key_id);
+        out.dedup();
         Ok(out)
     }
+}
+
+/// Writes `key`'s files into `dir` and makes it current.
+fn install(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
+    let id = key.key_id();
+    key.write_new(&dir.join(file_name(&id, "key")))?;
+    let pubp = dir.join(file_name(&id, "pub.pem"));
+    std::fs::write(&pubp, key.public_key().to_pem()).map_err(|source| KeyError::Io {
+        path: pubp.display().to_string(),
+        source,
+    })?;
+    // The pointer changes last, by rename: a crash leaves the old key current.
+    let tmp = dir.join("current.tmp");
+    std::fs::write(&tmp, &id).map_err(|source| KeyError::Io {
+        path: tmp.display().to_string(),
+        source,
+    })?;
+    std::fs::rename(&tmp, dir.join("current")).map_err(|source| KeyError::Io {
+        path: dir.display().to_string(),
+        source,
+    })
 }
 
 /// `ed25519:0123…` → `ed25519_0123….key` (no colon in file names).

@@ -16,7 +16,7 @@ pub mod statement;
 pub mod verify;
 
 pub use dsse::{pae, Envelope, Signature};
-pub use keys::{KeyRing, PublicKey, SigningKey};
+pub use keys::{KeyError, KeyRing, PublicKey, SigningKey};
 pub use statement::{
     CertificationPredicate, Digest, Issuer, Product, ProvisionVerdict, Statement, Subject,
     Verifier, VsaInput, VsaPolicy, VsaPredicate, CERTIFICATION_PREDICATE, IN_TOTO_PAYLOAD_TYPE,

@@ -5,8 +5,11 @@ use std::io::Read;
 use std::path::Path;
 
 use sha2::Digest;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
-use crate::dsse::{decode_sig, pae, Envelope};
+use crate::dsse::{self, Envelope};
 use crate::keys::PublicKey;
 use crate::statement::{Statement, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE};
 
@@ -19,13 +22,15 @@ pub struct Verified {
     pub image_sha256: Option<String>,
 }
 
-/// Why an envelope is not valid (exit 1).
+/// Why an envelope is not valid (exit 1): the check ran and said no.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
     #[error("no signature verifies with the given key(s) ({0})")]
     BadSignature(String),
-    #[error("payloadType is {0:?}; expected {IN_TOTO_PAYLOAD_TYPE:?}")]
-    PayloadType(String),
+    #[error("`payload` is not valid base64, so no signature can cover it")]
+    Payload,
+    #[error("payloadType is {found:?}; expected {expected:?}")]
+    PayloadType { found: String, expected: String },
     #[error("the payload is not an in-toto Statement v1: {0}")]
     Statement(String),
     #[error("the image's SHA-256 {image} is not a subject of the statement ({subjects})")]
@@ -44,10 +49,18 @@ pub enum VerifyError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the current time {0:?} is not an RFC 3339 time")]
+    Now(String),
 }
 
-/// Checks `envelope_json` against `keys`; with `image`, also that the image's digest is a
-/// subject; with `now` (RFC 3339 UTC), that a certification predicate's `validUntil` is later.
+/// Checks `envelope_json` against `keys` (see [`crate::dsse::verify`]): the signature, that the
+/// payload is an in-toto Statement v1 (`payloadType` `application/vnd.in-toto+json`); with
+/// `image`, that the image's SHA-256 (streamed) is a subject's; with `now` (RFC 3339), that a
+/// predicate's `validUntil`, when it has one, is later.
+///
+/// `Err(VerifyError)`: could not check (unreadable image, envelope not DSSE JSON). `Ok(Err(Invalid))`:
+/// checked, not valid. `Ok(Ok(Verified))`: valid. Nothing of the payload is parsed before its
+/// signature has verified.
 pub fn verify_envelope(
     envelope_json: &[u8],
     keys: &[PublicKey],
@@ -56,30 +69,14 @@ pub fn verify_envelope(
 ) -> Result<Result<Verified, Invalid>, VerifyError> {
     let env: Envelope =
         serde_json::from_slice(envelope_json).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    let payload = env
-        .payload_bytes()
-        .ok_or_else(|| VerifyError::Malformed("`payload` is not base64".into()))?;
-    let msg = pae(&env.payload_type, &payload);
-    let mut key_id = None;
-    'sigs: for s in &env.signatures {
-        let Some(sig) = decode_sig(&s.sig) else {
-            continue;
-        };
-        for k in keys {
-            if (s.keyid.is_empty() || s.keyid == k.key_id()) && k.verify(&msg, &sig) {
-                key_id = Some(k.key_id());
-                break 'sigs;
-            }
-        }
-    }
-    let Some(key_id) = key_id else {
-        let ids: Vec<String> = keys.iter().map(PublicKey::key_id).collect();
-        return Ok(Err(Invalid::BadSignature(ids.join(", "))));
+    let now = match now {
+        Some(n) => Some(parse_time(n).ok_or_else(|| VerifyError::Now(n.to_string()))?),
+        None => None,
     };
-    // Only what was signed is read from here on.
-    if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Ok(Err(Invalid::PayloadType(env.payload_type)));
-    }
+    let (key_id, payload) = match dsse::verify(&env, keys, Some(IN_TOTO_PAYLOAD_TYPE)) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
     let statement: Statement = match serde_json::from_slice(&payload) {
         Ok(s) => s,
         Err(e) => return Ok(Err(Invalid::Statement(e.to_string()))),
@@ -89,6 +86,9 @@ pub fn verify_envelope(
             "`_type` is {:?}",
             statement.type_
         ))));
+    }
+    if statement.subject.is_empty() {
+        return Ok(Err(Invalid::Statement("no subject".into())));
     }
     let mut image_sha256 = None;
     if let Some(path) = image {
@@ -108,15 +108,16 @@ pub fn verify_envelope(
         }
         image_sha256 = Some(h);
     }
-    if let (Some(now), Some(until)) = (
-        now,
-        statement
-            .predicate
-            .get("validUntil")
-            .and_then(|v| v.as_str()),
-    ) {
-        if until <= now {
-            return Ok(Err(Invalid::Expired(until.to_string())));
+    if let Some(now) = now {
+        if let Some(until) = statement.predicate.get("validUntil") {
+            let Some(end) = until.as_str().and_then(parse_time) else {
+                return Ok(Err(Invalid::Statement(format!(
+                    "`validUntil` {until} is not an RFC 3339 time"
+                ))));
+            };
+            if end <= now {
+                return Ok(Err(Invalid::Expired(until.as_str().unwrap_or("").into())));
+            }
         }
     }
     Ok(Ok(Verified {
@@ -124,6 +125,15 @@ pub fn verify_envelope(
         statement,
         image_sha256,
     }))
+}
+
+/// An RFC 3339 time (any offset), or a date `YYYY-MM-DD`, read as the end of that day (UTC).
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    let d = time::Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
+    Some(d.next_day()?.midnight().assume_utc())
 }
 
 /// Streams a file through SHA-256.

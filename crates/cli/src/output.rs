@@ -3,18 +3,22 @@
 //! A folder is written into a hidden sibling staging folder (`.NAME.partial-PID`) that carries
 //! a marker file ([`OUTPUT_MARKER`]) from its first moment, and renamed into place at the end:
 //! a report appears complete or not at all. `--force` replaces an existing folder only when it
-//! holds that marker, i.e. when iotassure wrote it, and never `/`, the home folder, the current
-//! folder or one of its ancestors, a mount point, a symlink, or a folder holding an input.
-//! Staging folders left by a killed run (their process is gone) are removed on the next run.
+//! holds that marker, i.e. when iotassure wrote it, and never `/`, the home folder (or a folder
+//! holding it), the current folder or one of its ancestors, a mount point, a symlink, or a
+//! folder holding an input. Staging folders left by a killed run (their process is gone, the
+//! marker is there) are removed on the next run. Every command that writes a folder goes
+//! through [`Staged`]: it is the one place that decides what may be removed.
 //!
 //! A file (`--sbom-out`, `ics init --out`) is written to a temporary sibling and renamed; an
-//! existing file is replaced only with `--force`, and never through a symlink.
+//! existing file is replaced only with `--force`, never through a symlink, never an input.
 
+use std::ffi::OsStr;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use iotassure_core::OUTPUT_MARKER;
 
 const MARKER_FORMAT: &str = "iotassure-output";
@@ -23,6 +27,8 @@ const MARKER_VERSION: u64 = 1;
 pub struct Staged {
     pub dir: PathBuf,
     target: PathBuf,
+    parent: PathBuf,
+    name: String,
     force: bool,
     inputs: Vec<PathBuf>,
     done: bool,
@@ -30,26 +36,27 @@ pub struct Staged {
 
 impl Staged {
     /// Prepares staging for `target`. An existing non-empty `target` is refused unless `force`,
-    /// and then only when [`check_replaceable`] allows it. `inputs` are the files the command
-    /// reads: a folder holding one of them is never replaced.
+    /// and then only when it holds the marker; the protected places ([`check_protected`]) are
+    /// refused even when empty. `inputs` are the files the command reads: a folder holding one
+    /// of them is never replaced.
     pub fn new(target: &Path, force: bool, command: &str, inputs: &[&Path]) -> Result<Staged> {
         let inputs: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
-        check_target(target, force, &inputs)?;
+        let target = normalize(target)?;
+        check_target(&target, force, &inputs)?;
+        let name = target
+            .file_name()
+            .ok_or_else(|| anyhow!("{} cannot be an output folder", target.display()))?
+            .to_string_lossy()
+            .to_string();
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent)
             .with_context(|| format!("creating {}", parent.display()))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "out".into());
         remove_stale(&parent, &name);
         let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-        }
+        clear_own(&dir)?;
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let marker = serde_json::json!({
             "format": MARKER_FORMAT,
@@ -57,40 +64,57 @@ impl Staged {
             "command": command,
             "tool_version": env!("CARGO_PKG_VERSION"),
         });
-        std::fs::write(dir.join(OUTPUT_MARKER), format!("{marker}\n"))
-            .with_context(|| format!("writing {}", dir.join(OUTPUT_MARKER).display()))?;
-        Ok(Staged {
+        let staged = Staged {
             dir,
-            target: target.to_path_buf(),
+            target,
+            parent,
+            name,
             force,
             inputs,
             done: false,
-        })
+        };
+        let marker_path = staged.dir.join(OUTPUT_MARKER);
+        std::fs::write(&marker_path, format!("{marker}\n"))
+            .with_context(|| format!("writing {}", marker_path.display()))?;
+        Ok(staged)
     }
 
     /// Moves the staged folder into place (checking the target again: it may have changed).
+    /// Returns the final folder.
     pub fn commit(mut self) -> Result<PathBuf> {
-        if std::fs::symlink_metadata(&self.target).is_ok() {
-            check_target(&self.target, self.force, &self.inputs)?;
-            let empty = std::fs::read_dir(&self.target)?.next().is_none();
+        let target = self.target.clone();
+        let shown = target.display();
+        if std::fs::symlink_metadata(&target).is_ok() {
+            check_target(&target, self.force, &self.inputs)?;
+            let empty = std::fs::read_dir(&target)?.next().is_none();
             if empty {
-                std::fs::remove_dir(&self.target)
-                    .with_context(|| format!("replacing {}", self.target.display()))?;
+                std::fs::remove_dir(&target).with_context(|| format!("replacing {shown}"))?;
             } else {
-                let old = self.dir.with_extension("old");
-                std::fs::rename(&self.target, &old)
-                    .with_context(|| format!("replacing {}", self.target.display()))?;
-                std::fs::rename(&self.dir, &self.target)
-                    .with_context(|| format!("moving the output into {}", self.target.display()))?;
+                // The old output steps aside under a name a later run recognises as stale.
+                let old =
+                    self.parent
+                        .join(format!(".{}.partial-{}.old", self.name, std::process::id()));
+                clear_own(&old)?;
+                std::fs::rename(&target, &old).with_context(|| format!("replacing {shown}"))?;
+                if let Err(e) = std::fs::rename(&self.dir, &target) {
+                    // Put the old output back rather than leave nothing.
+                    let _ = std::fs::rename(&old, &target);
+                    return Err(e).with_context(|| format!("moving the output into {shown}"));
+                }
                 self.done = true;
-                std::fs::remove_dir_all(&old).ok();
-                return Ok(self.target.clone());
+                if let Err(e) = std::fs::remove_dir_all(&old) {
+                    eprintln!(
+                        "note: could not remove the replaced output {}: {e}",
+                        old.display()
+                    );
+                }
+                return Ok(target);
             }
         }
-        std::fs::rename(&self.dir, &self.target)
-            .with_context(|| format!("moving the output into {}", self.target.display()))?;
+        std::fs::rename(&self.dir, &target)
+            .with_context(|| format!("moving the output into {shown}"))?;
         self.done = true;
-        Ok(self.target.clone())
+        Ok(target)
     }
 }
 
@@ -102,48 +126,75 @@ impl Drop for Staged {
     }
 }
 
-/// May `target` be written? Absent or an empty folder: yes. A non-empty folder: only with
-/// `force`, and only when [`check_replaceable`] says so.
+/// The path the checks and the renames work on: `DIR/NAME`, without a trailing `/` or `.`
+/// (so that a symlink named as `link/` is still seen as the symlink it is). A path that ends
+/// in `..` or is `.` or `/` is resolved to the folder it names.
+fn normalize(target: &Path) -> Result<PathBuf> {
+    match target.components().next_back() {
+        Some(Component::Normal(name)) => Ok(target.parent().unwrap_or(Path::new("")).join(name)),
+        _ => target
+            .canonicalize()
+            .with_context(|| format!("resolving the output folder {}", target.display())),
+    }
+}
+
+/// Our own staging (or set-aside) path exists already: a run with the same process id left it.
+/// It is removed when it carries the marker; anything else there is the user's.
+fn clear_own(path: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_dir() && read_marker(&path.join(OUTPUT_MARKER)).is_ok() {
+        std::fs::remove_dir_all(path).with_context(|| format!("removing {}", path.display()))
+    } else {
+        bail!(
+            "{} is in the way of iotassure's staging folder and iotassure did not write it; nothing was removed. Remove it yourself or choose another --out",
+            path.display()
+        )
+    }
+}
+
+/// May `target` be written? Absent: yes. A symlink or a non-folder: never. A protected place
+/// ([`check_protected`]): never, even empty. Empty: yes. Non-empty: only with `force`, and only
+/// when it holds the marker with a known format version.
 fn check_target(target: &Path, force: bool, inputs: &[PathBuf]) -> Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(target) else {
         return Ok(());
     };
+    let shown = target.display();
     if meta.file_type().is_symlink() {
-        bail!(
-            "{} is a symlink; iotassure does not write through one (choose another --out)",
-            target.display()
-        );
+        bail!("refusing to use {shown} as the output folder: it is a symlink, and iotassure never writes through or replaces one (even with --force). Nothing was removed; choose another --out");
     }
     if !meta.is_dir() {
-        bail!(
-            "{} exists and is not a folder (choose another --out)",
-            target.display()
-        );
+        bail!("refusing to use {shown} as the output folder: it exists and is not a folder. Nothing was removed; choose another --out");
     }
+    check_protected(target, inputs)?;
     let empty = std::fs::read_dir(target)
-        .with_context(|| format!("reading {}", target.display()))?
+        .with_context(|| format!("reading {shown}"))?
         .next()
         .is_none();
     if empty {
         return Ok(());
     }
     if !force {
-        bail!(
-            "output folder {} exists and is not empty (--force replaces it, but only if iotassure wrote it)",
-            target.display()
-        );
+        bail!("output folder {shown} exists and is not empty. Nothing was removed; choose another --out or remove it yourself (--force replaces it only if it is an earlier iotassure output, one holding the {OUTPUT_MARKER} marker)");
     }
-    check_replaceable(target, inputs)
+    if let Err(why) = read_marker(&target.join(OUTPUT_MARKER)) {
+        bail!("--force: refusing to replace {shown}: iotassure did not write it ({OUTPUT_MARKER} marker: {why}). Nothing was removed; remove it yourself or choose another --out");
+    }
+    Ok(())
 }
 
-/// The rules `--force` follows before it removes anything.
-pub fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+/// The places iotassure never replaces, with or without `--force`, checked on the canonical
+/// path: `/`, the home folder or a folder holding it, the current folder or one of its
+/// ancestors, a mount point, a folder holding one of `inputs`.
+fn check_protected(target: &Path, inputs: &[PathBuf]) -> Result<()> {
     let shown = target.display();
     let canon = target
         .canonicalize()
-        .with_context(|| format!("--force: resolving {shown}"))?;
+        .with_context(|| format!("resolving the output folder {shown}"))?;
     let refuse = |why: &str| -> Result<()> {
-        bail!("--force: refusing to replace {shown}: {why}. Nothing was removed; remove it yourself or choose another --out")
+        bail!("refusing to replace {shown}: {why}; iotassure never replaces it, even with --force. Nothing was removed; remove it yourself or choose another --out")
     };
     if canon.parent().is_none() {
         return refuse("it is the root folder");
@@ -153,18 +204,17 @@ pub fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
         if home == canon {
             return refuse("it is your home folder");
         }
+        if home.starts_with(&canon) {
+            return refuse("it holds your home folder");
+        }
     }
     if let Ok(cwd) = std::env::current_dir().and_then(|d| d.canonicalize()) {
         if cwd.starts_with(&canon) {
             return refuse("it is the current folder or one of its ancestors");
         }
     }
-    let meta = std::fs::metadata(&canon).with_context(|| format!("--force: reading {shown}"))?;
-    if let Some(parent) = canon.parent() {
-        let pm = std::fs::metadata(parent)?;
-        if pm.dev() != meta.dev() || pm.ino() == meta.ino() {
-            return refuse("it is a mount point");
-        }
+    if is_mount_point(&canon).with_context(|| format!("reading {shown}"))? {
+        return refuse("it is a mount point");
     }
     for input in inputs {
         if let Ok(i) = input.canonicalize() {
@@ -173,12 +223,51 @@ pub fn check_replaceable(target: &Path, inputs: &[PathBuf]) -> Result<()> {
             }
         }
     }
-    match read_marker(&canon.join(OUTPUT_MARKER)) {
-        Ok(()) => Ok(()),
-        Err(why) => refuse(&format!(
-            "iotassure did not write it ({OUTPUT_MARKER}: {why})"
-        )),
+    Ok(())
+}
+
+/// Is the canonical folder `canon` a mount point? Another device than its parent's, the same
+/// inode as its parent (the root of a file system), or listed in /proc/self/mountinfo (a bind
+/// mount of a folder of the same file system keeps the device number).
+fn is_mount_point(canon: &Path) -> Result<bool> {
+    let meta = std::fs::metadata(canon)?;
+    if let Some(parent) = canon.parent() {
+        let pm = std::fs::metadata(parent)?;
+        if pm.dev() != meta.dev() || pm.ino() == meta.ino() {
+            return Ok(true);
+        }
     }
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Ok(false);
+    };
+    let want = canon.as_os_str().as_bytes();
+    Ok(table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| unescape_octal(m) == want))
+}
+
+/// mountinfo writes space, tab, newline and backslash in paths as `\040`, `\011`, `\012`, `\134`.
+fn unescape_octal(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn read_marker(path: &Path) -> std::result::Result<(), String> {
@@ -235,42 +324,60 @@ fn remove_stale(parent: &Path, name: &str) {
 }
 
 /// Would [`write_file`] accept `path`? Checked before long work, so a mistake fails at once.
-pub fn check_file(path: &Path, force: bool, flag: &str) -> Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_symlink() {
-            bail!(
-                "{} is a symlink; iotassure does not write through one",
-                path.display()
-            );
+/// `inputs` are the files the command reads: none of them is ever overwritten.
+pub fn check_file(path: &Path, force: bool, flag: &str, inputs: &[&Path]) -> Result<()> {
+    let shown = path.display();
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        bail!("refusing to write {flag} {shown}: it is a symlink, and iotassure never writes through or replaces one (even with --force). Nothing was written; remove it yourself or choose another {flag}");
+    }
+    if !meta.is_file() {
+        bail!("refusing to write {flag} {shown}: it exists and is not a regular file. Nothing was written; choose another {flag}");
+    }
+    if let Ok(canon) = path.canonicalize() {
+        if inputs
+            .iter()
+            .any(|i| i.canonicalize().is_ok_and(|i| i == canon))
+        {
+            bail!("refusing to write {flag} {shown}: it is an input of this command (even with --force). Nothing was written; choose another {flag}");
         }
-        if !meta.is_file() {
-            bail!("{} exists and is not a regular file", path.display());
-        }
-        if !force {
-            bail!(
-                "{} exists ({flag} replaces a file only with --force)",
-                path.display()
-            );
-        }
+    }
+    if !force {
+        bail!("{flag} {shown} exists. Nothing was written; add --force to replace the file, or choose another {flag}");
     }
     Ok(())
 }
 
-/// Writes a file output atomically. An existing file is replaced only with `force`; a symlink,
-/// a folder or another special file never is.
-pub fn write_file(path: &Path, bytes: &[u8], force: bool, flag: &str) -> Result<()> {
-    check_file(path, force, flag)?;
+/// Writes a file output atomically (a temporary file in the same folder, renamed over the
+/// target). An existing regular file is replaced only with `force`; a symlink, a folder,
+/// another special file or an input never is.
+pub fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    force: bool,
+    flag: &str,
+    inputs: &[&Path],
+) -> Result<()> {
+    check_file(path, force, flag, inputs)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let name = path.file_name().unwrap_or(OsStr::new("out"));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".iotassure-")
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
         .tempfile_in(&dir)
         .with_context(|| format!("writing {}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
-    // tempfile creates 0600; an output file is an ordinary document.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+    // tempfile creates 0600; an output file is an ordinary document (a replaced file keeps its
+    // mode).
+    let mode = std::fs::symlink_metadata(path)
+        .map(|m| m.mode() & 0o777)
+        .unwrap_or(0o666 & !umask());
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
@@ -279,6 +386,18 @@ pub fn write_file(path: &Path, bytes: &[u8], force: bool, flag: &str) -> Result<
         .map_err(|e| e.error)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The process's umask (from /proc/self/status; 022 when it cannot be read).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Text for the terminal: control characters (ESC and the rest) shown as `\u{..}`, so a name

@@ -105,18 +105,20 @@ fn force_replaces_what_iotassure_wrote() {
 fn force_never_replaces_root_home_cwd_or_an_ancestor() {
     let tmp = tempfile::tempdir().unwrap();
     // Each of these holds a marker, so only the rule under test can refuse it.
-    let home = tmp.path().join("home");
+    let home_parent = tmp.path().join("users");
+    let home = home_parent.join("me");
     let cwd_parent = tmp.path().join("work");
     let cwd = cwd_parent.join("project");
     fs::create_dir_all(&cwd).unwrap();
     fs::create_dir_all(&home).unwrap();
     let marker = r#"{"format":"iotassure-output","version":1,"command":"assess"}"#;
-    for d in [&home, &cwd, &cwd_parent] {
+    for d in [&home, &home_parent, &cwd, &cwd_parent] {
         fs::write(d.join(".iotassure-output"), marker).unwrap();
         fs::write(d.join("keep"), "x").unwrap();
     }
-    let cases: [(&Path, &str); 4] = [
-        (&home, "home folder"),
+    let cases: [(&Path, &str); 5] = [
+        (&home, "it is your home folder"),
+        (&home_parent, "it holds your home folder"),
         (&cwd, "current folder"),
         (&cwd_parent, "current folder or one of its ancestors"),
         (Path::new("/"), "root folder"),
@@ -146,7 +148,7 @@ fn force_never_replaces_root_home_cwd_or_an_ancestor() {
             stderr(&o)
         );
     }
-    for d in [&home, &cwd, &cwd_parent] {
+    for d in [&home, &home_parent, &cwd, &cwd_parent] {
         assert!(d.join("keep").exists(), "{} untouched", d.display());
     }
 }
@@ -163,6 +165,15 @@ fn force_refuses_a_symlink_and_a_folder_holding_the_image() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("symlink"), "{}", stderr(&o));
     assert!(real.join("manifest.json").exists());
+    // Named with a trailing slash, the symlink is still refused, before any work.
+    let o = run(
+        "unpack",
+        Path::new(&format!("{}/", link.display())),
+        &["--force"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is a symlink"), "{}", stderr(&o));
+    assert!(link.is_symlink() && real.join("manifest.json").exists());
     // The image inside the output folder.
     let img = real.join("fw.img");
     fs::copy(demo(), &img).unwrap();
@@ -207,6 +218,135 @@ fn stale_staging_folders_of_dead_runs_are_removed_others_kept() {
         foreign.join("users-file").exists(),
         "a folder without the marker is left alone"
     );
+}
+
+/// `--out .` in an empty current folder, and a mount point: refused before anything is written
+/// (an empty folder needs no --force, but these are never replaced).
+#[test]
+fn the_current_folder_and_a_mount_point_are_refused_even_when_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("empty");
+    fs::create_dir(&cwd).unwrap();
+    let o = bin()
+        .args(["-q", "unpack"])
+        .arg(demo())
+        .args(["--out", "."])
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("current folder"), "{}", stderr(&o));
+    assert_eq!(fs::read_dir(&cwd).unwrap().count(), 0, "nothing written");
+    // /proc is a mount point wherever it is mounted; refused before anything is touched.
+    if Path::new("/proc/self").exists() {
+        let o = run("unpack", Path::new("/proc"), &["--force"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("mount point"), "{}", stderr(&o));
+    }
+}
+
+/// Every input counts, not only the image: a folder holding the statement is never replaced,
+/// and a file output never overwrites an input.
+#[test]
+fn inputs_are_never_replaced_or_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let first = run("unpack", &out, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let ics = out.join("statement.yaml");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/demo-router/demo-router.ics.yaml"),
+        &ics,
+    )
+    .unwrap();
+    let o = run("assess", &out, &["--force", "--ics", ics.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds the input"), "{}", stderr(&o));
+    assert!(ics.exists() && out.join("manifest.json").exists());
+
+    let img = tmp.path().join("fw.img");
+    fs::copy(demo(), &img).unwrap();
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(&img)
+        .arg("--out")
+        .arg(tmp.path().join("r"))
+        .arg("--sbom-out")
+        .arg(&img)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is an input"), "{}", stderr(&o));
+    assert_eq!(fs::read(&img).unwrap(), fs::read(demo()).unwrap());
+
+    let report = tmp.path().join("report.json");
+    fs::write(&report, "{}").unwrap();
+    let o = bin()
+        .args(["ics", "init", "--force", "--from"])
+        .arg(&report)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&report).unwrap(), "{}");
+}
+
+/// The replaced output steps aside as `.NAME.partial-PID.old` (a name the stale clean-up knows),
+/// never under a name a user's folder may have.
+#[test]
+fn replacing_leaves_a_users_dot_old_folder_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let first = run("unpack", &out, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let users = tmp.path().join(".out.old");
+    fs::create_dir(&users).unwrap();
+    fs::write(users.join("keep"), "mine").unwrap();
+    let second = run("unpack", &out, &["--force"]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(fs::read_to_string(users.join("keep")).unwrap(), "mine");
+    assert!(out.join("manifest.json").exists());
+    let left: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".partial-"))
+        .collect();
+    assert!(left.is_empty(), "nothing left behind: {left:?}");
+}
+
+/// `intercept`'s default CA (OUT/ca, "reused when present") survives `--force`: a lab may have
+/// installed it in a device's trust store.
+#[test]
+fn intercept_force_keeps_the_default_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("mitm");
+    let intercept = |extra: &[&str]| {
+        bin()
+            .args([
+                "-q",
+                "intercept",
+                "--listen",
+                "127.0.0.1:0",
+                "--duration",
+                "1",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = intercept(&[]);
+    assert_eq!(o.status.code(), Some(1), "nothing decided: {}", stderr(&o));
+    let pem = fs::read_to_string(out.join("ca/ca.pem")).unwrap();
+    let key = fs::read_to_string(out.join("ca/ca.key")).unwrap();
+    let o = intercept(&["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(out.join("ca/ca.pem")).unwrap(), pem);
+    assert_eq!(fs::read_to_string(out.join("ca/ca.key")).unwrap(), key);
 }
 
 #[test]

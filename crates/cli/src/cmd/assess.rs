@@ -24,7 +24,8 @@ use crate::progress::Stderr;
 pub struct Args {
     /// The firmware image (any supported format) or an extracted root folder.
     pub image: PathBuf,
-    /// Output folder for the reports (must not exist or be empty, unless --force).
+    /// Output folder for the reports (absent or empty; an earlier iotassure output only with
+    /// --force).
     #[arg(long, short)]
     pub out: PathBuf,
     /// The maker's conformance statement (YAML; see `iotassure ics init`).
@@ -46,9 +47,12 @@ pub struct Args {
     /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
     #[arg(long)]
     pub keep_extracted: bool,
-    /// Replace an existing output folder, but only one iotassure wrote (it holds the
-    /// .iotassure-output marker), and never /, the home folder, the current folder or an
-    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
+    /// Replace a non-empty --out folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker with a known format version), and replace an existing
+    /// --sbom-out regular file. Never replaced, even with --force: /, the home folder (or a
+    /// folder holding it), the current folder or an ancestor of it, a mount point, a symlink,
+    /// anything that is not a folder (for --out) or a regular file (for --sbom-out), an input or
+    /// a folder holding one.
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
@@ -107,10 +111,31 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     args.live.check_inputs()?;
     let advisories = args.advisories.load(progress)?;
 
+    // Every local input: a folder holding one is never replaced, nor is one overwritten.
+    let lp = &args.live.probe;
+    let inputs: Vec<&std::path::Path> = [
+        Some(args.image.as_path()),
+        args.ics.as_deref(),
+        lp.pcap.as_deref(),
+        lp.intercept_results.as_deref(),
+        lp.other_unit.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(args.creds.iter().map(PathBuf::as_path))
+    .chain(args.advisories.paths.iter().map(PathBuf::as_path))
+    .chain(
+        args.live
+            .docs
+            .iter()
+            .filter(|d| !d.starts_with("http://") && !d.starts_with("https://"))
+            .map(std::path::Path::new),
+    )
+    .collect();
     if let Some(p) = &args.sbom_out {
-        crate::output::check_file(p, args.force, "--sbom-out")?;
+        crate::output::check_file(p, args.force, "--sbom-out", &inputs)?;
     }
-    let staged = Staged::new(&args.out, args.force, "assess", &[args.image.as_path()])?;
+    let staged = Staged::new(&args.out, args.force, "assess", &inputs)?;
     // The extracted tree goes beside the report while we work; it is kept only on request.
     let scratch = tempfile::Builder::new()
         .prefix(".iotassure-extract-")
@@ -236,7 +261,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     if let Some(p) = &args.sbom_out {
         let bytes = std::fs::read(out.join("sbom.cdx.json"))
             .with_context(|| format!("reading {}", out.join("sbom.cdx.json").display()))?;
-        crate::output::write_file(p, &bytes, args.force, "--sbom-out")?;
+        crate::output::write_file(p, &bytes, args.force, "--sbom-out", &inputs)?;
     }
 
     let sel = report.selected().expect("profile exists");

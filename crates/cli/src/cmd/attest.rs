@@ -11,7 +11,7 @@ use iotassure_attest::{verify_envelope, PublicKey};
 pub enum Command {
     /// Verify a DSSE envelope (a certificate's attestation, or an admission VSA).
     #[command(
-        after_help = "Checks the Ed25519 signature over the DSSE pre-authentication encoding with the given key(s), that the payload is an in-toto Statement v1, and with --image that the image's SHA-256 is one of its subjects.\n\nExit status: 0 valid; 1 invalid (the reason is printed); 2 error (unreadable file, malformed envelope or key).\n\nExamples:\n  iotassure tc keys --out keys.json && iotassure tc attestation CERT --out att.json\n  iotassure attest verify att.json --key keys.json --image firmware.bin\n  iotassure attest verify vsa.json --key trustcenter.pub.pem --json"
+        after_help = "Checks the Ed25519 signature over the DSSE pre-authentication encoding with the given key(s), that the payload is an in-toto Statement v1, with --image that the image's SHA-256 is one of its subjects, and with --check-validity that a certificate's validUntil has not passed. A signature with a keyid is tried only with the key of that id.\n\nExit status: 0 valid; 1 invalid (the reason is printed); 2 error (unreadable file, malformed envelope or key).\n\nExamples:\n  iotassure tc keys --out keys.json && iotassure tc attestation CERT --out att.json\n  iotassure attest verify att.json --key keys.json --image firmware.bin\n  iotassure attest verify vsa.json --key trustcenter.pub.pem --json"
     )]
     Verify {
         /// The envelope (JSON).

@@ -19,7 +19,8 @@ pub enum Command {
         /// Write here instead of standard output (an existing file only with --force).
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Replace an existing --out file.
+        /// Replace an existing --out file, if it is a regular file (never a symlink, a folder
+        /// or the --from report).
         #[arg(long)]
         force: bool,
     },
@@ -53,8 +54,8 @@ pub fn run(cmd: Command) -> Result<u8> {
         Command::Init { from, out, force } => {
             let mut inferred = BTreeMap::new();
             let mut product = Product::default();
-            if let Some(r) = from {
-                let text = std::fs::read_to_string(&r)
+            if let Some(r) = &from {
+                let text = std::fs::read_to_string(r)
                     .with_context(|| format!("reading {}", r.display()))?;
                 let report: Report = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not an iotassure report.json", r.display()))?;
@@ -73,7 +74,10 @@ pub fn run(cmd: Command) -> Result<u8> {
             }
             let text = statement::template(cat, &product, &inferred);
             match out {
-                Some(p) => crate::output::write_file(&p, text.as_bytes(), force, "--out")?,
+                Some(p) => {
+                    let inputs: Vec<&Path> = from.as_deref().into_iter().collect();
+                    crate::output::write_file(&p, text.as_bytes(), force, "--out", &inputs)?
+                }
                 None => print!("{text}"),
             }
             Ok(crate::EXIT_PASS)

@@ -42,7 +42,7 @@ pub struct Args {
     /// Address and port to serve TLS on (where the lab steers the device).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
-    /// Output folder (must not exist or be empty, unless --force).
+    /// Output folder (absent or empty, or an earlier iotassure output with --force).
     #[arg(long, short)]
     pub out: PathBuf,
     /// How long to accept connections, in seconds (≤ 3600).
@@ -59,7 +59,7 @@ pub struct Args {
     )]
     pub variants: String,
     /// Folder of the throwaway CA (ca.pem, ca.key): created if absent, reused if present.
-    /// Default: OUT/ca (kept with the results).
+    /// Default: OUT/ca (kept with the results, and carried over when --force replaces OUT).
     #[arg(long, value_name = "DIR")]
     pub ca: Option<PathBuf>,
     /// The name certificates carry when the device sends no SNI.
@@ -72,9 +72,10 @@ pub struct Args {
     /// connections accepting an untrusted server also fail 5.3-2).
     #[arg(long, value_name = "FILE")]
     pub ics: Option<PathBuf>,
-    /// Replace an existing output folder, but only one iotassure wrote (it holds the
-    /// .iotassure-output marker), and never /, the home folder, the current folder or an
-    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
+    /// Replace a non-empty --out folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker with a known format version). Never replaced, even with
+    /// --force: /, the home folder (or a folder holding it), the current folder or an ancestor
+    /// of it, a mount point, a symlink, anything that is not a folder, a folder holding an input (--ics, --ca).
     #[arg(long)]
     pub force: bool,
 }
@@ -94,8 +95,19 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         );
     }
     let st = args.ics.as_deref().map(super::ics::load).transpose()?;
-    let staged = Staged::new(&args.out, args.force, "intercept", &[])?;
-    let ca_dir = args.ca.clone().unwrap_or_else(|| staged.dir.join("ca"));
+    let inputs: Vec<&std::path::Path> = [args.ics.as_deref(), args.ca.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let staged = Staged::new(&args.out, args.force, "intercept", &inputs)?;
+    let ca_dir = match &args.ca {
+        Some(ca) => ca.clone(),
+        None => {
+            let ca = staged.dir.join("ca");
+            carry_over_ca(&args.out.join("ca"), &ca)?;
+            ca
+        }
+    };
     let o = InterceptOptions {
         listen: args.listen,
         duration: Duration::from_secs(args.duration),
@@ -194,4 +206,25 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     } else {
         crate::EXIT_PASS
     })
+}
+
+/// The default CA lives in OUT/ca and is "reused when present": when --force replaces an earlier
+/// output, its CA (which a lab may have installed in a device's trust store) moves into the new
+/// one instead of being thrown away with it. Only regular files are copied, never through a
+/// symlink.
+fn carry_over_ca(old: &std::path::Path, new: &std::path::Path) -> Result<()> {
+    let files = ["ca.pem", "ca.key"];
+    let present = files.iter().all(|f| {
+        std::fs::symlink_metadata(old.join(f)).is_ok_and(|m| m.file_type().is_file())
+            && std::fs::symlink_metadata(old).is_ok_and(|m| m.is_dir())
+    });
+    if !present {
+        return Ok(());
+    }
+    std::fs::create_dir_all(new).with_context(|| format!("creating {}", new.display()))?;
+    for f in files {
+        std::fs::copy(old.join(f), new.join(f))
+            .with_context(|| format!("keeping the CA {}", old.join(f).display()))?;
+    }
+    Ok(())
 }

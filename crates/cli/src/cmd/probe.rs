@@ -37,7 +37,8 @@ Examples:
 pub struct Args {
     /// The device to probe: an IP address or host name (one host).
     pub target: String,
-    /// Output folder (must not exist or be empty, unless --force). Not needed with --dry-run.
+    /// Output folder (absent or empty, or an earlier iotassure output with --force). Not needed
+    /// with --dry-run.
     #[arg(long, short, required_unless_present = "dry_run")]
     pub out: Option<PathBuf>,
     /// Extra credential lists (`user:pass` per line, or one password per line), or a folder of
@@ -51,9 +52,10 @@ pub struct Args {
     /// Profile that decides the exit status.
     #[arg(long, default_value = "en303645-m")]
     pub profile: String,
-    /// Replace an existing output folder, but only one iotassure wrote (it holds the
-    /// .iotassure-output marker), and never /, the home folder, the current folder or an
-    /// ancestor of it, a mount point, a symlink, or a folder holding an input.
+    /// Replace a non-empty --out folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker with a known format version). Never replaced, even with
+    /// --force: /, the home folder (or a folder holding it), the current folder or an ancestor
+    /// of it, a mount point, a symlink, anything that is not a folder, a folder holding an input.
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
@@ -82,7 +84,20 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         .as_ref()
         .expect("clap requires --out without --dry-run");
     let advisories = args.advisories.load(progress)?;
-    let staged = Staged::new(out, args.force, "probe", &[])?;
+    // The local inputs: a folder holding one is never replaced.
+    let p = &args.probe;
+    let inputs: Vec<&std::path::Path> = [
+        args.ics.as_deref(),
+        p.pcap.as_deref(),
+        p.intercept_results.as_deref(),
+        p.other_unit.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(args.creds.iter().map(PathBuf::as_path))
+    .chain(args.advisories.paths.iter().map(PathBuf::as_path))
+    .collect();
+    let staged = Staged::new(out, args.force, "probe", &inputs)?;
     let outcome = iotassure_device::probe(&opts, progress)?;
     let mut live = Live {
         device: Some(args.target.clone()),

@@ -14,17 +14,18 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes the extracted files under OUT, one folder per chunk named OFFSET-FORMAT (a root filesystem keeps its own folder; archives found inside its files go beside it, in FOLDER.nested/), and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain (e.g. `image @0x117790 squashfs-4.0-xz`).\n\nNothing is written outside OUT: absolute paths and `..` are refused or re-rooted, symlinks are recorded and only created when they stay inside, device nodes are recorded, never created. A region that fails is reported with its offset and the rest goes on; the result then says PARTIAL.\n\nExamples:\n  iotassure unpack firmware.bin --out firmware.extracted\n  iotassure unpack firmware.bin --out firmware.extracted --force   (replace an earlier run)\n  iotassure unpack firmware.bin --out x --json | jq '.summary.layout[] | select(.depth == 0)'\n  iotassure unpack firmware.bin --out x --depth 2 --max-total 512"
+    after_help = "Writes the extracted files under OUT, one folder per chunk named OFFSET-FORMAT (a root filesystem keeps its own folder; archives found inside its files go beside it, in FOLDER.nested/), and OUT/manifest.json, which lists every entry with its mode, owner and provenance chain (e.g. `image @0x117790 squashfs-4.0-xz`).\n\nNothing is written outside OUT: absolute paths and `..` are refused or re-rooted, symlinks are recorded and only created when they stay inside, device nodes are recorded, never created. A region that fails is reported with its offset and the rest goes on; the result then says PARTIAL.\n\nExamples:\n  iotassure unpack firmware.bin --out firmware.extracted\n  iotassure unpack firmware.bin --out firmware.extracted --force   (replace an earlier run's output)\n  iotassure unpack firmware.bin --out x --json | jq '.summary.layout[] | select(.depth == 0)'\n  iotassure unpack firmware.bin --out x --depth 2 --max-total 512"
 )]
 pub struct Args {
     /// The firmware image.
     pub image: PathBuf,
-    /// Output folder (created; must be empty, unless --force).
+    /// Output folder (created; absent or empty, or an earlier iotassure output with --force).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Replace an existing output folder, but only one iotassure wrote (it holds the
-    /// .iotassure-output marker), and never /, the home folder, the current folder or an
-    /// ancestor of it, a mount point, a symlink, or a folder holding the image.
+    /// Replace a non-empty --out folder, but only one iotassure wrote (it holds the
+    /// .iotassure-output marker with a known format version). Never replaced, even with
+    /// --force: /, the home folder (or a folder holding it), the current folder or an ancestor
+    /// of it, a mount point, a symlink, anything that is not a folder, a folder holding the image.
     #[arg(long)]
     pub force: bool,
     /// Print the summary, layout, root filesystems and blobs as JSON on standard output instead
