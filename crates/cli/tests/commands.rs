@@ -201,3 +201,35 @@ fn unpack_refuses_a_used_folder_unless_forced_and_never_removes_the_image() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("holds the input"));
     assert!(inside.is_file(), "the image was removed");
 }
+
+/// An I/O error names the file and gives the OS reason once (it used to be repeated, once from
+/// the library's message and once from its source).
+#[test]
+fn io_errors_name_the_file_and_say_the_reason_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.bin");
+    let img = example("../smart-plug/smart-plug.img");
+    for args in [
+        vec![
+            "unpack".to_string(),
+            missing.display().to_string(),
+            "--out".into(),
+            tmp.path().join("o1").display().to_string(),
+        ],
+        vec![
+            "assess".to_string(),
+            img.display().to_string(),
+            "--advisories".into(),
+            missing.display().to_string(),
+            "--out".into(),
+            tmp.path().join("o2").display().to_string(),
+        ],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line = err.lines().find(|l| l.starts_with("error: ")).unwrap();
+        assert!(line.contains(&missing.display().to_string()), "{line}");
+        assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
+    }
+}
