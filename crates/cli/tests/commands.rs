@@ -233,3 +233,51 @@ fn io_errors_name_the_file_and_say_the_reason_once() {
         assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
     }
 }
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// The unpack table shows names from the image (a uImage header's name here): a terminal escape
+/// in one is shown as text, never sent to the terminal.
+#[test]
+fn unpack_table_escapes_names_from_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = b"raw kernel bytes, nothing compressed".repeat(4);
+    let mut h = vec![0u8; 64];
+    h[0..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
+    h[12..16].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+    h[24..28].copy_from_slice(&crc32(&payload).to_be_bytes());
+    h[28] = 5; // Linux
+    h[29] = 5; // MIPS
+    h[30] = 2; // kernel
+    h[31] = 0; // no compression
+    let name = b"\x1b]0;pwned\x07\x1b[2Jk";
+    h[32..32 + name.len()].copy_from_slice(name);
+    let hcrc = crc32(&h);
+    h[4..8].copy_from_slice(&hcrc.to_be_bytes());
+    let img = tmp.path().join("uimage.bin");
+    fs::write(&img, [h, payload].concat()).unwrap();
+    let o = bin()
+        .args(["-q", "unpack"])
+        .arg(&img)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("uImage header"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("\\u{1b}]0;pwned"), "{out}");
+}
