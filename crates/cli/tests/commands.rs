@@ -281,3 +281,69 @@ fn unpack_table_escapes_names_from_the_image() {
     assert!(!out.contains('\u{1b}'), "{out:?}");
     assert!(out.contains("\\u{1b}]0;pwned"), "{out}");
 }
+
+/// `report schema` is closed and versioned: a real report validates (Python's `jsonschema`,
+/// draft 7), and one with an unknown member, a misspelt verdict field or another major version
+/// does not.
+#[test]
+fn report_schema_is_closed_and_real_reports_validate() {
+    let python = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have python3 with jsonschema (.ci/setup.d/python.sh)"
+        );
+        eprintln!("skipped: python3 jsonschema not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("schema.json");
+    fs::write(
+        &schema,
+        ok(&bin().args(["report", "schema"]).output().unwrap()),
+    )
+    .unwrap();
+    let s: Value = serde_json::from_slice(&fs::read(&schema).unwrap()).unwrap();
+    assert_eq!(s["$id"], "https://iotassure.dev/schema/report/v1.json");
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(example("../smart-plug/smart-plug.img"))
+        .arg("--ics")
+        .arg(example("../smart-plug/smart-plug.ics.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c < 2));
+    let script = r#"
+import json, sys, jsonschema
+s = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+v = jsonschema.Draft7Validator(s)
+def errors(doc): return len(list(v.iter_errors(doc)))
+print(errors(r))
+a = json.loads(json.dumps(r)); a["bogus"] = 1; print(errors(a))
+b = json.loads(json.dumps(r)); b["verdicts"][0]["verdcit"] = "PASS"; print(errors(b))
+c = json.loads(json.dumps(r)); c["schema_version"] = "2.0"; print(errors(c))
+"#;
+    let v = Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(out.join("report.json"))
+        .output()
+        .unwrap();
+    let counts = String::from_utf8_lossy(&v.stdout);
+    let n: Vec<usize> = counts.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(
+        n[0],
+        0,
+        "the real report validates: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(
+        n[1..].iter().all(|&e| e > 0),
+        "tampered reports are refused: {n:?}"
+    );
+}
