@@ -5,6 +5,9 @@ pub trait Progress: Sync {
     fn stage(&self, name: &str);
     /// A line of detail within the stage.
     fn note(&self, msg: &str);
+    /// `done` items of the stage's work, out of `total` when it is known (a bar with an ETA),
+    /// or an open count (a spinner with the number).
+    fn count(&self, _done: u64, _total: Option<u64>) {}
 }
 
 /// Discards progress (tests, library callers that do not care).

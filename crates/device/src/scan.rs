@@ -33,6 +33,23 @@ pub struct ScanParams<'a> {
     pub timeout: Duration,
     pub pacer: &'a Pacer,
     pub deadline: Deadline,
+    /// Told how many ports of the first pass have an answer (or timed out).
+    pub progress: Option<&'a ScanProgress<'a>>,
+}
+
+/// The first pass's count, shared by its threads.
+pub struct ScanProgress<'a> {
+    pub sink: &'a dyn iotassure_core::progress::Progress,
+    pub done: std::sync::atomic::AtomicU64,
+    pub total: u64,
+}
+
+impl ScanProgress<'_> {
+    fn add(&self, n: usize) {
+        use std::sync::atomic::Ordering;
+        let done = self.done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        self.sink.count(done, Some(self.total));
+    }
 }
 
 struct Slot {
@@ -59,7 +76,11 @@ pub fn tcp_scan(ip: IpAddr, ports: &[u16], p: &ScanParams<'_>) -> io::Result<Tcp
     // One retry for ports that timed out, as nmap retransmits: a lost SYN is not a filter. A host
     // that drops everything gets no retry storm.
     if !first.is_empty() && first.len() <= 256 && !p.deadline.expired() {
-        let again = scan_pass(ip, &first, p, p.timeout * 2, &mut out)?;
+        let retry = ScanParams {
+            progress: None,
+            ..*p
+        };
+        let again = scan_pass(ip, &first, &retry, p.timeout * 2, &mut out)?;
         out.filtered = again;
     } else {
         out.filtered = first;
@@ -91,6 +112,7 @@ fn parallel_pass(
         timeout: p.timeout,
         pacer: p.pacer,
         deadline: p.deadline,
+        progress: p.progress,
     };
     // Interleaved shares, so each thread meets the same mix of ports.
     let parts: Vec<Vec<u16>> = (0..threads)
@@ -149,8 +171,16 @@ fn scan_pass(
     let mut fd_limit = p.concurrency.max(1);
     // Self-connections (local address = peer address) can only happen on loopback.
     let loopback = ip.is_loopback();
+    let mut reported = 0usize;
 
     loop {
+        if let Some(pr) = p.progress {
+            let finished = ports.len() - queue.len() - in_flight;
+            if finished > reported {
+                pr.add(finished - reported);
+                reported = finished;
+            }
+        }
         if p.deadline.expired() {
             out.not_scanned.extend(queue.drain(..));
             for s in slots.iter_mut().filter_map(|s| s.take()) {
@@ -305,6 +335,7 @@ mod tests {
             timeout: Duration::from_millis(500),
             pacer: &pacer,
             deadline: Deadline::after(Duration::from_secs(20)),
+            progress: None,
         };
         let r = tcp_scan("127.0.0.1".parse().unwrap(), &[a, b, closed], &p).unwrap();
         let mut want = vec![a, b];

@@ -239,10 +239,13 @@ pub fn inspect(tree: &Tree, opts: &Options, progress: &dyn Progress) -> Observat
 /// Runs every check over an already loaded context.
 pub fn inspect_ctx(ctx: &Ctx<'_>, progress: &dyn Progress) -> Observations {
     let mut obs = Observations::default();
-    for check in checks::CHECKS {
+    let total = checks::CHECKS.len() as u64;
+    for (i, check) in checks::CHECKS.iter().enumerate() {
         progress.note(check.id);
+        progress.count(i as u64, Some(total));
         (check.run)(ctx, &mut obs);
     }
+    progress.count(total, Some(total));
     facts::infer(ctx, &mut obs);
     obs
 }

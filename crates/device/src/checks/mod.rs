@@ -307,11 +307,17 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
                 None
             }
         });
+        let counted = scan::ScanProgress {
+            sink: progress,
+            done: Default::default(),
+            total: ports.len() as u64,
+        };
         let params = scan::ScanParams {
             concurrency: opts.concurrency,
             timeout: opts.connect_timeout,
             pacer: &ctx.pacer,
             deadline: ctx.deadline,
+            progress: Some(&counted),
         };
         let scan = scan::tcp_scan(opts.ip, &ports, &params);
         (scan, udp.join().unwrap_or(None))
