@@ -50,7 +50,10 @@ pub fn assemble(ev: Evidence<'_>, profile: &str, tool_version: &str) -> Report {
             version: tool_version.into(),
             catalog_version: oscal::CATALOG_VERSION.into(),
         },
+        // Seconds are the precision a reader needs; nanoseconds are noise on a front page.
         generated_at: now
+            .replace_nanosecond(0)
+            .unwrap_or(now)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
         subject: Subject {
@@ -70,5 +73,6 @@ pub fn assemble(ev: Evidence<'_>, profile: &str, tool_version: &str) -> Report {
         components: ev.observations.components,
         verdicts: decision.verdicts,
         profiles,
+        engagement: None,
     }
 }

@@ -16,7 +16,7 @@ use crate::statement::{Diagnostic, Product, StatementEntry};
 
 pub const REPORT_SCHEMA: &str = "https://iotassure.dev/schema/report";
 /// Bumped on any incompatible change; additions of optional fields keep the major number.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1";
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -84,9 +84,44 @@ pub struct RequirementVerdict {
     pub conditions: Vec<ConditionState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<StatementEntry>,
-    /// A recommendation not met, with a justification in the statement (provision 4-1).
+    /// A recommendation not met, with a justification in the statement (provision 4-1). Its
+    /// `verdict` stays FAIL (the measure is not in place), but it is shown and counted as
+    /// JUSTIFIED, never as a failure: clause 4 allows an unmet recommendation with a
+    /// justification. Profiles with the `all_pass_or_justified` rule (en303645-mr) accept it;
+    /// profiles with `all_pass` do not, and say so.
     #[serde(default)]
     pub justified: bool,
+}
+
+impl RequirementVerdict {
+    /// The label every output shows: `PASS`, `FAIL`, `JUSTIFIED`, `INCONCLUSIVE` or `N/A`.
+    pub fn label(&self) -> &'static str {
+        if self.is_justified() {
+            "JUSTIFIED"
+        } else {
+            self.verdict.as_str()
+        }
+    }
+
+    pub fn is_justified(&self) -> bool {
+        self.verdict == Verdict::Fail && self.justified
+    }
+
+    /// Decided by the maker's statement alone (shown apart from what evidence decided).
+    pub fn is_declared(&self) -> bool {
+        self.basis == Basis::Declared
+    }
+}
+
+/// The front page's facts that are not in the evidence: the report's id, the lab, the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Engagement {
+    /// The lab's reference for this report (default: `IOTA-YYYYMMDD-` and the image's hash).
+    pub report_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lab: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -119,19 +154,50 @@ pub struct StatementSummary {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Counts {
     pub pass: usize,
+    /// Of `pass`, those the maker's statement alone decided (the rest evidence verified).
+    #[serde(default)]
+    pub pass_declared: usize,
+    /// Not met and not justified.
     pub fail: usize,
+    /// Recommendations not met, with a justification (not counted in `fail`).
+    #[serde(default)]
+    pub justified: usize,
     pub inconclusive: usize,
     pub not_applicable: usize,
 }
 
 impl Counts {
-    pub fn add(&mut self, v: Verdict) {
-        match v {
-            Verdict::Pass => self.pass += 1,
+    pub fn add(&mut self, v: &RequirementVerdict) {
+        match v.verdict {
+            Verdict::Pass => {
+                self.pass += 1;
+                if v.is_declared() {
+                    self.pass_declared += 1;
+                }
+            }
+            Verdict::Fail if v.justified => self.justified += 1,
             Verdict::Fail => self.fail += 1,
             Verdict::Inconclusive => self.inconclusive += 1,
             Verdict::NotApplicable => self.not_applicable += 1,
         }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.justified + self.inconclusive + self.not_applicable
+    }
+
+    /// `57 PASS (45 verified, 12 declared), 0 FAIL, 3 JUSTIFIED, 0 INCONCLUSIVE, 8 N/A`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} PASS ({} verified, {} declared), {} FAIL, {} JUSTIFIED, {} INCONCLUSIVE, {} N/A",
+            self.pass,
+            self.pass - self.pass_declared,
+            self.pass_declared,
+            self.fail,
+            self.justified,
+            self.inconclusive,
+            self.not_applicable
+        )
     }
 }
 
@@ -155,6 +221,9 @@ pub struct Report {
     /// One per requirement: the 68 EN provisions, then the schemes' own requirements.
     pub verdicts: Vec<RequirementVerdict>,
     pub profiles: Vec<ProfileResult>,
+    /// Who the assessment is for and by: the report's front page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<Engagement>,
 }
 
 impl Report {
@@ -170,7 +239,7 @@ impl Report {
     pub fn en_counts(&self) -> Counts {
         let mut c = Counts::default();
         for v in self.verdicts.iter().filter(|v| v.scheme == "en303645") {
-            c.add(v.verdict);
+            c.add(v);
         }
         c
     }

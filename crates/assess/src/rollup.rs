@@ -61,7 +61,7 @@ fn effective(v: &RequirementVerdict, rule: PassRule) -> Verdict {
 fn aggregate(vs: &[&RequirementVerdict], rule: PassRule) -> (Verdict, Counts) {
     let mut counts = Counts::default();
     for v in vs {
-        counts.add(v.verdict);
+        counts.add(v);
     }
     let eff: Vec<Verdict> = vs.iter().map(|v| effective(v, rule)).collect();
     let verdict = if eff.contains(&Verdict::Fail) {

@@ -347,3 +347,108 @@ c = json.loads(json.dumps(r)); c["schema_version"] = "2.0"; print(errors(c))
         "tampered reports are refused: {n:?}"
     );
 }
+
+/// What a lab hands over: a front page (report id, lab, client, scope, limitations, a date
+/// without fractions), a declared PASS that never looks like a verified one, a justified
+/// recommendation shown as JUSTIFIED (not FAIL) everywhere, findings numbered as read, and a
+/// console line that keeps the profile's counts apart from the whole standard's.
+#[test]
+fn reports_separate_declared_justified_and_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = |n: &str| example(&format!("../smart-plug/{n}"));
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["assess"])
+        .arg(sp("smart-plug.img"))
+        .arg("--ics")
+        .arg(sp("smart-plug.ics.yaml"))
+        .args([
+            "--profile",
+            "uk-psti",
+            "--lab",
+            "Test Lab <A>",
+            "--client",
+            "Example Plugs Ltd",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{console}");
+    let first = console.lines().next().unwrap();
+    assert!(
+        first.contains("profile uk-psti PASS (4 provisions: "),
+        "{first}"
+    );
+    assert!(
+        first.contains("— all 68 EN 303 645 provisions: "),
+        "{first}"
+    );
+    assert!(first.contains(" 0 FAIL, 3 JUSTIFIED"), "{first}");
+    assert!(console.contains("  JUSTIFIED 5.7-1"), "{console}");
+    assert!(
+        !console.lines().any(|l| l.trim_start().starts_with("FAIL")),
+        "{console}"
+    );
+
+    let json: Value = serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    let at = json["generated_at"].as_str().unwrap();
+    assert!(at.ends_with('Z') && !at.contains('.'), "{at}");
+    assert_eq!(json["engagement"]["lab"], "Test Lab <A>");
+    assert!(json["engagement"]["report_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("IOTA-"));
+
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let row = |id: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {id} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        row("5.7-1").contains("| **JUSTIFIED** |"),
+        "{}",
+        row("5.7-1")
+    );
+    let declared: Vec<String> = md
+        .lines()
+        .filter(|l| l.contains("| PASS (declared) |"))
+        .map(str::to_string)
+        .collect();
+    assert!(!declared.is_empty());
+    assert!(
+        declared.iter().all(|l| l.contains("| declared |")),
+        "{declared:?}"
+    );
+    assert!(md.contains("## Limitations") && md.contains("rest on the maker's declaration alone"));
+    assert!(
+        md.contains("### [1] "),
+        "findings numbered from 1 in reading order"
+    );
+
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Test Lab &#60;A&#62;"),
+        "the lab's name is escaped"
+    );
+    assert!(html.contains(r#"<span class="badge declared">PASS (declared)</span>"#));
+    assert!(html.contains(r#"<span class="badge justified">JUSTIFIED</span>"#));
+    assert!(html.contains("thead { display: table-header-group; }"));
+    assert!(html.contains(" UTC</td>"));
+    // Every reference from a verdict row leads to a numbered finding, numbered in reading order.
+    let anchors: Vec<usize> = html
+        .match_indices(r#"<div class="finding"#)
+        .map(|(i, _)| {
+            let id = &html[i..].split("id=\"f").nth(1).unwrap();
+            id[..id.find('"').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(anchors, (1..=anchors.len()).collect::<Vec<_>>());
+    for (i, _) in html.match_indices("<a href=\"#f") {
+        let n: usize = html[i + 11..].split('"').next().unwrap().parse().unwrap();
+        assert!((1..=anchors.len()).contains(&n));
+    }
+}

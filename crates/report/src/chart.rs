@@ -5,6 +5,15 @@ use std::fmt::Write;
 use iotassure_assess::model::{Counts, Report};
 use iotassure_core::catalog::catalog;
 
+/// The colours of the report's badges. A PASS that rests on the maker's declaration alone is a
+/// pale green, never the solid green of a verified one.
+const FAIL: &str = "#c62828";
+const JUSTIFIED: &str = "#6d4c41";
+const INCONCLUSIVE: &str = "#f9a825";
+const PASS: &str = "#2e7d32";
+const DECLARED: &str = "#81c784";
+const NA: &str = "#9e9e9e";
+
 pub fn per_clause(r: &Report) -> String {
     let cat = catalog();
     let rows: Vec<(String, String, Counts)> = cat
@@ -17,14 +26,14 @@ pub fn per_clause(r: &Report) -> String {
                 .iter()
                 .filter(|v| cat.provision(&v.id).is_some_and(|p| p.clause == c.id))
             {
-                counts.add(v.verdict);
+                counts.add(v);
             }
             (c.id.clone(), c.title.clone(), counts)
         })
         .collect();
     let max = rows
         .iter()
-        .map(|(_, _, c)| c.pass + c.fail + c.inconclusive + c.not_applicable)
+        .map(|(_, _, c)| c.total())
         .max()
         .unwrap_or(1)
         .max(1);
@@ -47,10 +56,12 @@ pub fn per_clause(r: &Report) -> String {
         );
         let mut x = label_w;
         for (n, class, name) in [
-            (c.fail, "#c62828", "FAIL"),
-            (c.inconclusive, "#f9a825", "INCONCLUSIVE"),
-            (c.pass, "#2e7d32", "PASS"),
-            (c.not_applicable, "#9e9e9e", "N/A"),
+            (c.fail, FAIL, "FAIL"),
+            (c.justified, JUSTIFIED, "JUSTIFIED"),
+            (c.inconclusive, INCONCLUSIVE, "INCONCLUSIVE"),
+            (c.pass - c.pass_declared, PASS, "PASS (verified)"),
+            (c.pass_declared, DECLARED, "PASS (declared only)"),
+            (c.not_applicable, NA, "N/A"),
         ] {
             if n == 0 {
                 continue;
@@ -64,21 +75,28 @@ pub fn per_clause(r: &Report) -> String {
             if w > 14.0 {
                 let _ = write!(
                     s,
-                    r##"<text x="{:.1}" y="{}" fill="#fff" text-anchor="middle">{n}</text>"##,
+                    r##"<text x="{:.1}" y="{}" fill="{}" text-anchor="middle">{n}</text>"##,
                     x + w / 2.0,
-                    y + 12.0
+                    y + 12.0,
+                    if class == DECLARED || class == INCONCLUSIVE {
+                        "#212121"
+                    } else {
+                        "#fff"
+                    }
                 );
             }
             x += w;
         }
     }
     let ly = rows.len() as f64 * row_h + 24.0;
-    let mut lx = label_w;
+    let mut lx = 0.0;
     for (color, name) in [
-        ("#c62828", "FAIL"),
-        ("#f9a825", "INCONCLUSIVE"),
-        ("#2e7d32", "PASS"),
-        ("#9e9e9e", "NOT APPLICABLE"),
+        (FAIL, "FAIL"),
+        (JUSTIFIED, "JUSTIFIED"),
+        (INCONCLUSIVE, "INCONCLUSIVE"),
+        (PASS, "PASS verified"),
+        (DECLARED, "PASS declared"),
+        (NA, "N/A"),
     ] {
         let _ = write!(
             s,

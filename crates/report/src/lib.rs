@@ -3,6 +3,7 @@
 
 mod chart;
 mod cyclonedx;
+mod front;
 mod html;
 mod markdown;
 

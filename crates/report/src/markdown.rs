@@ -18,15 +18,20 @@ pub fn table_b1(r: &Report) -> String {
             .and_then(|e| e.support)
             .map(|s| s.as_str())
             .unwrap_or("");
+        // A PASS resting on the declaration alone is not bold, and says so.
+        let verdict = if crate::front::class(v) == "declared" {
+            crate::front::label(v)
+        } else {
+            format!("**{}**", v.label())
+        };
         let _ = writeln!(
             s,
-            "| {} {} | {} | {} | **{}**{} | {} | {} |",
+            "| {} {} | {} | {} | {} | {} | {} |",
             v.id,
             md_cell(&v.title),
             v.status_label,
             stated,
-            v.verdict.as_str(),
-            if v.justified { " (justified)" } else { "" },
+            verdict,
             basis_str(v.basis),
             md_cell(&v.reason)
         );
@@ -37,6 +42,15 @@ pub fn table_b1(r: &Report) -> String {
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# iotassure assessment report\n");
+    if let Some(e) = &r.engagement {
+        let _ = writeln!(s, "- **Report:** {}", md_text(&e.report_id));
+        if !e.lab.is_empty() {
+            let _ = writeln!(s, "- **Lab:** {}", md_text(&e.lab));
+        }
+        if !e.client.is_empty() {
+            let _ = writeln!(s, "- **Client:** {}", md_text(&e.client));
+        }
+    }
     let p = &r.subject.product;
     if !p.model.is_empty() || !p.manufacturer.is_empty() {
         let _ = writeln!(
@@ -103,28 +117,39 @@ pub fn markdown(r: &Report) -> String {
     let c = r.en_counts();
     let _ = writeln!(
         s,
-        "EN 303 645 provisions: {} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT APPLICABLE (of {}).\n",
-        c.pass,
-        c.fail,
-        c.inconclusive,
-        c.not_applicable,
-        c.pass + c.fail + c.inconclusive + c.not_applicable
+        "All {} EN 303 645 provisions: {}.\n",
+        c.total(),
+        c.summary()
     );
     let _ = writeln!(
         s,
-        "| Profile | Outcome | Pass | Fail | Inconclusive | N/A |\n|---|---|---|---|---|---|"
+        "A *declared* PASS rests on the maker's statement alone; a *verified* one on evidence. JUSTIFIED is a recommendation not met, with the justification clause 4 asks for: not a failure, and accepted by the profiles whose rule allows it (en303645-mr).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Profile | Outcome | Pass (of them declared) | Fail | Justified | Inconclusive | N/A |\n|---|---|---|---|---|---|---|"
     );
     for p in &r.profiles {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} ({}) | {} | {} | {} | {} |",
             p.id,
             p.outcome.as_str(),
             p.counts.pass,
+            p.counts.pass_declared,
             p.counts.fail,
+            p.counts.justified,
             p.counts.inconclusive,
             p.counts.not_applicable
         );
+    }
+    let _ = writeln!(s, "\n## Scope\n");
+    for line in crate::front::scope(r) {
+        let _ = writeln!(s, "- {}", md_text(&line));
+    }
+    let _ = writeln!(s, "\n## Limitations\n");
+    for line in crate::front::limitations(r) {
+        let _ = writeln!(s, "- {}", md_text(&line));
     }
 
     let _ = writeln!(
@@ -171,7 +196,7 @@ pub fn markdown(r: &Report) -> String {
                 "| {} {} | **{}** | {} |",
                 v.id,
                 md_cell(&v.title),
-                v.verdict.as_str(),
+                crate::front::label(v),
                 md_cell(&v.reason)
             );
         }
@@ -181,17 +206,19 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## {}\n", p.title);
         let _ = writeln!(
             s,
-            "| Item | Verdict | Pass | Fail | Inconclusive | N/A |\n|---|---|---|---|---|---|"
+            "| Item | Verdict | Pass (of them declared) | Fail | Justified | Inconclusive | N/A |\n|---|---|---|---|---|---|---|"
         );
         for l in &p.lines {
             let _ = writeln!(
                 s,
-                "| {} {} | **{}** | {} | {} | {} | {} |",
+                "| {} {} | **{}** | {} ({}) | {} | {} | {} | {} |",
                 l.item,
                 md_cell(&l.title),
                 l.verdict.as_str(),
                 l.counts.pass,
+                l.counts.pass_declared,
                 l.counts.fail,
+                l.counts.justified,
                 l.counts.inconclusive,
                 l.counts.not_applicable
             );
@@ -199,19 +226,13 @@ pub fn markdown(r: &Report) -> String {
     }
 
     let _ = writeln!(s, "\n## Findings\n");
-    let mut order: Vec<usize> = (0..r.findings.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            outcome_rank(&r.findings[i].outcome),
-            std::cmp::Reverse(r.findings[i].severity),
-        )
-    });
+    let (order, number) = crate::front::reading_order(r);
     for i in order {
         let f = &r.findings[i];
         let _ = writeln!(
             s,
             "### [{}] {} — {}\n\n- check `{}` ({}), provisions {}, severity {}{}",
-            i,
+            number[i],
             format!("{:?}", f.outcome).to_uppercase(),
             md_text(&f.title),
             f.check,
@@ -265,16 +286,6 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     s
-}
-
-fn outcome_rank(o: &iotassure_core::finding::Outcome) -> u8 {
-    use iotassure_core::finding::Outcome::*;
-    match o {
-        Fail => 0,
-        Inconclusive => 1,
-        Pass => 2,
-        Info => 3,
-    }
 }
 
 /// A code span that no content can leave: the fence is longer than any run of backticks in

@@ -61,6 +61,16 @@ pub struct Args {
     /// fetched (that host only). `--trust-center` is another name for it.
     #[arg(long, alias = "trust-center", value_name = "FILE|URL")]
     pub track_record: Option<String>,
+    /// The lab's reference for the report, on its front page (default: IOTA-YYYYMMDD- and the
+    /// first 8 hex digits of the image's SHA-256).
+    #[arg(long, value_name = "ID")]
+    pub report_id: Option<String>,
+    /// The lab that ran the assessment, on the report's front page.
+    #[arg(long, value_name = "NAME")]
+    pub lab: Option<String>,
+    /// Who the assessment is for, on the report's front page.
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -263,6 +273,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         &args.profile,
         env!("CARGO_PKG_VERSION"),
     );
+    let mut report = report;
+    report.engagement = Some(engagement(&args, &report));
 
     progress.stage("writing reports");
     let dir = &staged.dir;
@@ -295,16 +307,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     }
 
     let sel = report.selected().expect("profile exists");
-    let c = report.en_counts();
     println!(
-        "{}: profile {} {} — EN 303 645: {} PASS, {} FAIL, {} INCONCLUSIVE, {} N/A ({:.1} s)",
-        args.image.display(),
-        sel.id,
-        sel.outcome.as_str(),
-        c.pass,
-        c.fail,
-        c.inconclusive,
-        c.not_applicable,
+        "{}: {} ({:.1} s)",
+        crate::output::console_safe(&args.image.display().to_string()),
+        summary_line(&report),
         started.elapsed().as_secs_f64()
     );
     for v in report
@@ -322,11 +328,61 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         if v.reason.chars().count() > 150 {
             line.push_str("… (full text in the report)");
         }
-        println!("  FAIL {:<7} {line}", v.id);
+        println!("  {:<9} {:<7} {line}", v.label(), v.id);
     }
     println!("reports: {}/report.{{json,md,html}}", out.display());
     Ok(match sel.outcome {
         ProfileOutcome::Pass => crate::EXIT_PASS,
         _ => crate::EXIT_NOT_PASSED,
     })
+}
+
+/// The console's verdict: the selected profile's outcome with its own counts, then all 68
+/// provisions, each under its own name (a profile of 3 provisions that passes is not shown
+/// next to the 3 FAILs of the whole standard as if they were its own).
+pub fn summary_line(r: &iotassure_assess::Report) -> String {
+    let sel = r.selected().expect("profile exists");
+    let p = &sel.counts;
+    let justified = if p.justified > 0 {
+        format!(", {} JUSTIFIED", p.justified)
+    } else {
+        String::new()
+    };
+    format!(
+        "profile {} {} ({} provisions: {} PASS, {} FAIL{justified}, {} INCONCLUSIVE, {} N/A) — all {} EN 303 645 provisions: {}",
+        sel.id,
+        sel.outcome.as_str(),
+        p.total(),
+        p.pass,
+        p.fail,
+        p.inconclusive,
+        p.not_applicable,
+        r.en_counts().total(),
+        r.en_counts().summary()
+    )
+}
+
+/// The front page's facts: what the user named, and a report id derived from the date and the
+/// image when none was given.
+fn engagement(args: &Args, r: &iotassure_assess::Report) -> iotassure_assess::model::Engagement {
+    let sha = r
+        .subject
+        .firmware
+        .as_ref()
+        .map(|f| f.sha256.chars().take(8).collect::<String>())
+        .unwrap_or_default();
+    let date: String = r
+        .generated_at
+        .chars()
+        .take(10)
+        .filter(|c| *c != '-')
+        .collect();
+    iotassure_assess::model::Engagement {
+        report_id: args
+            .report_id
+            .clone()
+            .unwrap_or_else(|| format!("IOTA-{date}-{sha}")),
+        lab: args.lab.clone().unwrap_or_default(),
+        client: args.client.clone().unwrap_or_default(),
+    }
 }

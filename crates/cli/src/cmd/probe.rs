@@ -147,7 +147,6 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     std::fs::write(dir.join("report.html"), iotassure_report::html(&report))?;
     let out = staged.commit()?;
     let sel = report.selected().expect("profile exists");
-    let c = report.en_counts();
     println!("{}: {scan_line}", args.target);
     for s in &services {
         println!("  {s}");
@@ -156,13 +155,8 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         println!("{f}");
     }
     println!(
-        "profile {} {} — EN 303 645: {} PASS, {} FAIL, {} INCONCLUSIVE, {} N/A ({:.1} s)",
-        sel.id,
-        sel.outcome.as_str(),
-        c.pass,
-        c.fail,
-        c.inconclusive,
-        c.not_applicable,
+        "{} ({:.1} s)",
+        super::assess::summary_line(&report),
         started.elapsed().as_secs_f64()
     );
     println!(
