@@ -35,7 +35,7 @@ struct Cli {
 enum Command {
     /// Assess a product: unpack and inspect a firmware image (optionally probe the live device and
     /// check published documents), decide every provision, and write the reports.
-    Assess(cmd::assess::Args),
+    Assess(Box<cmd::assess::Args>),
     /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = progress::Stderr::new(cli.quiet);
     let result = match cli.command {
-        Command::Assess(a) => cmd::assess::run(a, &progress),
+        Command::Assess(a) => cmd::assess::run(*a, &progress),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
         Command::Probe(a) => cmd::probe::run(a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),
