@@ -3,12 +3,21 @@
 
 mod chart;
 mod cyclonedx;
+mod declarations;
 mod html;
 mod markdown;
+mod oscal;
+mod sarif;
+mod sbom;
+mod spdx;
 
 pub use cyclonedx::cyclonedx;
+pub use declarations::declarations;
 pub use html::html;
 pub use markdown::{markdown, table_b1};
+pub use oscal::{oscal_plan, oscal_results};
+pub use sarif::{sarif, FINGERPRINT_KEY};
+pub use spdx::spdx;
 
 use iotassure_assess::model::{Basis, Verdict};
 
@@ -27,4 +36,18 @@ pub(crate) fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Inconclusive => "inconclusive",
         Verdict::NotApplicable => "na",
     }
+}
+
+/// A path or name as a URI reference: what a URI may not hold as is (spaces, `%`, `#`, `?`,
+/// non-ASCII) percent-encoded.
+pub(crate) fn uri_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -9,12 +9,19 @@ use iotassure_assess::Report;
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Render a report.json in another format (to standard output or --out).
+    #[command(
+        after_help = "Formats other tools read (docs/formats.md): sarif (SARIF 2.1.0, GitHub code scanning), oscal (OSCAL 1.1 assessment-results), oscal-plan (the OSCAL assessment-plan it imports), cyclonedx (CycloneDX 1.6 with the EN 303 645 declarations), sbom (CycloneDX 1.6 SBOM), spdx (SPDX 2.3 SBOM).\n\n--out FILE is written atomically; an existing regular file is replaced only with --force, and a symlink, a folder or the report itself never is."
+    )]
     Render {
         report: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
+        /// Write to this file instead of standard output.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Replace an existing --out regular file (never a symlink, a folder or an input).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the JSON Schema of report.json (the canonical, versioned format).
     Schema,
@@ -30,6 +37,36 @@ pub enum Format {
     B1,
     /// The report itself, pretty-printed.
     Json,
+    /// SARIF 2.1.0: one result per FAIL or INCONCLUSIVE finding (GitHub code scanning).
+    Sarif,
+    /// OSCAL 1.1 assessment-results: a finding per provision, an observation per evidence.
+    Oscal,
+    /// OSCAL 1.1 assessment-plan: what was assessed, against the maker's statement (IXIT).
+    OscalPlan,
+    /// CycloneDX 1.6 with declarations: EN 303 645 claims, evidence and an attestation.
+    Cyclonedx,
+    /// CycloneDX 1.6 SBOM of the components found.
+    Sbom,
+    /// SPDX 2.3 SBOM (JSON) of the components found.
+    Spdx,
+}
+
+impl Format {
+    /// The file name `assess` gives this format in its output folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Md => "report.md",
+            Format::Html => "report.html",
+            Format::B1 => "table-b1.md",
+            Format::Json => "report.json",
+            Format::Sarif => "report.sarif",
+            Format::Oscal => "oscal-assessment-results.json",
+            Format::OscalPlan => "oscal-assessment-plan.json",
+            Format::Cyclonedx => "declarations.cdx.json",
+            Format::Sbom => "sbom.cdx.json",
+            Format::Spdx => "sbom.spdx.json",
+        }
+    }
 }
 
 pub fn load(path: &PathBuf) -> Result<Report> {
@@ -54,7 +91,19 @@ pub fn render(r: &Report, format: Format) -> Result<String> {
         Format::Html => iotassure_report::html(r),
         Format::B1 => iotassure_report::table_b1(r),
         Format::Json => serde_json::to_string_pretty(r)?,
+        Format::Sarif => pretty(&iotassure_report::sarif(r))?,
+        Format::Oscal => pretty(&iotassure_report::oscal_results(r))?,
+        Format::OscalPlan => pretty(&iotassure_report::oscal_plan(r))?,
+        Format::Cyclonedx => pretty(&iotassure_report::declarations(r))?,
+        Format::Sbom => pretty(&iotassure_report::cyclonedx(r))?,
+        Format::Spdx => pretty(&iotassure_report::spdx(r))?,
     })
+}
+
+fn pretty(v: &serde_json::Value) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(v)?;
+    s.push('\n');
+    Ok(s)
 }
 
 pub fn run(cmd: Command) -> Result<u8> {
@@ -63,13 +112,22 @@ pub fn run(cmd: Command) -> Result<u8> {
             report,
             format,
             out,
+            force,
         } => {
+            // Checked before the work, so a refused --out fails at once.
+            if let Some(p) = &out {
+                crate::output::check_file(p, force, "--out", &[report.as_path()])?;
+            }
             let r = load(&report)?;
             let text = render(&r, format)?;
             match out {
-                Some(p) => {
-                    std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?
-                }
+                Some(p) => crate::output::write_file(
+                    &p,
+                    text.as_bytes(),
+                    force,
+                    "--out",
+                    &[report.as_path()],
+                )?,
                 None => print!("{text}"),
             }
         }
