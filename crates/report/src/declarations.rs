@@ -131,12 +131,12 @@ pub fn declarations(r: &Report) -> Value {
             .evidence
             .iter()
             .take(100)
-            .map(|e| json!({ "name": e.location.cite(), "contents": { "attachment": { "content": e.excerpt, "contentType": "text/plain" } } }))
+            .map(|e| json!({ "name": crate::public_text(r, &e.location.cite()), "contents": { "attachment": { "content": crate::public_text(r, &e.excerpt), "contentType": "text/plain" } } }))
             .collect();
         let mut ev = json!({
             "bom-ref": ev_ref(i),
             "propertyName": format!("iotassure:finding:{}", f.check),
-            "description": match &f.detail { Some(d) => format!("{} ({:?}, {}). {d}", f.title, f.outcome, f.severity.as_str()), None => format!("{} ({:?}, {})", f.title, f.outcome, f.severity.as_str()) },
+            "description": crate::public_text(r, &match &f.detail { Some(d) => format!("{} ({:?}, {}). {d}", f.title, f.outcome, f.severity.as_str()), None => format!("{} ({:?}, {})", f.title, f.outcome, f.severity.as_str()) }),
             "created": r.generated_at,
         });
         if !data.is_empty() {
@@ -176,7 +176,7 @@ pub fn declarations(r: &Report) -> Value {
             "bom-ref": claim_ref(&v.id),
             "target": "subject",
             "predicate": predicate,
-            "reasoning": v.reason,
+            "reasoning": crate::public_text(r, &v.reason),
         });
         if !support.is_empty() {
             claim["evidence"] = json!(support);
@@ -190,7 +190,7 @@ pub fn declarations(r: &Report) -> Value {
             "requirement": req_ref(&v.id),
             "conformance": {
                 "score": conformance(v),
-                "rationale": format!("{} ({}): {}", v.verdict.as_str(), crate::basis_str(v.basis), v.reason),
+                "rationale": crate::public_text(r, &format!("{} ({}): {}", v.verdict.as_str(), crate::basis_str(v.basis), v.reason)),
             },
             "confidence": { "score": conf, "rationale": why },
         });

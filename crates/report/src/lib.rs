@@ -51,3 +51,19 @@ pub(crate) fn uri_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// `s` with the host path of the image cut to its file name. Provenance chains name the input
+/// as given (`image (/home/lab/case-17/fw.bin)`); the formats that leave the lab carry the
+/// image's name only, as their artifact does.
+pub(crate) fn public_text(r: &iotassure_assess::Report, s: &str) -> String {
+    let Some(fw) = &r.subject.firmware else {
+        return s.to_string();
+    };
+    let p = std::path::Path::new(&fw.input);
+    match p.file_name() {
+        Some(name) if p.is_absolute() && !fw.input.is_empty() => {
+            s.replace(&fw.input, &name.to_string_lossy())
+        }
+        _ => s.to_string(),
+    }
+}

@@ -144,14 +144,14 @@ fn method(src: Source) -> &'static str {
 }
 
 /// The state, the reason token and a remark for a verdict (see the module docs).
-fn status(v: &RequirementVerdict) -> Value {
+fn status(r: &Report, v: &RequirementVerdict) -> Value {
     let (state, reason) = match v.verdict {
         Verdict::Pass => ("satisfied", "pass"),
         Verdict::Fail => ("not-satisfied", "fail"),
         Verdict::Inconclusive => ("not-satisfied", "other"),
         Verdict::NotApplicable => ("satisfied", "other"),
     };
-    json!({ "state": state, "reason": reason, "remarks": format!("{}: {}", v.verdict.as_str(), v.reason) })
+    json!({ "state": state, "reason": reason, "remarks": crate::public_text(r, &format!("{}: {}", v.verdict.as_str(), v.reason)) })
 }
 
 fn basis(b: Basis) -> &'static str {
@@ -188,8 +188,8 @@ pub fn oscal_results(r: &Report) -> Value {
             let uuid = ids.uuid(&format!("observation/{fi}/{ei}"));
             let mut o = json!({
                 "uuid": uuid,
-                "title": line(&f.title),
-                "description": f.detail.clone().unwrap_or_else(|| f.title.clone()),
+                "title": line(&crate::public_text(r, &f.title)),
+                "description": crate::public_text(r, f.detail.as_deref().unwrap_or(&f.title)),
                 "methods": [method(f.source)],
                 "types": ["finding"],
                 "collected": r.generated_at,
@@ -205,8 +205,8 @@ pub fn oscal_results(r: &Report) -> Value {
             }
             if let Some(e) = e {
                 let mut ev = json!({
-                    "description": format!("{}: {}", e.location.cite(), e.excerpt),
-                    "props": [prop("location", &e.location.cite())],
+                    "description": crate::public_text(r, &format!("{}: {}", e.location.cite(), e.excerpt)),
+                    "props": [prop("location", &crate::public_text(r, &e.location.cite()))],
                 });
                 if let Location::Network { transcript, .. } = &e.location {
                     if !transcript.is_empty() {
@@ -234,7 +234,7 @@ pub fn oscal_results(r: &Report) -> Value {
             let mut f = json!({
                 "uuid": ids.uuid(&format!("finding/{}", v.id)),
                 "title": line(&format!("{} {}", v.id, v.title)),
-                "description": v.reason,
+                "description": crate::public_text(r, &v.reason),
                 "props": [
                     prop("verdict", v.verdict.as_str()),
                     prop("basis", basis(v.basis)),
@@ -243,7 +243,7 @@ pub fn oscal_results(r: &Report) -> Value {
                 "target": {
                     "type": "statement-id",
                     "target-id": format!("{cid}_smt"),
-                    "status": status(v),
+                    "status": status(r, v),
                 },
             });
             let related: Vec<Value> = v

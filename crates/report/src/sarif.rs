@@ -123,7 +123,7 @@ pub fn fingerprint(f: &Finding) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-fn location(loc: &Location, image: &str) -> Value {
+fn location(r: &Report, loc: &Location, image: &str) -> Value {
     let (uri, region, logical) = match loc {
         Location::File {
             path,
@@ -133,7 +133,9 @@ fn location(loc: &Location, image: &str) -> Value {
         } => (
             image.to_string(),
             line.map(|l| json!({ "startLine": l.max(1) })),
-            Some(json!({ "name": path, "fullyQualifiedName": provenance, "kind": "resource" })),
+            Some(
+                json!({ "name": path, "fullyQualifiedName": crate::public_text(r, provenance), "kind": "resource" }),
+            ),
         ),
         Location::Image {
             offset,
@@ -148,7 +150,7 @@ fn location(loc: &Location, image: &str) -> Value {
                 image.to_string(),
                 Some(reg),
                 Some(
-                    json!({ "name": format!("@0x{offset:x}"), "fullyQualifiedName": provenance, "kind": "resource" }),
+                    json!({ "name": format!("@0x{offset:x}"), "fullyQualifiedName": crate::public_text(r, provenance), "kind": "resource" }),
                 ),
             )
         }
@@ -287,8 +289,8 @@ pub fn sarif(r: &Report) -> Value {
                 .iter()
                 .take(MAX_LOCATIONS)
                 .map(|e| {
-                    let mut l = location(&e.location, &image);
-                    l["message"] = json!({ "text": clip(&e.excerpt) });
+                    let mut l = location(r, &e.location, &image);
+                    l["message"] = json!({ "text": clip(&crate::public_text(r, &e.excerpt)) });
                     l
                 })
                 .collect();
@@ -309,7 +311,7 @@ pub fn sarif(r: &Report) -> Value {
                 "ruleId": f.check,
                 "ruleIndex": index[f.check.as_str()],
                 "kind": if f.outcome == Outcome::Fail { "fail" } else { "review" },
-                "message": { "text": clip(&text) },
+                "message": { "text": clip(&crate::public_text(r, &text)) },
                 "locations": [locs[0].clone()],
                 "partialFingerprints": { FINGERPRINT_KEY: fp },
                 "properties": {
