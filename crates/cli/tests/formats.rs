@@ -656,3 +656,61 @@ fn report_render_out_is_guarded_like_every_file_output() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(fs::read(&copy).unwrap(), fs::read(&report).unwrap());
 }
+
+/// Past code scanning's display limit (5,000 results per run) the most severe results are kept,
+/// the rest counted in a notification, and the file still validates.
+#[test]
+fn sarif_keeps_the_most_severe_results_within_code_scannings_limit() {
+    if !validators() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../trustcenter/tests/data/smart-plug.report.json");
+    let mut report = read(&src);
+    let template = report["findings"][0].clone();
+    let findings = report["findings"].as_array_mut().unwrap();
+    let before = findings
+        .iter()
+        .filter(|f| f["outcome"] == "fail" || f["outcome"] == "inconclusive")
+        .count();
+    for i in 0..6000 {
+        let mut f = template.clone();
+        f["check"] = "5.6-9-fw-elf-hardening".into();
+        f["outcome"] = "fail".into();
+        f["severity"] = if i % 10 == 0 { "critical" } else { "low" }.into();
+        f["title"] = format!("synthetic finding {i}").into();
+        findings.push(f);
+    }
+    let big = tmp.path().join("big.report.json");
+    fs::write(&big, serde_json::to_string(&report).unwrap()).unwrap();
+    let out = tmp.path().join("big.sarif");
+    let o = bin()
+        .args(["report", "render"])
+        .arg(&big)
+        .args(["--format", "sarif", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    valid("sarif", &out);
+    let sarif = read(&out);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5000);
+    let critical = results
+        .iter()
+        .filter(|r| r["properties"]["severity"] == "critical")
+        .count();
+    assert_eq!(critical, 600, "every critical result is kept");
+    let note = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]
+        ["text"]
+        .as_str()
+        .unwrap();
+    let left_out = 6000 + before - 5000;
+    assert!(
+        note.starts_with(&format!("{left_out} less severe results were left out")),
+        "{note}"
+    );
+    let fps = fingerprints(&sarif);
+    assert_eq!(fps.iter().collect::<BTreeSet<_>>().len(), 5000);
+}

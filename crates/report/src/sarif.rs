@@ -348,6 +348,9 @@ pub fn sarif(r: &Report) -> Value {
             "rules": rules,
             "properties": { "catalog_version": r.tool.catalog_version },
         } },
+        // One category per image, so that a repository that assesses several images in CI
+        // keeps an alert list per image instead of each upload replacing the last.
+        "automationDetails": { "id": format!("iotassure/{image}/") },
         "invocations": [invocation],
         "artifacts": [artifact(r, &image)],
         "results": results,
@@ -360,7 +363,7 @@ pub fn sarif(r: &Report) -> Value {
         run.as_object_mut().unwrap().remove("artifacts");
     }
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [run],
     })

@@ -134,7 +134,7 @@ fn distro(comps: &[Component]) -> Option<String> {
 }
 
 /// A purl of a real type where the purl-spec has one for where the package came from: `deb`
-/// for a dpkg database, `apk` for Alpine's, `rpm` for an rpm database. Everything else (opkg,
+/// for a dpkg database, `apk` for Alpine's. Everything else (opkg,
 /// which has no registered type, banners, library names) keeps the `pkg:generic` the inspection
 /// gave it.
 fn purl(c: &Component, distro: Option<&str>) -> String {
@@ -144,8 +144,6 @@ fn purl(c: &Component, distro: Option<&str>) -> String {
         Some(("deb", ns("debian")))
     } else if methods.contains(&"apk-installed") {
         Some(("apk", "alpine".to_string()))
-    } else if methods.iter().any(|m| m.starts_with("rpm")) {
-        Some(("rpm", ns("fedora")))
     } else {
         None
     };
@@ -177,6 +175,38 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn comp(name: &str, version: &str, method: &str) -> Component {
+        Component {
+            name: name.into(),
+            version: version.into(),
+            purl: Some(format!("pkg:generic/{name}@{version}")),
+            cpe: None,
+            method: method.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn purls_take_the_type_of_the_package_database() {
+        assert_eq!(
+            purl(&comp("libssl3", "3.0.11-1", "dpkg-status"), Some("ubuntu")),
+            "pkg:deb/ubuntu/libssl3@3.0.11-1"
+        );
+        assert_eq!(
+            purl(&comp("zlib", "1.2.13-r0", "apk-installed"), None),
+            "pkg:apk/alpine/zlib@1.2.13-r0"
+        );
+        // opkg has no registered purl type: the inspection's generic purl stays.
+        assert_eq!(
+            purl(&comp("dnsmasq", "2.72", "opkg-status, binary-banner"), None),
+            "pkg:generic/dnsmasq@2.72"
+        );
+        assert_eq!(
+            purl(&comp("busybox", "1.36.1+x", "dpkg-status"), None),
+            "pkg:deb/debian/busybox@1.36.1%2Bx"
+        );
+    }
 
     #[test]
     fn a_version_is_less_precise_only_at_a_separator() {
