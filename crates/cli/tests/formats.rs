@@ -714,3 +714,26 @@ fn sarif_keeps_the_most_severe_results_within_code_scannings_limit() {
     let fps = fingerprints(&sarif);
     assert_eq!(fps.iter().collect::<BTreeSet<_>>().len(), 5000);
 }
+
+/// A file given to `report render` may be anything: one past the size bound is refused, by name,
+/// without being parsed.
+#[test]
+fn report_render_refuses_an_oversized_input_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = tmp.path().join("huge.json");
+    let f = fs::File::create(&huge).unwrap();
+    // Sparse: no disk is used for the hole.
+    f.set_len(257 << 20).unwrap();
+    let o = bin()
+        .args(["report", "render"])
+        .arg(&huge)
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("huge.json: larger than 256 MiB"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -69,9 +69,34 @@ impl Format {
     }
 }
 
+/// A report.json larger than this is refused before it is read: real ones are a few MiB (the
+/// OpenWrt corpus image gives 0.2 MiB), and a file given to `render` may be anything.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 pub fn load(path: &PathBuf) -> Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let too_big = || {
+        anyhow::anyhow!(
+            "{}: larger than {} MiB, more than any report.json iotassure writes; not read",
+            path.display(),
+            MAX_REPORT_BYTES >> 20
+        )
+    };
+    // A regular file says its size; a pipe or device is read up to the bound.
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_REPORT_BYTES)
+    {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if text.len() as u64 > MAX_REPORT_BYTES {
+        return Err(too_big());
+    }
     let r: Report = serde_json::from_str(&text)
         .with_context(|| format!("{} is not an iotassure report.json", path.display()))?;
     if r.schema != iotassure_assess::REPORT_SCHEMA || !r.schema_version.starts_with("1.") {
