@@ -11,3 +11,6 @@ python3 -c "from cyclonedx.validation.json import JsonStrictValidator; import js
   || pip_install "cyclonedx-python-lib[json-validation]==11.12.0"
 python3 -c "import trestle.oscal.assessment_results" 2>/dev/null || pip_install "compliance-trestle==5.2.0"
 command -v pyspdxtools >/dev/null 2>&1 || pip_install "spdx-tools==0.8.5"
+# The declarations' JSF signature is checked independently: rfc8785 (the JSON Canonicalization
+# Scheme) and cryptography (Ed25519).
+python3 -c "import rfc8785, cryptography" 2>/dev/null || pip_install "rfc8785==0.1.4" "cryptography>=41"

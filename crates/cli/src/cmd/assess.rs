@@ -53,6 +53,10 @@ pub struct Args {
     /// findings do not trip it (the profile's exit status covers them).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    /// Sign declarations.cdx.json (needs --format cyclonedx or all) with this Ed25519 private
+    /// key (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes); a JSF signature.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
     /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
     #[arg(long)]
     pub keep_extracted: bool,
@@ -113,6 +117,7 @@ impl FailOn {
 fn write_extras(
     report: &iotassure_assess::Report,
     extras: &[Extra],
+    key: Option<&iotassure_attest::SigningKey>,
     dir: &std::path::Path,
 ) -> Result<()> {
     use super::report::{render, Format};
@@ -138,8 +143,16 @@ fn write_extras(
     }
     for f in formats {
         let path = dir.join(f.file_name());
-        std::fs::write(&path, render(report, f)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        let text = match (f, key) {
+            (Format::Cyclonedx, Some(k)) => {
+                let mut t =
+                    serde_json::to_string_pretty(&super::report::declarations(report, Some(k)))?;
+                t.push('\n');
+                t
+            }
+            _ => render(report, f)?,
+        };
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -178,6 +191,18 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             }
             Some(st)
         }
+        None => None,
+    };
+    let sign_key = match &args.sign_key {
+        Some(_)
+            if !args
+                .format
+                .iter()
+                .any(|f| matches!(f, Extra::Cyclonedx | Extra::All)) =>
+        {
+            bail!("--sign-key signs declarations.cdx.json only; add --format cyclonedx")
+        }
+        Some(p) => Some(super::report::signing_key(p)?),
         None => None,
     };
     let mut wordlist = iotassure_inspect::Wordlist::builtin();
@@ -327,7 +352,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         dir.join("sbom.cdx.json"),
         serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
     )?;
-    write_extras(&report, &args.format, dir)?;
+    write_extras(&report, &args.format, sign_key.as_ref(), dir)?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),

@@ -22,6 +22,11 @@ pub enum Command {
         /// Replace an existing --out regular file (never a symlink, a folder or an input).
         #[arg(long)]
         force: bool,
+        /// Sign the CycloneDX declarations (--format cyclonedx) with this Ed25519 private key
+        /// (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes): a JSF signature over
+        /// the RFC 8785 canonical form of the document.
+        #[arg(long, value_name = "KEY")]
+        sign_key: Option<PathBuf>,
     },
     /// Print the JSON Schema of report.json (the canonical, versioned format).
     Schema,
@@ -119,10 +124,32 @@ pub fn render(r: &Report, format: Format) -> Result<String> {
         Format::Sarif => pretty(&iotassure_report::sarif(r))?,
         Format::Oscal => pretty(&iotassure_report::oscal_results(r))?,
         Format::OscalPlan => pretty(&iotassure_report::oscal_plan(r))?,
-        Format::Cyclonedx => pretty(&iotassure_report::declarations(r))?,
+        Format::Cyclonedx => pretty(&declarations(r, None))?,
         Format::Sbom => pretty(&iotassure_report::cyclonedx(r))?,
         Format::Spdx => pretty(&iotassure_report::spdx(r))?,
     })
+}
+
+/// The CycloneDX declarations, signed (JSF, Ed25519) when a key is given.
+pub fn declarations(
+    r: &Report,
+    key: Option<&iotassure_attest::keys::SigningKey>,
+) -> serde_json::Value {
+    let mut doc = iotassure_report::declarations(r);
+    if let Some(k) = key {
+        iotassure_report::jsf::sign_ed25519(
+            &mut doc,
+            k.public_key().as_bytes(),
+            &k.key_id(),
+            |m| k.sign(m),
+        );
+    }
+    doc
+}
+
+/// Reads a --sign-key file.
+pub fn signing_key(path: &std::path::Path) -> Result<iotassure_attest::keys::SigningKey> {
+    Ok(iotassure_attest::keys::SigningKey::read(path)?)
 }
 
 fn pretty(v: &serde_json::Value) -> Result<String> {
@@ -138,13 +165,24 @@ pub fn run(cmd: Command) -> Result<u8> {
             format,
             out,
             force,
+            sign_key,
         } => {
+            let key = match &sign_key {
+                Some(_) if !matches!(format, Format::Cyclonedx) => anyhow::bail!(
+                    "--sign-key signs the CycloneDX declarations only; add --format cyclonedx"
+                ),
+                Some(p) => Some(signing_key(p)?),
+                None => None,
+            };
             // Checked before the work, so a refused --out fails at once.
             if let Some(p) = &out {
                 crate::output::check_file(p, force, "--out", &[report.as_path()])?;
             }
             let r = load(&report)?;
-            let text = render(&r, format)?;
+            let text = match &key {
+                Some(k) => pretty(&declarations(&r, Some(k)))?,
+                None => render(&r, format)?,
+            };
             match out {
                 Some(p) => crate::output::write_file(
                     &p,
