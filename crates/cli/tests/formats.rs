@@ -820,6 +820,14 @@ fn every_corpus_image_writes_valid_formats() {
             68,
             "{name}"
         );
+        // OSCAL's allowed methods are a metaschema constraint the JSON validators do not see:
+        // checked here. Corpus evidence is static, so all of it was examined.
+        for o in ar["assessment-results"]["results"][0]["observations"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(o["methods"], serde_json::json!(["EXAMINE"]), "{name}: {o}");
+        }
         for f in [
             "report.sarif",
             "oscal-assessment-results.json",
