@@ -4,10 +4,11 @@
 //! `firmware` for MCU SDKs, `library` otherwise), and `evidence`: how it was identified
 //! (`identity` with the technique: manifest analysis for package databases, binary analysis
 //! for version banners, filename for library names) and where (`occurrences` with the
-//! provenance chain and byte offset or line).
+//! provenance chain and byte offset or line). The subject is the product by its maker's name
+//! (see [`crate::sbom`]), and a package found several ways appears once.
 
 use iotassure_assess::Report;
-use iotassure_core::finding::{Component, Location};
+use iotassure_core::finding::Location;
 use serde_json::{json, Value};
 
 /// CycloneDX identity technique for an iotassure method.
@@ -26,8 +27,8 @@ fn technique(method: &str) -> (&'static str, f64) {
     }
 }
 
-fn component_type(c: &Component) -> &'static str {
-    match c.name.as_str() {
+fn component_type(name: &str) -> &'static str {
+    match name {
         "linux" => "operating-system",
         "esp-idf" => "framework",
         "openwrt" | "exploitlab" | "debian" | "ubuntu" | "alpine" => "operating-system",
@@ -54,70 +55,79 @@ fn occurrence(loc: &Location) -> Value {
 
 pub fn cyclonedx(r: &Report) -> Value {
     let mut refs = std::collections::BTreeSet::new();
-    let components: Vec<Value> = r
-        .components
+    let components: Vec<Value> = crate::sbom::packages(r)
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut bom_ref = c.purl.clone().unwrap_or_else(|| format!("component-{i}"));
+            let mut bom_ref = c.purl.clone();
             if !refs.insert(bom_ref.clone()) {
                 bom_ref = format!("{bom_ref}#{i}");
                 refs.insert(bom_ref.clone());
             }
             let methods: Vec<Value> = c
-                .method
-                .split(", ")
+                .methods
+                .iter()
                 .map(|m| {
                     let (t, conf) = technique(m);
                     json!({ "technique": t, "confidence": conf, "value": m })
                 })
                 .collect();
-            let best = methods.iter().filter_map(|m| m["confidence"].as_f64()).fold(0.0, f64::max);
+            let best = methods
+                .iter()
+                .filter_map(|m| m["confidence"].as_f64())
+                .fold(0.0, f64::max);
+            let mut props =
+                vec![json!({ "name": "iotassure:identified-by", "value": c.methods.join(", ") })];
+            for v in &c.merged_versions {
+                props.push(json!({ "name": "iotassure:also-seen-as-version", "value": v }));
+            }
             let mut v = json!({
-                "type": component_type(c),
+                "type": component_type(&c.name),
                 "bom-ref": bom_ref,
                 "name": c.name,
                 "version": c.version,
-                "properties": [{ "name": "iotassure:identified-by", "value": c.method }],
+                "purl": c.purl,
+                "properties": props,
             });
-            if let Some(p) = &c.purl {
-                v["purl"] = json!(p);
-            }
             if let Some(cpe) = &c.cpe {
                 v["cpe"] = json!(cpe);
             }
             let mut ev = json!({
-                "identity": [{ "field": if c.purl.is_some() { "purl" } else { "name" }, "confidence": best, "methods": methods }],
+                "identity": [{ "field": "purl", "confidence": best, "methods": methods }],
             });
             if !c.evidence.is_empty() {
-                ev["occurrences"] = json!(c.evidence.iter().map(|e| {
-                    let mut o = occurrence(&e.location);
-                    o["additionalContext"] = json!(e.excerpt);
-                    o
-                }).collect::<Vec<_>>());
+                ev["occurrences"] = json!(c
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        let mut o = occurrence(&e.location);
+                        o["additionalContext"] = json!(e.excerpt);
+                        o
+                    })
+                    .collect::<Vec<_>>());
             }
             v["evidence"] = ev;
             v
         })
         .collect();
-    let subject = r
-        .subject
-        .firmware
-        .as_ref()
-        .map(|f| f.input.clone())
-        .unwrap_or_else(|| "device".into());
-    let mut meta = json!({
+    let product = crate::sbom::product(r);
+    let mut subject = json!({ "type": "firmware", "bom-ref": "subject", "name": product.name });
+    if let Some(v) = &product.version {
+        subject["version"] = json!(v);
+    }
+    if let Some(s) = &product.supplier {
+        subject["supplier"] = json!({ "name": s });
+    }
+    let mut seed = format!("{}\n{}", product.name, r.generated_at);
+    if let Some(h) = &product.sha256 {
+        subject["hashes"] = json!([{ "alg": "SHA-256", "content": h }]);
+        seed.push_str(h);
+    }
+    let meta = json!({
         "timestamp": r.generated_at,
         "tools": { "components": [{ "type": "application", "name": r.tool.name, "version": r.tool.version }] },
-        "component": { "type": "firmware", "bom-ref": "subject", "name": subject },
+        "component": subject,
     });
-    let mut seed = format!("{subject}\n{}", r.generated_at);
-    if let Some(fw) = &r.subject.firmware {
-        if !fw.sha256.is_empty() {
-            meta["component"]["hashes"] = json!([{ "alg": "SHA-256", "content": fw.sha256 }]);
-            seed.push_str(&fw.sha256);
-        }
-    }
     let serial = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, seed.as_bytes());
     let deps: Vec<Value> = vec![json!({
         "ref": "subject",

@@ -3,13 +3,23 @@
 
 mod chart;
 mod cyclonedx;
+mod declarations;
 mod front;
 mod html;
+pub mod jsf;
 mod markdown;
+mod oscal;
+mod sarif;
+mod sbom;
+mod spdx;
 
 pub use cyclonedx::cyclonedx;
+pub use declarations::declarations;
 pub use html::html;
 pub use markdown::{markdown, table_b1};
+pub use oscal::{oscal_plan, oscal_results};
+pub use sarif::{sarif, FINGERPRINT_KEY};
+pub use spdx::spdx;
 
 use iotassure_assess::model::{Basis, Verdict};
 
@@ -27,5 +37,35 @@ pub(crate) fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Fail => "fail",
         Verdict::Inconclusive => "inconclusive",
         Verdict::NotApplicable => "na",
+    }
+}
+
+/// A path or name as a URI reference: what a URI may not hold as is (spaces, `%`, `#`, `?`,
+/// non-ASCII) percent-encoded.
+pub(crate) fn uri_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `s` with the host path of the image cut to its file name. Provenance chains name the input
+/// as given (`image (/home/lab/case-17/fw.bin)`); the formats that leave the lab carry the
+/// image's name only, as their artifact does.
+pub(crate) fn public_text(r: &iotassure_assess::Report, s: &str) -> String {
+    let Some(fw) = &r.subject.firmware else {
+        return s.to_string();
+    };
+    let p = std::path::Path::new(&fw.input);
+    match p.file_name() {
+        Some(name) if p.is_absolute() && !fw.input.is_empty() => {
+            s.replace(&fw.input, &name.to_string_lossy())
+        }
+        _ => s.to_string(),
     }
 }

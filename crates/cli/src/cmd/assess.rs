@@ -19,7 +19,7 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6). The folder appears complete or not at all.\n\nExit status: 0 = the profile passes; 1 = it fails or is incomplete (some provisions INCONCLUSIVE); 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted"
+    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6), and with --format: OUT/report.sarif (sarif), OUT/oscal-assessment-results.json + oscal-assessment-plan.json + oscal-catalog.json (oscal), OUT/declarations.cdx.json (cyclonedx), OUT/sbom.spdx.json (spdx); see docs/formats.md. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes (and, with --fail-on, no FAIL finding is that severe); 1 = the profile fails or is incomplete (some provisions INCONCLUSIVE), or a FAIL finding is at or above --fail-on; 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted\n  iotassure assess firmware.bin --format sarif --fail-on high --out report/   # a CI gate"
 )]
 pub struct Args {
     /// The firmware image (any supported format) or an extracted root folder.
@@ -44,6 +44,19 @@ pub struct Args {
     /// an existing file is replaced only with --force). `--sbom` is the old name.
     #[arg(long = "sbom-out", alias = "sbom", value_name = "FILE")]
     pub sbom_out: Option<PathBuf>,
+    /// Also write these formats for other tools (comma-separated or repeated): sarif, oscal,
+    /// cyclonedx (declarations), spdx, or all.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
+    pub format: Vec<Extra>,
+    /// Also exit 1 when any FAIL finding has this severity or a higher one (info, low, medium,
+    /// high, critical): a CI gate on the findings as well as on the profile. INCONCLUSIVE
+    /// findings do not trip it (the profile's exit status covers them).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Sign declarations.cdx.json (needs --format cyclonedx or all) with this Ed25519 private
+    /// key (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes); a JSF signature.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
     /// Keep the extracted tree in OUT/extracted (with OUT/extracted/manifest.json).
     #[arg(long)]
     pub keep_extracted: bool,
@@ -77,6 +90,87 @@ pub struct Args {
     pub live: LiveArgs,
     #[command(flatten)]
     pub advisories: super::advisories::AdvisoryArgs,
+}
+
+/// Outputs beyond the default report set.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extra {
+    /// report.sarif (SARIF 2.1.0).
+    Sarif,
+    /// oscal-assessment-results.json, oscal-assessment-plan.json and oscal-catalog.json (OSCAL 1.1).
+    Oscal,
+    /// declarations.cdx.json (CycloneDX 1.6 with the EN 303 645 declarations).
+    Cyclonedx,
+    /// sbom.spdx.json (SPDX 2.3).
+    Spdx,
+    /// All of the above.
+    All,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    fn severity(self) -> iotassure_core::finding::Severity {
+        use iotassure_core::finding::Severity;
+        match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// Writes the formats asked for with --format into the staged output folder.
+fn write_extras(
+    report: &iotassure_assess::Report,
+    extras: &[Extra],
+    key: Option<&iotassure_attest::SigningKey>,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use super::report::{render, Format};
+    let want = |e: Extra| extras.contains(&e) || extras.contains(&Extra::All);
+    let mut formats = Vec::new();
+    if want(Extra::Sarif) {
+        formats.push(Format::Sarif);
+    }
+    if want(Extra::Oscal) {
+        formats.extend([Format::Oscal, Format::OscalPlan]);
+        // The controls the OSCAL documents name, so that their references resolve in the folder.
+        let cat = iotassure_core::catalog::oscal_catalog(catalog());
+        std::fs::write(
+            dir.join("oscal-catalog.json"),
+            serde_json::to_string_pretty(&cat)?,
+        )?;
+    }
+    if want(Extra::Cyclonedx) {
+        formats.push(Format::Cyclonedx);
+    }
+    if want(Extra::Spdx) {
+        formats.push(Format::Spdx);
+    }
+    for f in formats {
+        let path = dir.join(f.file_name());
+        let text = match (f, key) {
+            (Format::Cyclonedx, Some(k)) => {
+                let mut t =
+                    serde_json::to_string_pretty(&super::report::declarations(report, Some(k)))?;
+                t.push('\n');
+                t
+            }
+            _ => render(report, f)?,
+        };
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
@@ -113,6 +207,18 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             }
             Some(st)
         }
+        None => None,
+    };
+    let sign_key = match &args.sign_key {
+        Some(_)
+            if !args
+                .format
+                .iter()
+                .any(|f| matches!(f, Extra::Cyclonedx | Extra::All)) =>
+        {
+            bail!("--sign-key signs declarations.cdx.json only; add --format cyclonedx")
+        }
+        Some(p) => Some(super::report::signing_key(p)?),
         None => None,
     };
     let mut wordlist = iotassure_inspect::Wordlist::builtin();
@@ -288,6 +394,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         dir.join("sbom.cdx.json"),
         serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
     )?;
+    write_extras(&report, &args.format, sign_key.as_ref(), dir)?;
     if args.keep_extracted {
         std::fs::write(
             extract_dir.join("manifest.json"),
@@ -331,10 +438,31 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         println!("  {:<9} {:<7} {line}", v.label(), v.id);
     }
     println!("reports: {}/report.{{json,md,html}}", out.display());
-    Ok(match sel.outcome {
+    let mut exit = match sel.outcome {
         ProfileOutcome::Pass => crate::EXIT_PASS,
         _ => crate::EXIT_NOT_PASSED,
-    })
+    };
+    if let Some(t) = args.fail_on {
+        let at = t.severity();
+        let mut tripped: Vec<&iotassure_core::finding::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.outcome == iotassure_core::finding::Outcome::Fail && f.severity >= at)
+            .collect();
+        tripped.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        if !tripped.is_empty() {
+            println!(
+                "--fail-on {}: {} FAIL finding(s) at or above it (the most severe: {} {}, {})",
+                at.as_str(),
+                tripped.len(),
+                tripped[0].severity.as_str(),
+                tripped[0].check,
+                crate::output::console_safe(&tripped[0].title)
+            );
+            exit = crate::EXIT_NOT_PASSED;
+        }
+    }
+    Ok(exit)
 }
 
 /// The console's verdict: the selected profile's outcome with its own counts, then all 68
