@@ -421,6 +421,8 @@ fn openwrt_corpus_image_formats_validate_locate_and_fingerprint_stably() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (a, _) = assess(&img, &[], tmp.path(), "a");
+    // generated_at is kept to the second: the second run must start in another one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let (b, _) = assess(&img, &[], tmp.path(), "b");
     validate_folder(&a);
     let report = read(&a.join("report.json"));
