@@ -16,11 +16,14 @@ use sqlx::{Any, AnyPool, ConnectOptions, Row, Transaction};
 
 use crate::util;
 
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../migrations/0001_registry.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/0001_registry.sql"),
+    ),
+    (3, "web", include_str!("../migrations/0003_web.sql")),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
