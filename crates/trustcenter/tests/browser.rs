@@ -686,3 +686,152 @@ fn qr_encodes_the_configured_public_url() {
     let (_, whole) = http_sign_in(&tc, &tc.admin, &[]);
     assert!(whole.contains("; Secure"), "{whole}");
 }
+
+/// The `csrf` value a page's forms carry.
+fn page_csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with csrf")
+        + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----iotassure-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, data) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        if *name == "report" {
+            body.extend_from_slice(b"Content-Disposition: form-data; name=\"report\"; filename=\"report.json\"\r\nContent-Type: application/json\r\n\r\n");
+        } else {
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn leftovers(tc: &Tc) -> Vec<String> {
+    match std::fs::read_dir(tc.data.path().join("web-uploads")) {
+        Ok(d) => d
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn submissions(tc: &Tc) -> usize {
+    let (_, log) = tc.get("/api/v1/audit?limit=1000", Some(&tc.admin));
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "assessment.submit")
+        .count()
+}
+
+/// The lab's upload without a browser: over the cap it is a 413 page, with a forged token a 403
+/// before anything is written, and a connection dropped halfway leaves neither a record nor a
+/// file; a whole, honest upload goes through.
+#[test]
+fn lab_upload_is_capped_and_leaves_nothing() {
+    use std::io::Write;
+    let tc = start(Backend::Sqlite).unwrap();
+    let (_, lab) = tc.org_token("Test Lab", "lab", "certifier");
+    let (maker_id, _) = tc.org_token("Example Plugs Ltd", "maker", "maker");
+    let (session, _) = http_sign_in(&tc, &lab, &[]);
+    let cookie = format!("iotassure_session={session}");
+    let (_, _, page) = http(
+        "GET",
+        &format!("{}/lab", tc.base),
+        &[("Cookie", &cookie)],
+        None,
+    );
+    let csrf = page_csrf(&String::from_utf8(page).unwrap());
+    let url = format!("{}/lab/submit", tc.base);
+    let post = |parts: &[(&str, &[u8])]| {
+        let (ct, body) = multipart(parts);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut r = agent
+            .post(&url)
+            .header("Cookie", &cookie)
+            .header("Content-Type", &ct)
+            .send(&body[..])
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.body_mut().read_to_string().unwrap_or_default())
+    };
+    let report = common::passing_report();
+    let huge = vec![b' '; (4 << 20) + 1];
+
+    let (s, page) = post(&[
+        ("csrf", csrf.as_bytes()),
+        ("maker", maker_id.as_bytes()),
+        ("report", &huge),
+    ]);
+    assert_eq!(s, 413, "{page}");
+    assert!(page.contains("--max-body"), "{page}");
+    let (s, page) = post(&[
+        ("csrf", b"forged"),
+        ("maker", maker_id.as_bytes()),
+        ("report", &report),
+    ]);
+    assert_eq!(s, 403, "{page}");
+    // The token must come first, so a forged request cannot make the server write first.
+    let (s, _) = post(&[
+        ("maker", maker_id.as_bytes()),
+        ("report", &report),
+        ("csrf", csrf.as_bytes()),
+    ]);
+    assert_eq!(s, 403);
+    assert_eq!(submissions(&tc), 0);
+    assert!(leftovers(&tc).is_empty(), "{:?}", leftovers(&tc));
+
+    // Killed halfway: the connection drops after half the report.
+    let (ct, body) = multipart(&[
+        ("csrf", csrf.as_bytes()),
+        ("maker", maker_id.as_bytes()),
+        ("report", &report),
+    ]);
+    let half = body.len() / 2;
+    let addr = tc.base.trim_start_matches("http://");
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        sock,
+        "POST /lab/submit HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    sock.write_all(&body[..half]).unwrap();
+    sock.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Streamed: the first half is already on disk, in a temporary file.
+    let during = leftovers(&tc);
+    assert!(
+        during.len() == 1 && during[0].ends_with(".json.partial"),
+        "{during:?}"
+    );
+    drop(sock);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(submissions(&tc), 0);
+    assert!(leftovers(&tc).is_empty(), "{:?}", leftovers(&tc));
+
+    // The whole form goes through to the assessment page.
+    let (s, _) = post(&[
+        ("csrf", csrf.as_bytes()),
+        ("maker", maker_id.as_bytes()),
+        ("support_end", b"2031-12-31"),
+        ("report", &report),
+    ]);
+    assert_eq!(s, 303);
+    assert_eq!(submissions(&tc), 1);
+    assert!(leftovers(&tc).is_empty(), "{:?}", leftovers(&tc));
+}
