@@ -66,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/jobs/{id}", get(job))
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/audit/verify", get(audit_verify))
+        .merge(crate::desk_api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::web::router(state.clone()))
         .fallback(|| async { Problem::not_found("no such resource") })
@@ -139,7 +140,7 @@ fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, Problem> {
     .map_err(|e| Problem::bad_request(e.body_text()))
 }
 
-fn parse_json<T: DeserializeOwned>(b: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(b: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(b).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             Problem::bad_request(format!(
@@ -170,10 +171,18 @@ fn check_id(id: &str, what: &str) -> ApiResult<()> {
     info(title = "iotassure trust center", description = "Registry of certified IoT firmware, signed attestations, admission and re-check. Errors are RFC 9457 problem+json."),
     paths(keys, rotate_key, list_orgs, create_org, set_webhook, create_token, revoke_token, submit, assessment, assessment_report,
           search, certify, certificate, attestation, change_status, certificate_changes, admission, admission_batch,
-          load_advisories, recheck, changes, vex, upload, job, audit_log, audit_verify),
+          load_advisories, recheck, changes, vex, upload, job, audit_log, audit_verify,
+          crate::desk_api::file_report, crate::desk_api::list_reports, crate::desk_api::report, crate::desk_api::transition,
+          crate::desk_api::message, crate::desk_api::attachment, crate::desk_api::follow, crate::desk_api::follow_message,
+          crate::desk_api::get_policy, crate::desk_api::set_policy, crate::desk_api::track_record),
     components(schemas(Role, Org, NewOrg, NewToken, IssuedToken, Webhook, Submitted, AssessmentInfo, Certificate, CertifyRequest,
         StatusChange, Page, Decision, Batch, BatchResult, Loaded, Run, Changes, VexStatement, ChainCheck, PublishedKey,
-        crate::admission::Subject, crate::certify::HistoryEntry, crate::certify::ClauseSummary, crate::recheck::MatchRow, crate::recheck::StatusEvent, crate::jobs::Job)),
+        crate::admission::Subject, crate::certify::HistoryEntry, crate::certify::ClauseSummary, crate::recheck::MatchRow, crate::recheck::StatusEvent, crate::jobs::Job,
+        crate::desk::NewReport, crate::desk::Filed, crate::desk::Report, crate::desk::Summary, crate::desk::Cvss, crate::desk::Named,
+        crate::desk::FixedIn, crate::desk::Event, crate::desk::State, crate::desk::Policy, crate::desk::Deadlines,
+        crate::desk::deadlines::Deadline, crate::desk::Standing, crate::desk::Figures, crate::desk::attachments::Info,
+        crate::desk::flow::Transition, crate::desk::flow::Message, crate::desk::policy::PolicyView, crate::desk::policy::Basis,
+        crate::desk::policy::TrackRecord)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

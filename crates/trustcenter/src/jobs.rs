@@ -55,7 +55,7 @@ fn uploads(st: &AppState) -> PathBuf {
 }
 
 /// Writes one multipart field to `path`, refusing past `cap` bytes.
-async fn save_field(
+pub(crate) async fn save_field(
     field: &mut axum::extract::multipart::Field<'_>,
     path: &Path,
     cap: usize,
@@ -107,7 +107,7 @@ struct Parts {
 }
 
 /// Past a cap, this much more of an upload is read and dropped before the refusal is sent.
-const DRAIN: usize = 64 << 20;
+pub(crate) const DRAIN: usize = 64 << 20;
 
 async fn read_parts(st: &AppState, mp: &mut Multipart, partial: &Path) -> ApiResult<Parts> {
     let (mut image, mut statement, mut docs) = (None, false, 0usize);

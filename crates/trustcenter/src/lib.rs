@@ -12,6 +12,8 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod certify;
+pub mod desk;
+pub mod desk_api;
 pub mod jobs;
 pub mod keys;
 pub mod problem;

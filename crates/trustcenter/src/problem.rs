@@ -114,16 +114,26 @@ impl IntoResponse for Problem {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        let retry = self
+            .extra
+            .as_ref()
+            .and_then(|e| e.get("retry_after"))
+            .and_then(Value::as_i64);
         if let (Some(Value::Object(extra)), Value::Object(b)) = (self.extra, &mut body) {
             for (k, v) in extra {
                 b.insert(k, v);
             }
         }
-        (
+        let mut r = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        // RFC 9110 §10.2.3: a 429 or 503 says when to come back.
+        if let Some(s) = retry {
+            r.headers_mut().insert(header::RETRY_AFTER, s.into());
+        }
+        r
     }
 }

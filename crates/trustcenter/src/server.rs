@@ -104,6 +104,8 @@ impl Server {
         spawn_loops(&state);
         let app = crate::api::router(state.clone());
         let task = tokio::spawn(async move {
+            // The peer address feeds the anonymous-report limit.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("trust center: server stopped: {e}");
             }
@@ -131,6 +133,7 @@ impl Server {
 /// The state without a listener (for `worker` and tests).
 pub async fn open(config: Config) -> Result<AppState> {
     create_private_dir(&config.data_dir)?;
+    crate::desk::attachments::sweep_partials(&config.data_dir);
     let url = config.db_url.clone().unwrap_or_else(|| {
         format!(
             "sqlite://{}?mode=rwc",

@@ -140,6 +140,92 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/api/v1/audit", &["admin"]),
     ("GET", "/api/v1/audit/verify", &["admin"]),
+    (
+        "POST",
+        "/api/v1/reports",
+        &[
+            "admin",
+            "certifier",
+            "maker",
+            "operator",
+            "researcher",
+            "public",
+        ],
+    ),
+    ("GET", "/api/v1/reports", &["admin", "maker", "researcher"]),
+    (
+        "GET",
+        "/api/v1/reports/{report}",
+        &["admin", "maker", "researcher"],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{report}/transition",
+        &["admin", "maker"],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{report}/messages",
+        &["admin", "maker", "researcher"],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{report}/attachments/0",
+        &["admin", "maker", "researcher"],
+    ),
+    (
+        "GET",
+        "/api/v1/follow/{secret}",
+        &[
+            "admin",
+            "certifier",
+            "maker",
+            "operator",
+            "researcher",
+            "public",
+        ],
+    ),
+    (
+        "POST",
+        "/api/v1/follow/{secret}/messages",
+        &[
+            "admin",
+            "certifier",
+            "maker",
+            "operator",
+            "researcher",
+            "public",
+        ],
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/disclosure-policy",
+        &[
+            "admin",
+            "certifier",
+            "maker",
+            "operator",
+            "researcher",
+            "public",
+        ],
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/disclosure-policy",
+        &["admin", "maker"],
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/track-record",
+        &[
+            "admin",
+            "certifier",
+            "maker",
+            "operator",
+            "researcher",
+            "public",
+        ],
+    ),
 ];
 
 both!(matrix, |b: Backend| {
@@ -164,6 +250,15 @@ both!(matrix, |b: Backend| {
     );
     assert_eq!(s, 201, "{cert}");
     let cert = cert["id"].as_str().unwrap().to_string();
+    // A report filed by the researcher, so "its reporter" is one of the roles tried.
+    let (s, filed) = tc.post(
+        "/api/v1/reports",
+        Some(&researcher),
+        &json!({"certificate": cert, "title": "matrix", "description": "d"}),
+    );
+    assert_eq!(s, 201, "{filed}");
+    let report_id = filed["id"].as_str().unwrap().to_string();
+    let secret = filed["secret"].as_str().unwrap().to_string();
     let tokens = |role: &str| -> Option<String> {
         match role {
             "admin" => Some(tc.admin.clone()),
@@ -190,11 +285,17 @@ both!(matrix, |b: Backend| {
                 .replace("{assessment}", &assessment)
                 .replace("{org}", &maker_id)
                 .replace("{token}", &victim_id)
-                .replace("{sha}", &sha);
+                .replace("{sha}", &sha)
+                .replace("{report}", &report_id)
+                .replace("{secret}", &secret);
             // Bodies that would be valid, so a refusal can only come from authorisation.
             let body = match (*method, *tpl) {
                 ("POST", "/api/v1/orgs") => Some(json!({"name": format!("Org {role} {checked}"), "kind": "maker"}).to_string()),
+                ("PUT", "/api/v1/orgs/{org}/disclosure-policy") => Some(json!({"ack_days": 5, "update_days": 14, "fix_days": 90, "disclose_days": 90}).to_string()),
                 ("PUT", _) => Some(json!({"url": "http://127.0.0.1:9/hook"}).to_string()),
+                ("POST", "/api/v1/reports") => Some(json!({"certificate": cert, "title": format!("by {role}"), "description": "d"}).to_string()),
+                ("POST", "/api/v1/reports/{report}/transition") => Some(json!({"to": "acknowledged"}).to_string()),
+                ("POST", p) if p.ends_with("/messages") => Some(json!({"body": format!("from {role}")}).to_string()),
                 ("POST", "/api/v1/tokens") => Some(json!({"role": "researcher"}).to_string()),
                 ("POST", "/api/v1/assessments") => Some(String::from_utf8(common::passing_report()).unwrap()),
                 ("POST", "/api/v1/certificates") => Some(json!({"assessment": assessment, "profile": "uk-psti"}).to_string()),
@@ -248,7 +349,9 @@ both!(matrix, |b: Backend| {
             .replace("{cert}", "{id}")
             .replace("{assessment}", "{id}")
             .replace("{org}", "{id}")
-            .replace("{token}", "{id}");
+            .replace("{token}", "{id}")
+            .replace("{report}", "{id}")
+            .replace("/attachments/0", "/attachments/{n}");
         let path = if path.starts_with("/api/v1/jobs/0") {
             "/api/v1/jobs/{id}".to_string()
         } else {
