@@ -34,6 +34,7 @@ struct Dashboard {
     assessments: Vec<AssessmentRow>,
     certs: Vec<CertRow>,
     saved: bool,
+    desk: super::desk::DeskSummary,
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +106,7 @@ pub async fn dashboard(
             })
             .collect(),
         saved: q.ok().and_then(|q| q.0.saved).is_some(),
+        desk: super::desk::summary(&st, &who, &org.id).await?,
         org,
     };
     render(&page)

@@ -8,6 +8,7 @@
 //! [`session`]).
 
 pub mod admin;
+pub mod desk;
 pub mod lab;
 pub mod maker;
 pub mod qr;
@@ -62,6 +63,23 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/lab/certify", post(lab::certify))
         .route("/lab/certificates/{id}/status", post(lab::status))
+        .route(
+            "/report",
+            get(desk::form)
+                .post(desk::file)
+                .layer(DefaultBodyLimit::max(
+                    crate::desk::attachments::MAX_FILES * crate::desk::attachments::MAX_FILE
+                        + crate::jobs::DRAIN,
+                )),
+        )
+        .route("/report/follow/{secret}", get(desk::follow))
+        .route(
+            "/report/follow/{secret}/messages",
+            post(desk::follow_message),
+        )
+        .route("/maker/reports/{id}", get(desk::maker_report))
+        .route("/maker/reports/{id}/transition", post(desk::transition))
+        .route("/maker/reports/{id}/messages", post(desk::maker_message))
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/tokens", post(admin::create_token))
@@ -208,7 +226,10 @@ pub struct Chrome {
 impl Chrome {
     pub fn new(st: &AppState, v: &Viewer) -> Chrome {
         let who = v.caller();
-        let mut nav = vec![("/registry", "Registry")];
+        let mut nav = vec![
+            ("/registry", "Registry"),
+            ("/report", "Report a vulnerability"),
+        ];
         match who.role {
             Role::Maker => nav.push(("/maker", "Maker dashboard")),
             Role::Certifier => nav.push(("/lab", "Lab")),
