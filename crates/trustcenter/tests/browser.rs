@@ -371,3 +371,54 @@ fn lab_upload_is_capped_and_leaves_nothing() {
     assert_eq!(submissions(&tc), 1);
     assert!(leftovers(&tc).is_empty(), "{:?}", leftovers(&tc));
 }
+
+/// More certificates than one page holds: the list pages through them, 20 at a time.
+#[test]
+fn registry_pages_through_results() {
+    let tc = start(Backend::Sqlite).unwrap();
+    let (_, lab) = tc.org_token("Test Lab", "lab", "certifier");
+    let (maker_id, _) = tc.org_token("Example Plugs Ltd", "maker", "maker");
+    for i in 0..23 {
+        let mut r: Value = serde_json::from_slice(&common::passing_report()).unwrap();
+        r["subject"]["firmware"]["sha256"] = json!(format!("{i:064x}"));
+        r["subject"]["product"]["firmware_version"] = json!(format!("3.0.{i}"));
+        let (s, sub) = tc.post_raw(
+            &format!("/api/v1/assessments?maker={maker_id}"),
+            Some(&lab),
+            serde_json::to_vec(&r).unwrap(),
+        );
+        assert_eq!(s, 201, "{sub}");
+        let (s, c) = tc.post(
+            "/api/v1/certificates",
+            Some(&lab),
+            &json!({"assessment": sub["id"], "profile": "uk-psti"}),
+        );
+        assert_eq!(s, 201, "{c}");
+    }
+    let rows = |html: &str| html.matches("<a href=\"/registry/").count();
+    let (s, _, p1) = http(
+        "GET",
+        &format!("{}/registry?model=plug", tc.base),
+        &[],
+        None,
+    );
+    assert_eq!(s, 200);
+    let p1 = String::from_utf8(p1).unwrap();
+    assert!(p1.contains("23 certificates found"));
+    assert_eq!(rows(&p1), 20);
+    assert!(p1.contains("Page 1 of 2"));
+    let next = "/registry?model=plug&#38;maker=&#38;status=&#38;page=2";
+    assert!(p1.contains(next), "the next link keeps the search");
+    let (_, _, p2) = http(
+        "GET",
+        &format!("{}{}", tc.base, next.replace("&#38;", "&")),
+        &[],
+        None,
+    );
+    let p2 = String::from_utf8(p2).unwrap();
+    assert_eq!(rows(&p2), 3);
+    assert!(p2.contains("Page 2 of 2") && p2.contains("rel=\"prev\""));
+    // A hostile query is a page, not a crash.
+    let (s, _, _) = http("GET", &format!("{}/registry?page=abc", tc.base), &[], None);
+    assert_eq!(s, 400);
+}

@@ -140,6 +140,38 @@ both!(csrf_and_sessions, |b: Backend| {
     assert_eq!(s, 303);
     assert_eq!(header(&hs, "location"), ["/signin?next=/maker"]);
 
+    // A session past its expiry is no session (the clock moved on behind the service's back).
+    let (old, _) = http_sign_in(&tc, &tc.admin, &[]);
+    let oc = format!("iotassure_session={old}");
+    let (s, _, _) = http(
+        "GET",
+        &format!("{}/admin", tc.base),
+        &[("Cookie", &oc)],
+        None,
+    );
+    assert_eq!(s, 200);
+    tc.rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::AnyConnection::connect(&tc.db_url).await.unwrap();
+        let n = sqlx::query(
+            "UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id_hash = $1",
+        )
+        .bind(iotassure_trustcenter::util::sha256_hex(old.as_bytes()))
+        .execute(&mut c)
+        .await
+        .unwrap()
+        .rows_affected();
+        assert_eq!(n, 1);
+    });
+    let (s, hs, _) = http(
+        "GET",
+        &format!("{}/admin", tc.base),
+        &[("Cookie", &oc)],
+        None,
+    );
+    assert_eq!(s, 303);
+    assert_eq!(header(&hs, "location"), ["/signin?next=/admin"]);
+
     // Signing out deletes the session: the old cookie value is worthless.
     sign_out(&br);
     assert!(br.try_find("form[action='/signout']").is_none());

@@ -46,6 +46,7 @@ pub fn shots() -> PathBuf {
 pub fn shot(br: &Browser, name: &str) {
     // Tall enough that most pages fit in one image.
     br.set_window(1280, 1700);
+    br.script("window.scrollTo(0, 0);");
     br.screenshot(&shots().join(format!("{name}.png")));
 }
 
