@@ -168,7 +168,8 @@ pub async fn open(st: &AppState, token: &str) -> Result<(Caller, String), Proble
         .filter(|c| c.role != Role::Public)
         .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
     let token_id = caller.token_id.clone().unwrap_or_default();
-    let raw = util::new_token();
+    // Its own prefix: a leaked session id is told apart from an API token at a glance.
+    let raw = util::new_token().replacen("iat_", "ias_", 1);
     let now = time::OffsetDateTime::now_utc();
     let mut tx = st.store.write().await?;
     sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
