@@ -19,7 +19,7 @@ pub mod signin;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -86,7 +86,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/keys/rotate", post(admin::rotate_key))
         .route("/admin/audit", get(admin::audit))
-        .layer(middleware::from_fn(page_headers))
+        .layer(middleware::from_fn_with_state(state, page_headers))
 }
 
 async fn css() -> Response {
@@ -104,10 +104,42 @@ async fn css() -> Response {
 #[derive(Clone, Copy)]
 struct NeedsSignIn;
 
-async fn page_headers(req: Request, next: Next) -> Response {
+/// A refusal page as first rendered (without the session's frame), kept so [`page_headers`],
+/// which still has the request, can render it again inside the signed-in frame.
+#[derive(Clone)]
+struct Refusal {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+    blocking: Vec<String>,
+}
+
+async fn page_headers(axum::extract::State(st): St, req: Request, next: Next) -> Response {
     let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
     let path = req.uri().path().to_string();
+    let signed_in = session::cookie_value(req.headers(), session::COOKIE).is_some();
+    let mut parts = signed_in.then(|| {
+        let mut r = Request::new(());
+        *r.headers_mut() = req.headers().clone();
+        r.into_parts().0
+    });
     let mut res = next.run(req).await;
+    if let (Some(refusal), Some(parts)) =
+        (res.extensions().get::<Refusal>().cloned(), parts.as_mut())
+    {
+        if let Ok(v) = Viewer::from_request_parts(parts, &st).await {
+            let page = ErrorPage {
+                c: Chrome::new(&st, &v),
+                status: refusal.status.as_u16(),
+                title: refusal.title,
+                detail: &refusal.detail,
+                blocking: refusal.blocking,
+            };
+            if let Ok(html) = page.render() {
+                res = (refusal.status, Html(html)).into_response();
+            }
+        }
+    }
     if res.extensions().get::<NeedsSignIn>().is_some() {
         if is_get {
             return Redirect::to(&format!("/signin?next={}", encode_component(&path)))
@@ -181,34 +213,42 @@ impl IntoResponse for Fail {
         if p.status.is_server_error() {
             eprintln!("trust center: page error: {}", p.detail);
         }
+        let blocking: Vec<String> = p
+            .extra
+            .as_ref()
+            .and_then(|e| e.get("blocking"))
+            .and_then(|b| b.as_array())
+            .map(|b| {
+                b.iter()
+                    .map(|x| {
+                        format!(
+                            "{} {}: {}",
+                            x["id"].as_str().unwrap_or(""),
+                            x["verdict"].as_str().unwrap_or(""),
+                            x["reason"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let page = ErrorPage {
             c: Chrome::bare(),
             status: p.status.as_u16(),
             title: p.title,
             detail: &p.detail,
-            blocking: p
-                .extra
-                .as_ref()
-                .and_then(|e| e.get("blocking"))
-                .and_then(|b| b.as_array())
-                .map(|b| {
-                    b.iter()
-                        .map(|x| {
-                            format!(
-                                "{} {}: {}",
-                                x["id"].as_str().unwrap_or(""),
-                                x["verdict"].as_str().unwrap_or(""),
-                                x["reason"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            blocking: blocking.clone(),
         };
-        match page.render() {
+        let mut res = match page.render() {
             Ok(html) => (p.status, Html(html)).into_response(),
-            Err(_) => (p.status, p.detail).into_response(),
-        }
+            Err(_) => (p.status, p.detail.clone()).into_response(),
+        };
+        res.extensions_mut().insert(Refusal {
+            status: p.status,
+            title: p.title,
+            detail: p.detail,
+            blocking,
+        });
+        res
     }
 }
 
