@@ -213,9 +213,9 @@ impl Db {
             message: e.to_string(),
         };
         let components: Vec<ComponentInfo> =
-            serde_yaml::from_str(COMPONENTS.1).map_err(|e| data(COMPONENTS.0, &e))?;
+            serde_yaml_ng::from_str(COMPONENTS.1).map_err(|e| data(COMPONENTS.0, &e))?;
         let mapping: Mapping =
-            serde_yaml::from_str(PROVISIONS.1).map_err(|e| data(PROVISIONS.0, &e))?;
+            serde_yaml_ng::from_str(PROVISIONS.1).map_err(|e| data(PROVISIONS.0, &e))?;
         let mut db = Db {
             components: Vec::new(),
             names: HashMap::new(),
@@ -229,12 +229,12 @@ impl Db {
         for c in components {
             db.add_component(c).map_err(|e| data(COMPONENTS.0, &e))?;
         }
-        let rules: Vec<EolRule> = serde_yaml::from_str(EOL.1).map_err(|e| data(EOL.0, &e))?;
+        let rules: Vec<EolRule> = serde_yaml_ng::from_str(EOL.1).map_err(|e| data(EOL.0, &e))?;
         for r in rules {
             db.add_eol(r).map_err(|e| data(EOL.0, &e))?;
         }
         for (file, text) in ADVISORY_FILES {
-            let f: AdvisoryFile = serde_yaml::from_str(text).map_err(|e| data(file, &e))?;
+            let f: AdvisoryFile = serde_yaml_ng::from_str(text).map_err(|e| data(file, &e))?;
             let mut seen = HashSet::new();
             for mut a in f.advisories {
                 if !seen.insert(a.id.clone()) {

@@ -318,7 +318,7 @@ fn no_origin() -> Origin {
 }
 
 impl Advisory {
-    /// The severity a finding takes: from the CVSS v3 base score (FIRST's bands), else the
+    /// The severity a finding takes: from the CVSS base score (v3, else v4; FIRST's bands), else the
     /// stated severity, else medium.
     pub fn severity(&self) -> Severity {
         match self.cvss {

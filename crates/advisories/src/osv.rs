@@ -408,15 +408,16 @@ impl RecordInfo {
     }
 }
 
-/// CVSS v3 from `severity[]` vectors, else a GHSA-style `database_specific.severity`.
+/// CVSS from `severity[]` vectors (v3, else v4), else a GHSA-style
+/// `database_specific.severity`.
 fn severity_of(v: &Value) -> (Option<f32>, Option<iotassure_core::Severity>) {
-    let cvss = v
-        .get("severity")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.get("score").and_then(Value::as_str))
-        .find_map(cvss::base_score);
+    let cvss = cvss::record_score(
+        v.get("severity")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("score").and_then(Value::as_str)),
+    );
     let word = v
         .get("database_specific")
         .and_then(|d| d.get("severity"))

@@ -209,3 +209,33 @@ fn records_without_usable_ranges_are_reported() {
     assert!(all.contains("affected[2]: no `package`"), "{all}");
     assert!(all.contains("taken as medium"), "{all}");
 }
+
+/// A record scored only with CVSS v4 (as GitHub now publishes many) is rated by that score: a
+/// 9.3 is critical even when the record's own word says "MODERATE".
+#[test]
+fn a_record_scored_only_with_cvss_v4_is_rated_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("v4.json");
+    std::fs::write(
+        &f,
+        r#"{
+  "id": "GHSA-v4only-test",
+  "modified": "2025-01-01T00:00:00Z",
+  "severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+  "database_specific": {"severity": "MODERATE"},
+  "affected": [{"package": {"ecosystem": "Vendor", "name": "acme-webd"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "2.0.0"}]}]}]
+}"#,
+    )
+    .unwrap();
+    let mut db = Db::builtin();
+    assert_eq!(db.load_osv(&f).unwrap(), 1);
+    let m = db.lookup("acme-webd", "1.0.0").unwrap();
+    let hit = m
+        .advisories
+        .iter()
+        .find(|h| h.advisory.id == "GHSA-v4only-test")
+        .unwrap();
+    assert_eq!(hit.advisory.cvss, Some(9.3));
+    assert_eq!(hit.advisory.severity(), Severity::Critical);
+}

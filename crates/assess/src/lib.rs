@@ -3,6 +3,7 @@
 
 pub mod model;
 pub mod rollup;
+pub mod schema;
 pub mod statement;
 pub mod verdict;
 

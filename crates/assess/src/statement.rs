@@ -218,7 +218,7 @@ impl LoadedStatement {
             column: Some(r.column),
             message: r.message,
         })?;
-        let statement: Statement = serde_yaml::from_str(text).map_err(|e| {
+        let statement: Statement = serde_yaml_ng::from_str(text).map_err(|e| {
             let msg = e.to_string();
             if let Some(id) = msg
                 .find(DUPLICATE)

@@ -1,6 +1,7 @@
 //! `iotassure`: assess consumer IoT products against ETSI EN 303 645 and the schemes built on it.
 
 mod cmd;
+mod errors;
 mod output;
 mod progress;
 
@@ -104,7 +105,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", errors::render(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -201,3 +201,149 @@ fn unpack_refuses_a_used_folder_unless_forced_and_never_removes_the_image() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("holds the input"));
     assert!(inside.is_file(), "the image was removed");
 }
+
+/// An I/O error names the file and gives the OS reason once (it used to be repeated, once from
+/// the library's message and once from its source).
+#[test]
+fn io_errors_name_the_file_and_say_the_reason_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.bin");
+    let img = example("../smart-plug/smart-plug.img");
+    for args in [
+        vec![
+            "unpack".to_string(),
+            missing.display().to_string(),
+            "--out".into(),
+            tmp.path().join("o1").display().to_string(),
+        ],
+        vec![
+            "assess".to_string(),
+            img.display().to_string(),
+            "--advisories".into(),
+            missing.display().to_string(),
+            "--out".into(),
+            tmp.path().join("o2").display().to_string(),
+        ],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line = err.lines().find(|l| l.starts_with("error: ")).unwrap();
+        assert!(line.contains(&missing.display().to_string()), "{line}");
+        assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
+    }
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// The unpack table shows names from the image (a uImage header's name here): a terminal escape
+/// in one is shown as text, never sent to the terminal.
+#[test]
+fn unpack_table_escapes_names_from_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = b"raw kernel bytes, nothing compressed".repeat(4);
+    let mut h = vec![0u8; 64];
+    h[0..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
+    h[12..16].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+    h[24..28].copy_from_slice(&crc32(&payload).to_be_bytes());
+    h[28] = 5; // Linux
+    h[29] = 5; // MIPS
+    h[30] = 2; // kernel
+    h[31] = 0; // no compression
+    let name = b"\x1b]0;pwned\x07\x1b[2Jk";
+    h[32..32 + name.len()].copy_from_slice(name);
+    let hcrc = crc32(&h);
+    h[4..8].copy_from_slice(&hcrc.to_be_bytes());
+    let img = tmp.path().join("uimage.bin");
+    fs::write(&img, [h, payload].concat()).unwrap();
+    let o = bin()
+        .args(["-q", "unpack"])
+        .arg(&img)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("uImage header"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("\\u{1b}]0;pwned"), "{out}");
+}
+
+/// `report schema` is closed and versioned: a real report validates (Python's `jsonschema`,
+/// draft 7), and one with an unknown member, a misspelt verdict field or another major version
+/// does not.
+#[test]
+fn report_schema_is_closed_and_real_reports_validate() {
+    let python = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have python3 with jsonschema (.ci/setup.d/python.sh)"
+        );
+        eprintln!("skipped: python3 jsonschema not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("schema.json");
+    fs::write(
+        &schema,
+        ok(&bin().args(["report", "schema"]).output().unwrap()),
+    )
+    .unwrap();
+    let s: Value = serde_json::from_slice(&fs::read(&schema).unwrap()).unwrap();
+    assert_eq!(s["$id"], "https://iotassure.dev/schema/report/v1.json");
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(example("../smart-plug/smart-plug.img"))
+        .arg("--ics")
+        .arg(example("../smart-plug/smart-plug.ics.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c < 2));
+    let script = r#"
+import json, sys, jsonschema
+s = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+v = jsonschema.Draft7Validator(s)
+def errors(doc): return len(list(v.iter_errors(doc)))
+print(errors(r))
+a = json.loads(json.dumps(r)); a["bogus"] = 1; print(errors(a))
+b = json.loads(json.dumps(r)); b["verdicts"][0]["verdcit"] = "PASS"; print(errors(b))
+c = json.loads(json.dumps(r)); c["schema_version"] = "2.0"; print(errors(c))
+"#;
+    let v = Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(out.join("report.json"))
+        .output()
+        .unwrap();
+    let counts = String::from_utf8_lossy(&v.stdout);
+    let n: Vec<usize> = counts.lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(
+        n[0],
+        0,
+        "the real report validates: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(
+        n[1..].iter().all(|&e| e > 0),
+        "tampered reports are refused: {n:?}"
+    );
+}

@@ -546,3 +546,136 @@ fn two_workers_drain_one_queue() {
         assert_eq!(json_out(&av)["ok"], true);
     }
 }
+
+/// The disclosure desk through the binary: an anonymous researcher files with an attachment and
+/// follows by the secret; the maker handles the report; the track record, saved with `tc
+/// track-record --out` (or fetched by URL), becomes 5.2-2 evidence in `assess`.
+#[test]
+fn disclosure_desk_feeds_the_assessment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (srv, admin) = serve(&tmp.path().join("tc"), None, free_port());
+    let admin = admin.unwrap();
+    let url = srv.url.clone();
+    ok(&tc(
+        &url,
+        &admin,
+        &["org", "create", "Example Plugs Ltd", "--kind", "maker"],
+    ));
+    let maker = ok(&tc(
+        &url,
+        &admin,
+        &[
+            "token",
+            "create",
+            "--role",
+            "maker",
+            "--org",
+            "Example Plugs Ltd",
+        ],
+    ))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let poc = tmp.path().join("poc.sh");
+    std::fs::write(&poc, "#!/bin/sh\ntelnet 192.0.2.1\n").unwrap();
+    let filed = bin()
+        .args([
+            "tc",
+            "--server",
+            &url,
+            "report",
+            "file",
+            "--maker",
+            "Example Plugs Ltd",
+        ])
+        .args([
+            "--title",
+            "Telnet root shell",
+            "--description",
+            "port 23, no password",
+        ])
+        .args([
+            "--cvss",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "--attach",
+        ])
+        .arg(&poc)
+        .env_remove("IOTASSURE_TOKEN")
+        .output()
+        .unwrap();
+    let filed = ok(&filed);
+    assert_eq!(filed["state"], "received");
+    let secret = filed["secret"].as_str().unwrap().to_string();
+    let id = filed["id"].as_str().unwrap().to_string();
+    let list = ok(&tc(&url, &maker, &["report", "list"]));
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["cvss"]["score"], 9.8);
+    for step in [
+        vec!["--to", "acknowledged", "--note", "On it."],
+        vec!["--to", "triaged", "--valid", "true"],
+        vec!["--to", "fixed", "--fixed-version", "2.4.2"],
+    ] {
+        let mut args = vec!["report", "move", &id];
+        args.extend(step);
+        ok(&tc(&url, &maker, &args));
+    }
+    let followed = ok(&bin()
+        .args(["tc", "--server", &url, "report", "follow", &secret])
+        .env_remove("IOTASSURE_TOKEN")
+        .output()
+        .unwrap());
+    assert_eq!(followed["state"], "fixed");
+    assert_eq!(followed["attachments"][0]["name"], "poc.sh");
+    assert_eq!(followed["events"][1]["body"], "On it.");
+
+    // The record, saved; an existing file is replaced only with --force.
+    let tr = tmp.path().join("track-record.json");
+    let args = [
+        "track-record",
+        "Example Plugs Ltd",
+        "--out",
+        tr.to_str().unwrap(),
+    ];
+    ok_quiet(&tc(&url, &maker, &args));
+    let again = tc(&url, &maker, &args);
+    assert_eq!(again.status.code(), Some(2), "exists, no --force");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    ok_quiet(&tc(&url, &maker, &forced));
+
+    // As evidence: from the file and straight from the trust center.
+    for src in [tr.to_str().unwrap(), url.as_str()] {
+        let out = tmp.path().join(format!("assessed-{}", src.len()));
+        let o = bin()
+            .args(["-q", "assess"])
+            .arg(example("smart-plug.img"))
+            .arg("--ics")
+            .arg(example("smart-plug.ics.yaml"))
+            .args(["--track-record", src, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        let f = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "5.2-2-desk-record")
+            .unwrap_or_else(|| panic!("no desk finding from {src}"));
+        assert_eq!(f["outcome"], "pass", "{f}");
+        assert!(f["detail"].as_str().unwrap().contains("1 report(s)"), "{f}");
+        let v = r["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == "5.2-2")
+            .unwrap();
+        assert_eq!(v["verdict"], "PASS", "{v}");
+    }
+}

@@ -125,12 +125,12 @@ mod tests {
     #[test]
     fn parses_the_documented_shape() {
         let y = "interfaces:\n  - { port: 443, service: https, purpose: web UI }\n  - { port: 1900, transport: udp, service: upnp, authentication: none }\nconnections:\n  - { host: update.example.com, port: 443, protocol: https, purpose: update }\nbasic_functions:\n  - { description: thermostat keeps heating, port: 80 }\ntest_accounts:\n  - { service: ssh, username: lab, password: s3cret }\n";
-        let i: Ixit = serde_yaml::from_str(y).unwrap();
+        let i: Ixit = serde_yaml_ng::from_str(y).unwrap();
         assert_eq!(i.interfaces[1].transport, Transport::Udp);
         assert_eq!(i.interfaces[1].authentication, Authentication::None);
         assert_eq!(i.interfaces[0].authentication, Authentication::Password);
         assert_eq!(i.connections[0].purpose, Purpose::Update);
-        assert!(serde_yaml::from_str::<Ixit>(
+        assert!(serde_yaml_ng::from_str::<Ixit>(
             "interfaces:\n  - { port: 1, service: x, colour: red }\n"
         )
         .is_err());

@@ -71,7 +71,7 @@ fn judge_in(path: &Path, device: IpAddr, ixit: Option<&str>, state: CaptureState
     c.state = state;
     o.capture = Some(c);
     if let Some(y) = ixit {
-        let ix: Ixit = serde_yaml::from_str(y).expect("IXIT");
+        let ix: Ixit = serde_yaml_ng::from_str(y).expect("IXIT");
         o.declared.add_ixit(&ix, "statement.yaml");
     }
     probe(&o, &NoProgress)

@@ -13,7 +13,7 @@ use iotassure_device::{probe, Options, Ports, ProbeOutcome};
 use iotassure_testkit::device::{self as fx};
 
 fn ixit(yaml: &str) -> Ixit {
-    serde_yaml::from_str(yaml).expect("IXIT parses")
+    serde_yaml_ng::from_str(yaml).expect("IXIT parses")
 }
 
 fn run(ip: IpAddr, ports: &[u16], ix: &Ixit, tweak: impl FnOnce(&mut Options)) -> ProbeOutcome {

@@ -19,6 +19,7 @@ pub mod html;
 pub mod patterns;
 pub mod securitytxt;
 pub mod text;
+pub mod track_record;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};

@@ -185,21 +185,16 @@ impl Party {
     }
 }
 
-/// Scores and rates a CVSS vector; a vector that does not parse is refused, naming the field.
+/// Scores and rates a CVSS vector (v3.x or v4.0, complete base metrics); anything else is
+/// refused, naming the field.
 pub fn cvss(vector: &str) -> ApiResult<Cvss> {
-    use std::str::FromStr;
     let v = vector.trim();
-    let bad =
-        |e: String| Problem::invalid(format!("`cvss`: {v:?} is not a valid CVSS vector: {e}"));
-    let score = if v.starts_with("CVSS:4.0/") {
-        let vec = cvss::v4::Vector::from_str(v).map_err(|e| bad(e.to_string()))?;
-        vec.score().value()
-    } else if v.starts_with("CVSS:3.") {
-        let base = cvss::v3::Vector::from_str(v).map_err(|e| bad(e.to_string()))?;
-        base.score().value()
-    } else {
-        return Err(bad("expected CVSS:3.0/, CVSS:3.1/ or CVSS:4.0/".into()));
-    };
+    let score = iotassure_advisories::cvss::base_score(v).ok_or_else(|| {
+        Problem::invalid(format!(
+            "`cvss`: {v:?} is not a complete CVSS v3.0, v3.1 or v4.0 base vector"
+        ))
+    })?;
+    let score = f64::from(score);
     let rating = match score {
         0.0 => "none",
         s if s < 4.0 => "low",
@@ -209,7 +204,7 @@ pub fn cvss(vector: &str) -> ApiResult<Cvss> {
     };
     Ok(Cvss {
         vector: v.to_string(),
-        score,
+        score: (score * 10.0).round() / 10.0,
         rating: rating.into(),
     })
 }

@@ -1,6 +1,6 @@
-//! Limits on a statement's YAML, checked before the text reaches `serde_yaml`.
+//! Limits on a statement's YAML, checked before the text reaches `serde_yaml_ng`.
 //!
-//! A statement comes from the maker, so it is untrusted input. `serde_yaml` (libyaml) has no
+//! A statement comes from the maker, so it is untrusted input. `serde_yaml_ng` (libyaml) has no
 //! limit of its own on nesting or alias expansion: a few hundred KiB of nested `[` take libyaml
 //! tens of seconds (its simple-key bookkeeping is quadratic in the flow nesting), and a thousand
 //! aliases of one large anchor expand to gigabytes. So the text is first run through

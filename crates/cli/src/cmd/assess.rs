@@ -55,6 +55,12 @@ pub struct Args {
     /// a folder holding one.
     #[arg(long)]
     pub force: bool,
+    /// The maker's track record at a trust center's disclosure desk, as evidence for 5.2-1 and
+    /// 5.2-2: a file from `iotassure tc track-record MAKER --out FILE`, or the trust center's
+    /// URL (http(s)://HOST:PORT), from which the record of the statement's manufacturer is
+    /// fetched (that host only). `--trust-center` is another name for it.
+    #[arg(long, alias = "trust-center", value_name = "FILE|URL")]
+    pub track_record: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -109,6 +115,15 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         bail!("{}: no such file or folder", args.image.display());
     }
     args.live.check_inputs()?;
+    let track_record = match &args.track_record {
+        Some(src) => Some(super::track_record::load(
+            src,
+            statement
+                .as_ref()
+                .map(|s| s.statement.product.manufacturer.as_str()),
+        )?),
+        None => None,
+    };
     let advisories = args.advisories.load(progress)?;
 
     // Every local input: a folder holding one is never replaced, nor is one overwritten.
@@ -116,6 +131,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let inputs: Vec<&std::path::Path> = [
         Some(args.image.as_path()),
         args.ics.as_deref(),
+        args.track_record
+            .as_deref()
+            .filter(|s| !s.contains("://"))
+            .map(std::path::Path::new),
         lp.pcap.as_deref(),
         lp.intercept_results.as_deref(),
         lp.other_unit.as_deref(),
@@ -218,6 +237,17 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     )?;
     live::write_artifacts(&gathered, &staged.dir)?;
     observations.extend(gathered.observations);
+    let mut documents = gathered.documents;
+    if let Some((record, origin)) = &track_record {
+        let maker = statement
+            .as_ref()
+            .map(|s| s.statement.product.manufacturer.as_str())
+            .filter(|m| !m.is_empty());
+        observations.extend(iotassure_documents::track_record::judge(
+            record, origin, maker,
+        ));
+        documents.push(origin.clone());
+    }
     let fw = iotassure_core::finding::Source::Firmware;
     super::advisories::judge(&advisories, &mut observations, fw);
 
@@ -228,7 +258,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             statement: statement.as_ref(),
             firmware: Some(unpacked.summary.clone()),
             device: gathered.device,
-            documents: gathered.documents,
+            documents,
         },
         &args.profile,
         env!("CARGO_PKG_VERSION"),

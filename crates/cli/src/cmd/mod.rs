@@ -12,6 +12,8 @@ pub mod probe;
 pub mod report;
 pub mod serve;
 pub mod tc;
+pub mod tc_desk;
+pub mod track_record;
 pub mod unpack;
 pub mod worker;
 

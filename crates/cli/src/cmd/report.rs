@@ -74,7 +74,7 @@ pub fn run(cmd: Command) -> Result<u8> {
             }
         }
         Command::Schema => {
-            let schema = schemars::schema_for!(Report);
+            let schema = iotassure_assess::schema::report_schema();
             println!("{}", serde_json::to_string_pretty(&schema)?);
         }
     }

@@ -24,6 +24,9 @@ pub struct Args {
     /// A bearer token (`iat_…`). Without one, only public queries work.
     #[arg(long, env = "IOTASSURE_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// Replace an existing --out or --vsa file (never a symlink or anything but a regular file).
+    #[arg(long, global = true)]
+    pub force: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -147,6 +150,19 @@ pub enum Command {
     /// Organisations (admin).
     #[command(subcommand)]
     Org(OrgCommand),
+    /// The disclosure desk: file, follow and handle vulnerability reports.
+    #[command(subcommand)]
+    Report(super::tc_desk::ReportCommand),
+    /// A maker's disclosure policy (deadlines the desk holds it to).
+    #[command(subcommand)]
+    Policy(super::tc_desk::PolicyCommand),
+    /// A maker's track record at the desk (public); --out saves it for `assess --track-record`.
+    TrackRecord {
+        /// The maker's organisation id or name.
+        maker: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -194,13 +210,13 @@ pub enum OrgCommand {
     },
 }
 
-struct Client {
-    base: String,
-    token: Option<String>,
-    agent: ureq::Agent,
+pub(super) struct Client {
+    pub(super) base: String,
+    pub(super) token: Option<String>,
+    pub(super) agent: ureq::Agent,
 }
 
-enum Answer {
+pub(super) enum Answer {
     Ok(Value),
     Problem(u16, Value),
 }
@@ -220,11 +236,26 @@ impl Client {
         Ok(Client { base, token, agent })
     }
 
-    fn call(
+    pub(super) fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<(Vec<u8>, Option<String>)>,
+    ) -> Result<Answer> {
+        self.call_with(method, path, body, "application/json")
+    }
+
+    /// A POST of `body` as `content_type` (multipart filings).
+    pub(super) fn call_ct(&self, path: &str, body: Vec<u8>, content_type: &str) -> Result<Answer> {
+        self.call_with("POST", path, Some((body, None)), content_type)
+    }
+
+    fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(Vec<u8>, Option<String>)>,
+        content_type: &str,
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
         let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -246,7 +277,7 @@ impl Client {
                     "PUT" => self.agent.put(&url),
                     _ => unreachable!("method with a body"),
                 };
-                req = req.header("Content-Type", "application/json");
+                req = req.header("Content-Type", content_type);
                 if let Some(a) = &auth {
                     req = req.header("Authorization", a);
                 }
@@ -272,7 +303,7 @@ impl Client {
         }
     }
 
-    fn json(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    pub(super) fn json(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let body = body.map(|b| (serde_json::to_vec(&b).expect("json"), None));
         match self.call(method, path, body)? {
             Answer::Ok(v) => Ok(v),
@@ -281,7 +312,7 @@ impl Client {
     }
 }
 
-fn problem(status: u16, v: &Value) -> anyhow::Error {
+pub(super) fn problem(status: u16, v: &Value) -> anyhow::Error {
     let detail = v.get("detail").and_then(Value::as_str).unwrap_or("");
     let title = v.get("title").and_then(Value::as_str).unwrap_or("");
     let mut msg = format!("the trust center answered {status} {title}: {detail}");
@@ -298,11 +329,11 @@ fn problem(status: u16, v: &Value) -> anyhow::Error {
     anyhow::anyhow!(msg)
 }
 
-fn print(v: &Value) {
+pub(super) fn print(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).expect("json"));
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -315,7 +346,7 @@ fn enc(s: &str) -> String {
     out
 }
 
-fn query(pairs: &[(&str, Option<String>)]) -> String {
+pub(super) fn query(pairs: &[(&str, Option<String>)]) -> String {
     let q: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", enc(v))))
@@ -327,12 +358,15 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+/// A file the command writes: never through a symlink, an existing one only with --force.
+pub(super) fn write_file(path: &Path, text: &str, force: bool) -> Result<()> {
+    crate::output::write_file(path, text.as_bytes(), force, "--out", &[])
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let c = Client::new(&args.server, args.token)?;
+    // `IOTASSURE_TOKEN=` (set but empty) means no token, as a shell user expects.
+    let token = args.token.filter(|t| !t.trim().is_empty());
+    let c = Client::new(&args.server, token)?;
     match args.command {
         Command::Submit {
             report,
@@ -432,14 +466,14 @@ pub fn run(args: Args) -> Result<u8> {
                 &format!("/api/v1/certificates/{}/attestation", enc(&certificate)),
                 None,
             )?;
-            write_file(&out, &serde_json::to_string_pretty(&v)?)?;
+            write_file(&out, &serde_json::to_string_pretty(&v)?, args.force)?;
             eprintln!("wrote {}", out.display());
         }
         Command::Keys { out } => {
             let v = c.json("GET", "/api/v1/keys", None)?;
             match out {
                 Some(p) => {
-                    write_file(&p, &serde_json::to_string_pretty(&v)?)?;
+                    write_file(&p, &serde_json::to_string_pretty(&v)?, args.force)?;
                     eprintln!("wrote {}", p.display());
                 }
                 None => print(&v),
@@ -477,7 +511,7 @@ pub fn run(args: Args) -> Result<u8> {
                     ("format", Some("vsa".into())),
                 ]);
                 let env = c.json("GET", &format!("/api/v1/admission{q}"), None)?;
-                write_file(&p, &serde_json::to_string_pretty(&env)?)?;
+                write_file(&p, &serde_json::to_string_pretty(&env)?, args.force)?;
                 eprintln!("wrote {}", p.display());
             }
             print(&v);
@@ -548,6 +582,22 @@ pub fn run(args: Args) -> Result<u8> {
             &format!("/api/v1/orgs/{}/webhook", enc(&org)),
             Some(json!({"url": url})),
         )?),
+        Command::Report(cmd) => return super::tc_desk::report(&c, cmd),
+        Command::Policy(cmd) => return super::tc_desk::policy(&c, cmd),
+        Command::TrackRecord { maker, out } => {
+            let v = c.json(
+                "GET",
+                &format!("/api/v1/orgs/{}/track-record", enc(&maker)),
+                None,
+            )?;
+            match out {
+                Some(p) => {
+                    write_file(&p, &serde_json::to_string_pretty(&v)?, args.force)?;
+                    eprintln!("wrote {}", p.display());
+                }
+                None => print(&v),
+            }
+        }
     }
     Ok(crate::EXIT_PASS)
 }

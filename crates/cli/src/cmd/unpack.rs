@@ -73,7 +73,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     for l in &s.layout {
         let indent = "  ".repeat(l.depth as usize);
         if l.parent != last_parent {
-            println!("{indent}in {}:", l.parent);
+            println!("{indent}in {}:", safe(&l.parent));
             last_parent = l.parent.clone();
         }
         let conf = match l.confidence {
@@ -87,7 +87,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             format!("0x{:X}", l.offset),
             l.size,
             conf,
-            l.description
+            safe(&l.description)
         );
     }
     println!("{}", "-".repeat(110));
@@ -106,14 +106,23 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         for p in &s.problems {
             println!(
                 "  {} @0x{:x} {}: {}",
-                p.parent, p.offset, p.format, p.message
+                safe(&p.parent),
+                p.offset,
+                p.format,
+                safe(&p.message)
             );
         }
         for l in &s.limits_hit {
-            println!("  limit: {l}");
+            println!("  limit: {}", safe(l));
         }
     }
     Ok(crate::EXIT_PASS)
+}
+
+/// Names and descriptions come from the firmware: control characters (terminal escapes among
+/// them) are shown as `\u{..}`, never sent to the terminal.
+fn safe(s: &str) -> String {
+    crate::output::console_safe(s)
 }
 
 /// One line per root filesystem, other extracted folder and blob: what it holds and where it
@@ -138,8 +147,8 @@ fn print_tree(tree: &Tree, out: &std::path::Path) {
         println!(
             "  root filesystem  {}/{}/  {f} files, {d} dirs, {l} symlinks, {s} special  ({})",
             out.display(),
-            r.path,
-            r.provenance
+            safe(&r.path),
+            safe(&r.provenance)
         );
     }
     for b in &tree.blobs {
@@ -156,11 +165,11 @@ fn print_tree(tree: &Tree, out: &std::path::Path) {
         println!(
             "  {kind:<15}  {}/{}  {size} bytes{}  ({})",
             out.display(),
-            b.path,
+            safe(&b.path),
             b.base_address
                 .map(|a| format!(", load address 0x{a:X}"))
                 .unwrap_or_default(),
-            b.provenance
+            safe(&b.provenance)
         );
     }
 }

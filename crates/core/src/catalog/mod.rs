@@ -194,7 +194,7 @@ pub enum CatalogError {
     #[error("catalogue file {file}: {source}")]
     Parse {
         file: &'static str,
-        source: serde_yaml::Error,
+        source: serde_yaml_ng::Error,
     },
     #[error("catalogue is invalid:\n  {}", .0.join("\n  "))]
     Invalid(Vec<String>),
@@ -266,7 +266,7 @@ fn parse<T: serde::de::DeserializeOwned>(file: &'static str) -> Result<T, Catalo
         .find(|(f, _)| *f == file)
         .map(|(_, t)| *t)
         .expect("known file");
-    serde_yaml::from_str(text).map_err(|source| CatalogError::Parse { file, source })
+    serde_yaml_ng::from_str(text).map_err(|source| CatalogError::Parse { file, source })
 }
 
 /// A requirement that gets a verdict: an EN provision or a scheme's own requirement.
