@@ -101,6 +101,12 @@ fn disclosure_desk_flow() {
     br.click("#send-message");
     assert!(br.text("#events").contains("a fix is planned for 2.4.2"));
     shot(&br, "maker-report");
+    // The attachment, through the API with the page's session (a read).
+    let href = br.script("return document.querySelector('a.attachment').href;");
+    let cookie = format!("iotassure_session={}", session_cookie(&br));
+    let (s, _, body) = http("GET", href.as_str().unwrap(), &[("Cookie", &cookie)], None);
+    assert_eq!(s, 200);
+    assert_eq!(body, std::fs::read(&poc).unwrap());
     sign_out(&br);
 
     // The reporter's follow-up page shows both, and the deadline has moved on.
