@@ -68,6 +68,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/audit/verify", get(audit_verify))
         .merge(crate::desk_api::routes())
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::router(state.clone()))
         .fallback(|| async { Problem::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {
             Problem::new(

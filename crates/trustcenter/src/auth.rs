@@ -137,13 +137,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Problem> {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION);
         let token = match header {
-            None => {
-                // The web pages carry the token in a session cookie (see the pages module).
-                match session_token(parts) {
-                    Some(t) => t,
-                    None => return Ok(Caller::public()),
-                }
-            }
+            // A web session authenticates reads only: a state change needs the bearer token or
+            // a page's CSRF-checked form (see the web module).
+            None => return crate::web::session::api_caller(parts, state).await,
             Some(h) => {
                 let h = h
                     .to_str()
@@ -158,19 +154,6 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .await?
             .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))
     }
-}
-
-fn session_token(parts: &Parts) -> Option<String> {
-    let cookies = parts
-        .headers
-        .get(axum::http::header::COOKIE)?
-        .to_str()
-        .ok()?;
-    cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == "iotassure_session")
-        .map(|(_, v)| v.to_string())
 }
 
 /// Resolves a token to its caller (`None`: unknown or revoked).

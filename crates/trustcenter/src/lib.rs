@@ -22,6 +22,7 @@ pub mod registry;
 pub mod server;
 pub mod store;
 pub mod util;
+pub mod web;
 pub mod webhook;
 
 pub use auth::Role;

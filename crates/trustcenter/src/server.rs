@@ -39,6 +39,11 @@ pub struct Config {
     pub max_upload: usize,
     /// Cache admission answers (per audit generation). Off only to measure the database path.
     pub admission_cache: bool,
+    /// The public base URL (`https://tc.example.org`) that label links and QR codes encode.
+    pub public_url: Option<String>,
+    /// Without `public_url`, build absolute URLs from the request's Host header (off: a forged
+    /// Host must not end up printed on a label).
+    pub public_url_from_host: bool,
 }
 
 impl Default for Config {
@@ -53,6 +58,8 @@ impl Default for Config {
             sweep_every: Duration::from_secs(3600),
             admission_cache: true,
             max_upload: 512 << 20,
+            public_url: None,
+            public_url_from_host: false,
         }
     }
 }

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_registry.sql"),
     ),
     (2, "desk", include_str!("../migrations/0002_desk.sql")),
+    (3, "web", include_str!("../migrations/0003_web.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
