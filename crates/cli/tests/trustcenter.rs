@@ -224,6 +224,13 @@ fn assess_submit_certify_admit_suspend_verify() {
     let id = cert["id"].as_str().unwrap().to_string();
     assert_eq!(cert["status"], "valid");
 
+    // The label page's QR code works out of the box: `serve` defaults its public URL to
+    // http://LISTEN.
+    let mut qr = ureq::get(&format!("{url}/registry/{id}/qr.svg"))
+        .call()
+        .unwrap();
+    let svg = qr.body_mut().read_to_string().unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
     let img = example("smart-plug.img");
     let vsa = tmp.path().join("vsa.json");
     let a = tc(

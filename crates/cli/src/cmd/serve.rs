@@ -33,6 +33,10 @@ pub struct Args {
     #[arg(long = "max-body", default_value_t = 32, value_name = "MIB")]
     pub max_body_mib: usize,
     /// Answer every admission query from the database (no cache); for benchmarks.
+    /// The public base URL label pages and QR codes point at (https://tc.example.org). Default:
+    /// http://LISTEN, right for a trust center on this machine only.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     #[arg(long = "no-admission-cache", hide = true)]
     pub no_admission_cache: bool,
 }
@@ -52,7 +56,15 @@ pub fn run(args: Args) -> Result<u8> {
     if !(1..=4096).contains(&args.max_body_mib) {
         bail!("--max-body: 1 to 4096 MiB");
     }
+    let public_url = match args.public_url {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            u.trim_end_matches('/').to_string()
+        }
+        Some(u) => bail!("--public-url {u}: expected http://HOST[:PORT] or https://HOST"),
+        None => format!("http://{}", args.listen),
+    };
     let config = iotassure_trustcenter::Config {
+        public_url: Some(public_url),
         data_dir: args.data.unwrap_or_else(default_data_dir),
         db_url: args.db,
         listen: args.listen,
