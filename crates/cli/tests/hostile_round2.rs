@@ -213,3 +213,140 @@ fn symlink_chains_never_lead_out_of_the_output_folder() {
         check_manifest(&extracted.join("manifest.json"), label);
     }
 }
+
+/// `n` MiB of zeros compressed with `tool` (`gzip`, `zstd`): a small stream that expands past
+/// any small `--max-file-size`.
+fn bomb(t: &Path, tool: &str, mib: usize) -> Vec<u8> {
+    let raw = t.join(format!("zeros-{mib}"));
+    if !raw.exists() {
+        fs::write(&raw, vec![0u8; mib << 20]).unwrap();
+    }
+    let out = tk::compress(tool, &raw, &t.join(format!("bomb.{tool}")));
+    fs::read(out).unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_bomb_in_front_of_the_root_filesystem_does_not_hide_it() {
+    let t = tempfile::tempdir().unwrap();
+    let root = tk::sample_root(t.path());
+    let sqfs = fs::read(tk::mksquashfs(&root, &t.path().join("r.sqfs"), "xz", &[])).unwrap();
+    for tool in ["gzip", "zstd"] {
+        let b = bomb(t.path(), tool, 40);
+        assert!(b.len() < 200_000, "{tool}: {} bytes", b.len());
+        let image = t.path().join(format!("bomb-{tool}.img"));
+        fs::write(&image, [b.as_slice(), &sqfs].concat()).unwrap();
+        let out = t.path().join(format!("bomb-{tool}.report"));
+        let o = assess(&image, &out, &["--max-file-size", "16"]);
+        // 1: the example root fails (empty root password); 2 would be "nothing to inspect".
+        assert_eq!(o.status.code(), Some(1), "{tool}: {}", describe(&o));
+        let report = json(&out.join("report.json"));
+        let fw = &report["subject"]["firmware"];
+        assert_eq!(fw["partial"], true, "{tool}");
+        let problems = fw["problems"].as_array().unwrap();
+        let skipped = problems
+            .iter()
+            .find(|p| p["offset"] == 0 && p["parent"] == "image")
+            .unwrap_or_else(|| panic!("{tool}: the bomb is not a problem: {problems:#?}"));
+        assert!(
+            skipped["message"]
+                .as_str()
+                .unwrap()
+                .contains("(--max-file-size)"),
+            "{tool}: {skipped}"
+        );
+        assert_eq!(fw["limits_hit"].as_array().unwrap().len(), 0, "{tool}");
+        // The root filesystem was extracted and assessed: its empty root password is found.
+        let findings = report["findings"].as_array().unwrap();
+        assert!(
+            findings.iter().any(|f| f["outcome"] == "fail"
+                && f["provisions"].to_string().contains("5.1-1")
+                && f["evidence"].to_string().contains("/etc/shadow")),
+            "{tool}: the root filesystem was not assessed"
+        );
+        let hidden = findings
+            .iter()
+            .find(|f| f["check"] == "fw-bomb-hidden-material")
+            .unwrap_or_else(|| panic!("{tool}: no finding for the bomb"));
+        assert!(
+            hidden["title"]
+                .as_str()
+                .unwrap()
+                .contains("hidden behind a decompression bomb"),
+            "{hidden}"
+        );
+        let md = fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(
+            md.contains("**partial**") && md.contains("max-file-size") && md.contains("skipped"),
+            "{tool}: report.md does not say what was skipped"
+        );
+    }
+}
+
+#[test]
+fn a_bomb_after_the_root_filesystem_is_skipped_without_a_finding() {
+    let t = tempfile::tempdir().unwrap();
+    let root = tk::sample_root(t.path());
+    let sqfs = fs::read(tk::mksquashfs(&root, &t.path().join("r.sqfs"), "xz", &[])).unwrap();
+    let b = bomb(t.path(), "gzip", 40);
+    let image = t.path().join("late.img");
+    fs::write(&image, [sqfs.as_slice(), &b].concat()).unwrap();
+    let out = t.path().join("late.report");
+    let o = assess(&image, &out, &["--max-file-size", "16"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let report = json(&out.join("report.json"));
+    assert_eq!(report["subject"]["firmware"]["partial"], true);
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["check"] != "fw-bomb-hidden-material"));
+}
+
+#[test]
+fn one_oversized_file_in_an_ext_image_leaves_the_rest_extracted() {
+    let t = tempfile::tempdir().unwrap();
+    let root = tk::sample_root(t.path());
+    fs::write(root.join("usr/big.bin"), tk::noise(20 << 20, 5)).unwrap();
+    for i in 0..50 {
+        fs::write(root.join(format!("etc/f{i:02}")), format!("file {i}\n")).unwrap();
+    }
+    let mke2fs = require_tool("mke2fs", "e2fsprogs");
+    let img = t.path().join("big.ext4");
+    run(Command::new(mke2fs)
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(&root)
+        .arg(&img)
+        .arg("40M"));
+    let out = t.path().join("big.out");
+    let o = unpack(&img, &out, &["--max-file-size", "16"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let problems = s["summary"]["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| {
+            let m = p["message"].as_str().unwrap();
+            m.contains("big.bin") && m.contains("(--max-file-size)")
+        }),
+        "{problems:#?}"
+    );
+    assert_eq!(s["summary"]["partial"], true);
+    let manifest = json(&out.join("manifest.json"));
+    let paths: Vec<&str> = manifest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    // Every other file is there (the 50 small ones, shadow, busybox …); the big one is not.
+    let small = paths.iter().filter(|p| p.contains("/etc/f")).count();
+    assert_eq!(small, 50, "{paths:?}");
+    for want in ["/etc/shadow", "/bin/busybox", "/usr/lib/libz.so"] {
+        assert!(paths.iter().any(|p| p.ends_with(want)), "{want}: {paths:?}");
+    }
+    assert!(!paths.iter().any(|p| p.ends_with("/usr/big.bin")));
+    assert!(walk(&out).iter().all(|p| !p.ends_with("usr/big.bin")));
+}

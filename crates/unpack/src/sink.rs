@@ -120,6 +120,42 @@ impl Sink {
         SinkError::Limit(msg)
     }
 
+    /// Names the entry an error was for, and the path on disk; a full disk stops everything.
+    fn in_path(&self, rel: &str, e: SinkError) -> SinkError {
+        match e {
+            SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
+            SinkError::Io(e) => {
+                let path = self.root.join(rel);
+                if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                    return self.hit(format!(
+                        "the disk is full: creating {} failed after {} bytes written: {e} (disk full)",
+                        path.display(),
+                        self.bytes_written()
+                    ));
+                }
+                SinkError::Io(io::Error::new(
+                    e.kind(),
+                    format!("{rel}: cannot create {}: {e}", path.display()),
+                ))
+            }
+            other => other,
+        }
+    }
+
+    /// A failed write names the member and the output path; a full disk stops everything (the
+    /// next write would fail the same way), saying where it ran out.
+    fn write_failed(&self, rel: &str, written: u64, e: io::Error) -> io::Error {
+        let path = self.root.join(rel);
+        if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+            return limit_err(self.hit(format!(
+                "the disk is full: writing {} failed after {written} bytes of it and {} bytes in all: {e} (disk full)",
+                path.display(),
+                self.bytes_written()
+            )));
+        }
+        io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+    }
+
     /// Fails once any global limit (time included) has been reached.
     pub fn check(&self) -> Result<(), SinkError> {
         if self.stopped.load(Ordering::Relaxed) {
@@ -220,7 +256,7 @@ impl Sink {
     /// A directory at `rel` (already sanitised, relative to the output root).
     pub fn dir(&self, rel: &str, meta: Meta, provenance: &str) -> Result<(), SinkError> {
         self.check()?;
-        self.ensure_dirs(rel).map_err(|e| in_path(rel, e))?;
+        self.ensure_dirs(rel).map_err(|e| self.in_path(rel, e))?;
         self.count_entry()?;
         self.record(Entry {
             path: rel.to_string(),
@@ -248,7 +284,7 @@ impl Sink {
         if name.is_empty() {
             return Err(SinkError::Refused(format!("{rel}: empty file name")));
         }
-        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        let parent = self.ensure_dirs(dir).map_err(|e| self.in_path(rel, e))?;
         // The link is created at the end; until then its name must stay free for it.
         if self.links.lock().expect("lock").contains(rel) {
             return Err(SinkError::Refused(format!(
@@ -264,20 +300,21 @@ impl Sink {
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
         };
+        let io = |e: io::Error| self.in_path(rel, SinkError::Io(e));
         let file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // A later archive member of the same name replaces a regular file, never a link.
-                let m = fs::symlink_metadata(&path)?;
+                let m = fs::symlink_metadata(&path).map_err(io)?;
                 if !m.file_type().is_file() {
                     return Err(SinkError::Refused(format!(
                         "{rel}: exists and is not a regular file"
                     )));
                 }
-                fs::remove_file(&path)?;
-                open()?
+                fs::remove_file(&path).map_err(io)?;
+                open().map_err(io)?
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(io(e)),
         };
         self.count_entry()?;
         Ok(SinkFile {
@@ -289,6 +326,7 @@ impl Sink {
             written: 0,
             budget,
             done: false,
+            capped: false,
         })
     }
 
@@ -305,7 +343,7 @@ impl Sink {
     ) -> Result<(), SinkError> {
         self.check()?;
         let (dir, _) = Self::split(rel);
-        self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        self.ensure_dirs(dir).map_err(|e| self.in_path(rel, e))?;
         if !self.links.lock().expect("lock").insert(rel.to_string()) {
             return Err(SinkError::Refused(format!(
                 "{rel}: a second link of the same name; the first is kept"
@@ -392,14 +430,6 @@ impl Sink {
     }
 }
 
-/// Names the entry a refusal was for.
-fn in_path(rel: &str, e: SinkError) -> SinkError {
-    match e {
-        SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
-        other => other,
-    }
-}
-
 /// Output accounting for one chunk, for the compression-ratio cap.
 pub struct ChunkBudget {
     pub input_size: u64,
@@ -426,6 +456,8 @@ pub struct SinkFile<'a> {
     written: u64,
     budget: Option<&'a ChunkBudget>,
     done: bool,
+    /// A per-file cap tripped: the file is removed, not recorded.
+    capped: bool,
 }
 
 impl SinkFile<'_> {
@@ -444,6 +476,12 @@ impl SinkFile<'_> {
     }
 
     fn record(&mut self) {
+        if !self.done && self.capped {
+            self.done = true;
+            let _ = fs::remove_file(self.path());
+            self.sink.bytes.fetch_sub(self.written, Ordering::Relaxed);
+            return;
+        }
         if !self.done {
             self.done = true;
             self.sink.record(Entry {
@@ -473,12 +511,28 @@ impl Write for SinkFile<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len() as u64;
         let limits = &self.sink.limits;
+        // The per-file and per-chunk caps skip what trips them, not the whole image: a bomb in
+        // front of the root filesystem must not hide it. The partial output is removed.
         if self.written + n > limits.max_file_bytes {
-            return Err(limit_err(self.sink.hit(format!(
-                "{}: one file would exceed {} MiB (--max-file-size)",
+            self.capped = true;
+            return Err(io::Error::other(format!(
+                "{}: one file would exceed {} MiB (--max-file-size); skipped",
                 self.rel,
                 limits.max_file_bytes >> 20
-            ))));
+            )));
+        }
+        if let Some(b) = self.budget {
+            let out = b.output.fetch_add(n, Ordering::Relaxed) + n;
+            if out > limits.ratio_floor && out / b.input_size > limits.max_ratio {
+                self.capped = true;
+                return Err(io::Error::other(format!(
+                    "{}: expands more than {}:1 ({} bytes in, over {} MiB out): a decompression bomb? (--max-ratio); skipped",
+                    b.label,
+                    limits.max_ratio,
+                    b.input_size,
+                    out >> 20
+                )));
+            }
         }
         let total = self.sink.bytes.fetch_add(n, Ordering::Relaxed) + n;
         if total > limits.max_total_bytes {
@@ -487,20 +541,10 @@ impl Write for SinkFile<'_> {
                 limits.max_total_bytes >> 20
             ))));
         }
-        if let Some(b) = self.budget {
-            let out = b.output.fetch_add(n, Ordering::Relaxed) + n;
-            if out > limits.ratio_floor && out / b.input_size > limits.max_ratio {
-                return Err(limit_err(self.sink.hit(format!(
-                    "{}: expands more than {}:1 ({} bytes in, over {} MiB out): a decompression bomb? (--max-ratio)",
-                    b.label,
-                    limits.max_ratio,
-                    b.input_size,
-                    out >> 20
-                ))));
-            }
-        }
         self.sink.check().map_err(limit_err)?;
-        self.file.write_all(buf)?;
+        if let Err(e) = self.file.write_all(buf) {
+            return Err(self.sink.write_failed(&self.rel, self.written, e));
+        }
         self.written += n;
         Ok(buf.len())
     }
