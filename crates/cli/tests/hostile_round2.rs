@@ -8,6 +8,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use iotassure_testkit::unpack as tk;
 use iotassure_testkit::{require_tool, run};
@@ -349,4 +350,133 @@ fn one_oversized_file_in_an_ext_image_leaves_the_rest_extracted() {
     }
     assert!(!paths.iter().any(|p| p.ends_with("/usr/big.bin")));
     assert!(walk(&out).iter().all(|p| !p.ends_with("usr/big.bin")));
+}
+
+fn problems_of(o: &Output) -> Vec<Value> {
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    s["summary"]["problems"].as_array().unwrap().clone()
+}
+
+fn entries_of(out: &Path) -> usize {
+    json(&out.join("manifest.json"))["entries"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn an_ext2_directory_loop_is_detected_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("loop");
+    fs::create_dir_all(root.join("a/b")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("a/b/f"), "f\n").unwrap();
+    fs::write(root.join("etc/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
+    let img = tk::mke2fs(&root, &t.path().join("loop.ext2"), "ext2");
+    // Two hard links from /a/b back to /a: without detection, 2^64 paths.
+    let debugfs = require_tool("debugfs", "e2fsprogs");
+    for name in ["loop", "loop2"] {
+        run(Command::new(&debugfs)
+            .arg("-w")
+            .arg("-R")
+            .arg(format!("link /a /a/b/{name}"))
+            .arg(&img));
+    }
+    let out = t.path().join("loop.out");
+    let t0 = Instant::now();
+    let o = unpack(&img, &out, &[]);
+    let took = t0.elapsed();
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    let problems = problems_of(&o);
+    let loops: Vec<&Value> = problems
+        .iter()
+        .filter(|p| p["message"].as_str().unwrap().contains("directory loop"))
+        .collect();
+    assert_eq!(loops.len(), 2, "{problems:#?}");
+    for p in &loops {
+        let m = p["message"].as_str().unwrap();
+        assert!(
+            m.contains("/a/b/loop") && m.contains("same directory as /a/"),
+            "{m}"
+        );
+    }
+    // a, a/b, a/b/f, a/b/loop, a/b/loop2, etc, etc/passwd, the root folder.
+    assert!(entries_of(&out) <= 10, "{}", entries_of(&out));
+}
+
+/// A squashfs whose regular files are the image itself: one-block sparse files (no data on
+/// disk) whose inodes are then pointed at byte 0 with the image's length, uncompressed.
+fn self_containing_squashfs(t: &Path, copies: usize) -> Vec<u8> {
+    let root = t.join("selfroot");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("etc/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
+    for i in 0..copies {
+        fs::write(root.join(format!("self{i}")), vec![0u8; 4096]).unwrap();
+    }
+    let img = t.join("self.sqfs");
+    let mut d = fs::read(tk::mksquashfs(
+        &root,
+        &img,
+        "gzip",
+        &["-noI", "-noId", "-b", "4096", "-nopad", "-no-xattrs"],
+    ))
+    .unwrap();
+    let len = d.len() as u32;
+    assert!(len < 4096, "{len}");
+    let mut patched = 0;
+    let mut p = 96;
+    while p + 36 <= d.len() {
+        let u32_at = |d: &[u8], at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap());
+        // Basic file inode: type 2, then blocks_start, fragment (none), offset, size 4096 (one
+        // sparse block, so the one block-size entry can take the image's length).
+        if d[p..p + 2] == [2, 0] && u32_at(&d, p + 20) == u32::MAX && u32_at(&d, p + 28) == 4096 {
+            d[p + 16..p + 20].copy_from_slice(&0u32.to_le_bytes());
+            d[p + 28..p + 32].copy_from_slice(&len.to_le_bytes());
+            d[p + 32..p + 36].copy_from_slice(&(len | 1 << 24).to_le_bytes());
+            patched += 1;
+        }
+        p += 1;
+    }
+    assert_eq!(patched, copies, "sparse file inodes not found");
+    d
+}
+
+#[test]
+fn a_squashfs_whose_files_are_itself_is_detected_by_hash() {
+    let t = tempfile::tempdir().unwrap();
+    let d = self_containing_squashfs(t.path(), 4);
+    let img = t.path().join("self.img");
+    fs::write(&img, &d).unwrap();
+    let out = t.path().join("self.out");
+    let t0 = Instant::now();
+    let o = unpack(&img, &out, &[]);
+    let took = t0.elapsed();
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    // The files really are the image (so the reader followed the crafted inodes).
+    let files: Vec<PathBuf> = walk(&out)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("self"))
+        .collect();
+    assert_eq!(files.len(), 4, "{files:?}");
+    for f in &files {
+        assert_eq!(fs::read(f).unwrap(), d, "{}", f.display());
+    }
+    let problems = problems_of(&o);
+    let copies: Vec<&Value> = problems
+        .iter()
+        .filter(|p| {
+            p["message"]
+                .as_str()
+                .unwrap()
+                .contains("an image that contains itself")
+        })
+        .collect();
+    assert_eq!(copies.len(), 4, "{problems:#?}");
+    assert!(copies
+        .iter()
+        .all(|p| p["message"].as_str().unwrap().contains("/self")));
+    // The root folder, etc, etc/passwd and the four files: nothing nested.
+    assert!(entries_of(&out) <= 8, "{}", entries_of(&out));
 }

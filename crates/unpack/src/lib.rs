@@ -117,7 +117,8 @@ pub fn unpack(
     // SAFETY: read-only map of the user's input file. If another process truncates it while we
     // run, reads past the new end raise SIGBUS; we do not modify it.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(input))?;
-    let sha256 = hex::encode(Sha256::digest(&map[..]));
+    let digest: [u8; 32] = Sha256::digest(&map[..]).into();
+    let sha256 = hex::encode(digest);
 
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     // The output marker of the CLI's staging folder is the only entry allowed to be there.
@@ -131,7 +132,7 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, &engine::Scope::image(input));
+    engine.scan(&map, &engine::Scope::image(input, size, digest));
     let refused_links = sink.create_links();
     let mut state = engine.state.into_inner().expect("lock");
     state.problems.extend(links_problems(refused_links));

@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::rc::Rc;
 
 use ext4_view::{Ext4, Ext4Read, PathBuf as ExtPath};
 use iotassure_core::layout::Confidence;
@@ -141,19 +142,36 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     };
     ctx.root_dir()?;
     let mut files = 0u64;
-    let mut stack = vec![(ExtPath::new("/"), String::new(), 0usize)];
-    while let Some((dir, rel_dir, depth)) = stack.pop() {
+    let root_chain: Rc<Vec<(u64, String)>> = Rc::new(Vec::new());
+    let mut stack = vec![(ExtPath::new("/"), String::new(), 0usize, root_chain)];
+    while let Some((dir, rel_dir, depth, chain)) = stack.pop() {
         if depth > MAX_DEPTH {
             ctx.problem(format!("{rel_dir}/: nesting too deep"));
             continue;
         }
-        let entries = match fs.read_dir(&dir) {
-            Ok(e) => e,
+        let entries: Vec<_> = match fs.read_dir(&dir) {
+            Ok(e) => e.collect(),
             Err(e) => {
                 ctx.problem(format!("{rel_dir}/: {e}"));
                 continue;
             }
         };
+        // `ext4-view` does not tell inode numbers; a directory is known by its own inode's
+        // metadata (times to the nanosecond, mode, owner, size) and its names. Met again on
+        // the path that leads to it, it is a hard link to an ancestor: a loop.
+        let print = fingerprint(&entries);
+        if let Some((_, at)) = chain.iter().find(|(f, _)| *f == print) {
+            ctx.problem(format!(
+                "{rel_dir}/: directory loop: the same directory as {}/ (a hard link to an ancestor); not descended",
+                if at.is_empty() { "" } else { at.as_str() }
+            ));
+            continue;
+        }
+        let chain = Rc::new({
+            let mut c = (*chain).clone();
+            c.push((print, rel_dir.clone()));
+            c
+        });
         for entry in entries {
             let entry = match entry {
                 Ok(e) => e,
@@ -189,7 +207,7 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
             let ft = md.file_type();
             let path = entry.path();
             let r = if ft.is_dir() {
-                stack.push((path, full.clone(), depth + 1));
+                stack.push((path, full.clone(), depth + 1, chain.clone()));
                 ctx.dir(&rel, meta)
             } else if ft.is_symlink() {
                 match fs.read_link(&path) {
@@ -253,6 +271,22 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
         }
     }
     Ok(Extracted::files(len as usize, files))
+}
+
+/// A directory's identity, from its listing: the `.` entry's inode metadata and every name.
+fn fingerprint(entries: &[Result<ext4_view::DirEntry, ext4_view::Ext4Error>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in entries.iter().flatten() {
+        let name = e.file_name();
+        name.as_ref().hash(&mut h);
+        if name.as_ref() == b"." {
+            if let Ok(m) = e.metadata() {
+                m.hash(&mut h);
+            }
+        }
+    }
+    h.finish()
 }
 
 /// Classic ext2 (no directory-entry file types, no extents): superblock, group descriptors,
@@ -376,7 +410,14 @@ mod classic {
         let mut stack = vec![(2u32, String::new(), 0usize)];
         let mut seen = std::collections::HashSet::new();
         while let Some((dir, path, depth)) = stack.pop() {
-            if depth > 64 || !seen.insert(dir) {
+            if depth > 64 {
+                ctx.problem(format!("{path}/: nesting too deep"));
+                continue;
+            }
+            if !seen.insert(dir) {
+                ctx.problem(format!(
+                    "{path}/: directory loop: inode {dir} is already extracted (a hard link to a directory); not descended"
+                ));
                 continue;
             }
             let Some(ino) = fs.inode(dir) else { continue };

@@ -33,6 +33,7 @@ pub mod realtek;
 pub mod romfs;
 pub mod seama;
 pub mod squashfs4;
+mod squashfs4_errors;
 pub mod squashfs_legacy;
 pub mod srec;
 pub mod tar;
