@@ -480,3 +480,152 @@ fn a_squashfs_whose_files_are_itself_is_detected_by_hash() {
     // The root folder, etc, etc/passwd and the four files: nothing nested.
     assert!(entries_of(&out) <= 8, "{}", entries_of(&out));
 }
+
+#[test]
+fn a_damaged_squashfs4_says_what_is_wrong() {
+    let t = tempfile::tempdir().unwrap();
+    let root = tk::sample_root(t.path());
+    let mut d = fs::read(tk::mksquashfs(
+        &root,
+        &t.path().join("r.sqfs"),
+        "gzip",
+        &["-noI"],
+    ))
+    .unwrap();
+    // The root inode's type (uncompressed metadata: a 2-byte block header, then the inode).
+    let root_ref = u64::from_le_bytes(d[32..40].try_into().unwrap());
+    let inode_table = u64::from_le_bytes(d[64..72].try_into().unwrap());
+    let at = (inode_table + (root_ref >> 16) + 2 + (root_ref & 0xffff)) as usize;
+    d[at..at + 2].copy_from_slice(&[0x0f, 0]);
+    let img = t.path().join("bad.sqfs");
+    fs::write(&img, &d).unwrap();
+    let o = unpack(&img, &t.path().join("bad.out"), &[]);
+    // Damage is a problem at its offset (in the JSON summary, or the error when nothing else
+    // could be extracted); either way it must say something after the prefix.
+    let text = if o.status.success() {
+        serde_json::to_string(&problems_of(&o)).unwrap()
+    } else {
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let said = text
+        .split("squashfs tables:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", describe(&o)));
+    let said: String = said
+        .chars()
+        .take_while(|c| *c != '"' && *c != '\n')
+        .collect();
+    assert!(said.trim().len() > 10, "nothing said: {}", describe(&o));
+}
+
+/// A newc cpio member.
+fn newc(name: &str, mode: u32, data: &[u8]) -> Vec<u8> {
+    let mut v = format!(
+        "070701{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+        1,
+        0,
+        0,
+        1,
+        0,
+        data.len(),
+        0,
+        0,
+        0,
+        0,
+        name.len() + 1,
+        0
+    )
+    .into_bytes();
+    v.extend_from_slice(name.as_bytes());
+    v.push(0);
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+    v.extend_from_slice(data);
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+    v
+}
+
+#[test]
+fn a_name_too_long_for_the_disk_names_the_member_and_the_path() {
+    let t = tempfile::tempdir().unwrap();
+    let long = format!("etc/{}", "n".repeat(300));
+    let mut cpio = newc("etc", 0o040755, b"");
+    cpio.extend(newc("etc/passwd", 0o100644, b"root:x:0:0::/:/bin/sh\n"));
+    cpio.extend(newc(&long, 0o100644, b"x"));
+    cpio.extend(newc("TRAILER!!!", 0, b""));
+    let img = t.path().join("long.cpio");
+    fs::write(&img, &cpio).unwrap();
+    let out = t.path().join("long.out");
+    let o = unpack(&img, &out, &[]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let problems = problems_of(&o);
+    let p = problems
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .find(|m| m.contains("os error 36"))
+        .unwrap_or_else(|| panic!("{problems:#?}"));
+    assert!(p.contains(&long), "the member is not named: {p}");
+    let base = fs::canonicalize(t.path()).unwrap();
+    assert!(
+        p.contains("cannot create") && p.contains(&base.display().to_string()),
+        "the output path is not named: {p}"
+    );
+    assert!(walk(&out).iter().any(|p| p.ends_with("etc/passwd")));
+}
+
+/// Mounts a 2 MiB tmpfs at `dir`; `None` (with the reason printed) where that is not allowed.
+fn small_disk(dir: &Path) -> Option<()> {
+    fs::create_dir_all(dir).unwrap();
+    let o = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(dir)
+        .output();
+    match o {
+        Ok(o) if o.status.success() => Some(()),
+        Ok(o) => {
+            eprintln!(
+                "SKIP: cannot mount a small tmpfs (needs root): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIP: cannot run mount: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_cleans_up_and_says_where_it_ran_out() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = t.path().join("disk");
+    if small_disk(&disk).is_none() {
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&disk);
+    let root = tk::sample_root(t.path());
+    fs::write(root.join("usr/lib/big.bin"), tk::noise(4 << 20, 9)).unwrap();
+    let img = tk::mksquashfs(&root, &t.path().join("big.sqfs"), "gzip", &[]);
+    let out = disk.join("out");
+    let o = unpack(&img, &out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the disk is full") && err.contains("/usr/lib/big.bin"),
+        "{}",
+        describe(&o)
+    );
+    // Nothing is left on the small disk: no output, no staging folder, no empty manifest.
+    let left: Vec<PathBuf> = walk(&disk);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

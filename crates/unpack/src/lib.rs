@@ -74,6 +74,10 @@ pub enum UnpackError {
     },
     #[error("output folder {0} exists and is not empty (use --force to replace it)")]
     OutputNotEmpty(PathBuf),
+    /// The disk holding the output filled up: the tree is not the image's, so none of it is
+    /// kept.
+    #[error("{path}: {message}; what was extracted has been removed")]
+    DiskFull { path: PathBuf, message: String },
 }
 
 impl UnpackError {
@@ -140,6 +144,13 @@ pub fn unpack(
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
     let (mut entries, limits_hit) = sink.into_parts();
+    if let Some(m) = limits_hit.iter().find(|m| formats::is_disk_full(m)) {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(UnpackError::DiskFull {
+            path: input.to_path_buf(),
+            message: m.clone(),
+        });
+    }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
 
     let layout = state.layout;

@@ -308,6 +308,11 @@ pub fn is_limit_message(m: &str) -> bool {
         || m.contains("(disk full)")
 }
 
+/// The message of a full disk (from the sink).
+pub fn is_disk_full(m: &str) -> bool {
+    m.contains("(disk full)")
+}
+
 /// The message of the per-file cap (`--max-file-size`).
 pub fn is_file_cap(m: &str) -> bool {
     m.contains("(--max-file-size)")

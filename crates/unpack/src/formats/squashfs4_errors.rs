@@ -14,7 +14,11 @@ pub fn describe(e: &BackhandError) -> String {
         E::MissingCompressor => "no decompressor for this filesystem's compression".into(),
         E::FileNotFound => "a file the tables refer to is missing".into(),
         E::Unreachable => "an inconsistent table (backhand: unreachable branch)".into(),
-        E::UnexpectedInode => "an inode of an unexpected type in a directory".into(),
+        // backhand also returns this for a directory entry that points back at a directory
+        // being read: a loop, refused before it recurses.
+        E::UnexpectedInode => {
+            "an unexpected inode: of the wrong type, or a directory entry that points back at a directory being read (a directory loop)".into()
+        }
         E::UnsupportedInode => "an inode type this reader does not support".into(),
         E::CorruptedOrInvalidSquashfs => {
             "corrupted or invalid squashfs (a table offset or size is out of range)".into()
