@@ -273,14 +273,18 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     Ok(Extracted::files(len as usize, files))
 }
 
-/// A directory's identity, from its listing: the `.` entry's inode metadata and every name.
+/// A directory's identity, from its listing: every name, and the inode metadata of `.` and
+/// `..`. Reached again through a hard link, a directory lists the same `..` (its real parent);
+/// a real subdirectory lists its own parent there, so a legitimate `x/x/x` chain would need
+/// three identical levels (same names, same times) to be taken for a loop, and even then it is
+/// a recorded problem naming the path, not a silent omission.
 fn fingerprint(entries: &[Result<ext4_view::DirEntry, ext4_view::Ext4Error>]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for e in entries.iter().flatten() {
         let name = e.file_name();
         name.as_ref().hash(&mut h);
-        if name.as_ref() == b"." {
+        if name.as_ref() == b"." || name.as_ref() == b".." {
             if let Ok(m) = e.metadata() {
                 m.hash(&mut h);
             }
