@@ -6,6 +6,7 @@
 //! Buildroot and OpenWrt images) does not set; such classic ext2 images are read by the small
 //! block-map reader in `classic` below.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
@@ -15,6 +16,7 @@ use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
 
 use super::bytes::{u16_le, u32_le};
+use super::ext_inodes;
 use super::{is_limit_message, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
 use crate::sink::{sanitize, Meta};
 
@@ -142,9 +144,18 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     };
     ctx.root_dir()?;
     let mut files = 0u64;
+    let raw = ext_inodes::Raw::new(&d[chunk.offset..chunk.offset + len as usize]);
+    // Directories by inode number (exact), where the raw tables can tell it.
+    let mut seen: HashMap<u32, String> = HashMap::new();
     let root_chain: Rc<Vec<(u64, String)>> = Rc::new(Vec::new());
-    let mut stack = vec![(ExtPath::new("/"), String::new(), 0usize, root_chain)];
-    while let Some((dir, rel_dir, depth, chain)) = stack.pop() {
+    let mut stack = vec![(
+        ExtPath::new("/"),
+        String::new(),
+        0usize,
+        root_chain,
+        Some(2u32),
+    )];
+    while let Some((dir, rel_dir, depth, chain, ino)) = stack.pop() {
         if depth > MAX_DEPTH {
             ctx.problem(format!("{rel_dir}/: nesting too deep"));
             continue;
@@ -156,11 +167,25 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
                 continue;
             }
         };
-        // `ext4-view` does not tell inode numbers; a directory is known by its own inode's
-        // metadata (times to the nanosecond, mode, owner, size) and its names. Met again on
+        let listing = ino.and_then(|n| raw.as_ref().and_then(|r| r.listing(n)));
+        if let (Some(n), Some(_)) = (ino, &listing) {
+            if let Some(first) = seen.get(&n) {
+                ctx.problem(format!(
+                    "{rel_dir}/: directory loop: the same directory as {first}/ (inode {n}, a hard link to a directory); not descended"
+                ));
+                continue;
+            }
+            seen.insert(n, rel_dir.clone());
+        }
+        // Where the raw tables cannot tell the inode (a journal not yet applied, inline
+        // data), a directory is known by its listing's own metadata and names. Met again on
         // the path that leads to it, it is a hard link to an ancestor: a loop.
         let print = fingerprint(&entries);
-        if let Some((_, at)) = chain.iter().find(|(f, _)| *f == print) {
+        if let Some((_, at)) = chain
+            .iter()
+            .find(|(f, _)| *f == print)
+            .filter(|_| listing.is_none())
+        {
             ctx.problem(format!(
                 "{rel_dir}/: directory loop: the same directory as {}/ (a hard link to an ancestor); not descended",
                 if at.is_empty() { "" } else { at.as_str() }
@@ -180,7 +205,8 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
                     break;
                 }
             };
-            let name = String::from_utf8_lossy(entry.file_name().as_ref()).to_string();
+            let raw_name = entry.file_name().as_ref().to_vec();
+            let name = String::from_utf8_lossy(&raw_name).to_string();
             if name == "." || name == ".." || (depth == 0 && name == "lost+found") {
                 continue;
             }
@@ -207,7 +233,8 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
             let ft = md.file_type();
             let path = entry.path();
             let r = if ft.is_dir() {
-                stack.push((path, full.clone(), depth + 1, chain.clone()));
+                let child = listing.as_ref().and_then(|l| l.get(&raw_name)).copied();
+                stack.push((path, full.clone(), depth + 1, chain.clone(), child));
                 ctx.dir(&rel, meta)
             } else if ft.is_symlink() {
                 match fs.read_link(&path) {

@@ -17,6 +17,7 @@ pub mod cramfs;
 pub mod deadc0de;
 pub mod esp;
 pub mod ext;
+mod ext_inodes;
 pub mod fit;
 pub mod gif;
 pub mod gzip;
