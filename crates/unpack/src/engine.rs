@@ -20,6 +20,7 @@ use iotassure_core::progress::Progress;
 use iotassure_core::tree::{Blob, BlobKind};
 use rayon::prelude::*;
 
+use crate::ancestry::{copy_of, with, Ancestor, Ancestors};
 use crate::entropy;
 use crate::formats::{self, Anchor, Chunk, Ctx, ExtractError, Format, Kind, REGISTRY};
 use crate::sink::Sink;
@@ -66,45 +67,6 @@ enum Work {
         depth: u32,
         ancestors: Ancestors,
     },
-}
-
-/// What a piece of data is inside: the image, then every blob and filesystem on the way down,
-/// by size and SHA-256. A blob or file identical to one of them is an image that contains
-/// itself (a quine, a squashfs whose files are the squashfs): descending again would only
-/// repeat the same work until a cap stops it.
-pub type Ancestors = Arc<Vec<Ancestor>>;
-
-#[derive(Debug, Clone)]
-pub struct Ancestor {
-    pub len: u64,
-    pub sha256: [u8; 32],
-    /// Its provenance, for the message.
-    pub what: String,
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).into()
-}
-
-/// The ancestor `data` is a copy of, if any; hashes only when a size matches.
-fn copy_of<'a>(ancestors: &'a [Ancestor], data: &[u8]) -> Option<&'a Ancestor> {
-    let len = data.len() as u64;
-    if !ancestors.iter().any(|a| a.len == len) {
-        return None;
-    }
-    let h = sha256(data);
-    ancestors.iter().find(|a| a.len == len && a.sha256 == h)
-}
-
-fn with(ancestors: &Ancestors, data: &[u8], what: &str) -> Ancestors {
-    let mut v = (**ancestors).clone();
-    v.push(Ancestor {
-        len: data.len() as u64,
-        sha256: sha256(data),
-        what: what.to_string(),
-    });
-    Arc::new(v)
 }
 
 /// A filesystem folder, as candidates for the device root.

@@ -14,6 +14,7 @@
 //! they hold goes beside it (`<chunk>.nested/…`), with the chain in every entry's provenance.
 //! See `docs/unpack.md`.
 
+mod ancestry;
 pub mod codec;
 pub mod engine;
 pub mod entropy;
