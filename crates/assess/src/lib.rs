@@ -1,6 +1,7 @@
 //! From evidence to verdicts: the maker's conformance statement (EN 303 645 Annex B, table B.1),
 //! the verdict engine, the profile roll-ups, and the canonical report model they fill.
 
+pub mod bomb;
 pub mod model;
 pub mod rollup;
 pub mod schema;
@@ -28,7 +29,10 @@ pub struct Evidence<'a> {
 }
 
 /// Judges the evidence and builds the canonical report. `profile` must be a catalogue profile id.
-pub fn assemble(ev: Evidence<'_>, profile: &str, tool_version: &str) -> Report {
+pub fn assemble(mut ev: Evidence<'_>, profile: &str, tool_version: &str) -> Report {
+    if let Some(fw) = &ev.firmware {
+        bomb::observe(fw, &mut ev.observations);
+    }
     let cat = catalog();
     let sources = Sources {
         firmware: ev.firmware.is_some(),

@@ -12,7 +12,7 @@
 //! the stack holds one level however deep the input nests (1,100 gzip layers once overflowed it).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aho_corasick::AhoCorasick;
 use iotassure_core::layout::{Confidence, LayoutEntry, UnpackProblem};
@@ -20,6 +20,7 @@ use iotassure_core::progress::Progress;
 use iotassure_core::tree::{Blob, BlobKind};
 use rayon::prelude::*;
 
+use crate::ancestry::{copy_of, with, Ancestor, Ancestors};
 use crate::entropy;
 use crate::formats::{self, Anchor, Chunk, Ctx, ExtractError, Format, Kind, REGISTRY};
 use crate::sink::Sink;
@@ -56,6 +57,7 @@ enum Work {
         dir: String,
         depth: u32,
         nested: bool,
+        ancestors: Ancestors,
     },
     /// The regular files a filesystem extraction wrote.
     Files {
@@ -63,6 +65,7 @@ enum Work {
         provenance: String,
         dir: String,
         depth: u32,
+        ancestors: Ancestors,
     },
 }
 
@@ -155,10 +158,12 @@ pub struct Scope {
     /// Below a file found inside a filesystem (a package, an update image): what is extracted
     /// here is never the device root.
     pub nested: bool,
+    pub ancestors: Ancestors,
 }
 
 impl Scope {
-    pub fn image(input: &std::path::Path) -> Scope {
+    /// The input image, whose size and SHA-256 the caller has computed.
+    pub fn image(input: &std::path::Path, len: u64, sha256: [u8; 32]) -> Scope {
         Scope {
             parent: "image".into(),
             dir: String::new(),
@@ -166,6 +171,11 @@ impl Scope {
             in_file: false,
             source: Some(input.to_path_buf()),
             nested: false,
+            ancestors: Arc::new(vec![Ancestor {
+                len,
+                sha256,
+                what: "the input image".into(),
+            }]),
         }
     }
 
@@ -247,13 +257,15 @@ impl<'a> Engine<'a> {
                     dir,
                     depth,
                     nested,
-                } => self.descend(&blob, &provenance, &dir, depth, nested),
+                    ancestors,
+                } => self.descend(&blob, &provenance, &dir, depth, nested, &ancestors),
                 Work::Files {
                     files,
                     provenance,
                     dir,
                     depth,
-                } => self.nested_files(&files, &provenance, &dir, depth),
+                    ancestors,
+                } => self.nested_files(&files, &provenance, &dir, depth, &ancestors),
             });
         }
         // Discovery order depends on the level-by-level walk and on threads: put blobs and
@@ -536,6 +548,28 @@ impl<'a> Engine<'a> {
             _ => data,
         };
         let input_size = chunk.size.unwrap_or(view.len() - start) as u64;
+        let mut ancestors = scope.ancestors.clone();
+        if fmt.kind == Kind::Filesystem {
+            // A filesystem that is the whole blob is that blob, already among the ancestors
+            // (or a file of a filesystem, added here).
+            let whole = chunk.size == Some(data.len());
+            if let Some(bytes) = chunk.size.and_then(|n| data.get(start..start + n)) {
+                if let Some(a) = copy_of(&ancestors, bytes).filter(|_| !whole) {
+                    let m = format!(
+                        "this {} is a copy of {}, which it is inside (an image that contains itself): not extracted again",
+                        chunk.label, a.what
+                    );
+                    entry.description.push_str(&format!(" [{m}]"));
+                    entry.confidence = Confidence::Low;
+                    self.push_layout(entry);
+                    self.problem(&scope.parent, start, chunk.format, m);
+                    return Some(start + bytes.len().max(1));
+                }
+                if !whole || !ancestors.iter().any(|a| a.len == bytes.len() as u64) {
+                    ancestors = with(&ancestors, bytes, &provenance);
+                }
+            }
+        }
         let mut ctx = Ctx::new(self.sink, label_dir.clone(), provenance.clone(), input_size);
         ctx.source = scope.source.clone();
         let result = extract(&ctx, view, &chunk);
@@ -574,6 +608,7 @@ impl<'a> Engine<'a> {
                     dir: label_dir.clone(),
                     depth,
                     nested: scope.nested,
+                    ancestors: ancestors.clone(),
                 }));
                 if fmt.kind == Kind::Filesystem && !files.is_empty() {
                     work.push(Work::Files {
@@ -581,6 +616,7 @@ impl<'a> Engine<'a> {
                         provenance,
                         dir: label_dir,
                         depth,
+                        ancestors,
                     });
                 }
                 Some(end)
@@ -612,11 +648,25 @@ impl<'a> Engine<'a> {
         dir: &str,
         depth: u32,
         nested: bool,
+        ancestors: &Ancestors,
     ) {
         let full = self.sink.root().join(&blob.path);
         let Some(map) = self.map(&full, provenance) else {
             return;
         };
+        if let Some(a) = copy_of(ancestors, &map) {
+            self.problem(
+                provenance,
+                0,
+                "blob",
+                format!(
+                    "{} is a copy of {}, which it is inside (an image that contains itself): not scanned again",
+                    blob.path, a.what
+                ),
+            );
+            return;
+        }
+        let ancestors = with(ancestors, &map, provenance);
         let kind = if blob.kind == BlobKind::Raw && crate::formats::linux::is_kernel(&map) {
             BlobKind::Kernel
         } else {
@@ -637,6 +687,7 @@ impl<'a> Engine<'a> {
                 in_file: false,
                 source: Some(full),
                 nested,
+                ancestors,
             },
         );
     }
@@ -677,7 +728,14 @@ impl<'a> Engine<'a> {
     /// Scans the regular files a filesystem extraction wrote. What they hold goes beside the
     /// filesystem (`<chunk>.nested/<path>/…`), never into it, so the device root stays as the
     /// device has it.
-    fn nested_files(&self, files: &[String], fs_provenance: &str, fs_dir: &str, depth: u32) {
+    fn nested_files(
+        &self,
+        files: &[String],
+        fs_provenance: &str,
+        fs_dir: &str,
+        depth: u32,
+        ancestors: &Ancestors,
+    ) {
         if depth >= self.sink.limits.max_depth {
             return;
         }
@@ -714,15 +772,29 @@ impl<'a> Engine<'a> {
                     None => return,
                 }
             };
+            let parent = format!("{fs_provenance} → /{rel}");
+            if let Some(a) = copy_of(ancestors, data) {
+                self.problem(
+                    &parent,
+                    0,
+                    "file",
+                    format!(
+                        "/{rel} is a copy of {}, which it is inside (an image that contains itself): not scanned",
+                        a.what
+                    ),
+                );
+                return;
+            }
             self.scan_blob(
                 data,
                 &Scope {
-                    parent: format!("{fs_provenance} → /{rel}"),
+                    parent,
                     dir: format!("{fs_dir}.nested/{rel}"),
                     depth,
                     in_file: true,
                     source: Some(full.clone()),
                     nested: true,
+                    ancestors: ancestors.clone(),
                 },
             );
         });

@@ -37,9 +37,24 @@ fn scratch() -> PathBuf {
     p
 }
 
+/// How far one run got: a harness that never reaches its parser tests nothing, and the smoke
+/// test (`every_fuzz_target_reaches_its_parser` in `tests/fuzz_smoke.rs`) checks every
+/// target's seed against this.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reached {
+    /// The format's header check accepted the input.
+    pub identified: bool,
+    /// The extractor ran (formats that have one).
+    pub extracted: bool,
+    /// Entries (files, folders, links, blobs) the run recorded: the parser walked the content.
+    pub entries: usize,
+    /// Problems the parser recorded along the way.
+    pub problems: usize,
+}
+
 /// Runs one format's parser on `data`: identify where its magic first occurs (or at 0), then
-/// extract.
-pub fn format(id: &str, data: &[u8]) {
+/// extract, as the engine does (with the data in a file, for readers that want a handle).
+pub fn format(id: &str, data: &[u8]) -> Reached {
     let f = by_id(id).unwrap_or_else(|| panic!("no format {id}"));
     let mut starts = vec![0usize];
     for m in f.magics {
@@ -50,34 +65,61 @@ pub fn format(id: &str, data: &[u8]) {
         }
     }
     starts.dedup();
+    let mut reached = Reached::default();
     let Some(chunk) = starts.into_iter().find_map(|s| (f.identify)(data, s)) else {
-        return;
+        return reached;
     };
+    reached.identified = true;
     if let Some(extract) = f.extract {
         let dir = scratch();
-        {
-            let sink = Sink::new(&dir, limits()).expect("sink");
-            let ctx = Ctx::new(&sink, "x".into(), "fuzz".into(), data.len() as u64);
-            let _ = extract(&ctx, data, &chunk);
+        let input = dir.join("input.bin");
+        let out = dir.join("out");
+        if std::fs::write(&input, data).is_ok() && std::fs::create_dir(&out).is_ok() {
+            let sink = Sink::new(&out, limits()).expect("sink");
+            let mut ctx = Ctx::new(&sink, "x".into(), "fuzz".into(), data.len() as u64);
+            // The ext reader reads through a file handle: without one it returned at once.
+            ctx.source = Some(input);
+            let r = extract(&ctx, data, &chunk);
+            let _ = sink.create_links();
+            reached.extracted = true;
+            reached.problems =
+                ctx.problems.lock().map(|p| p.len()).unwrap_or(0) + usize::from(r.is_err());
+            if let Ok(ex) = &r {
+                reached.entries += ex.blobs.len();
+            }
+            drop(ctx);
+            let (entries, _) = sink.into_parts();
+            // The chunk folder itself is not the parser's work.
+            reached.entries += entries.iter().filter(|e| e.path != "x").count();
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+    reached
 }
 
 /// The whole engine on `data` (scan, identify, extract, recurse).
-pub fn engine(data: &[u8]) {
+pub fn engine(data: &[u8]) -> Reached {
     let dir = scratch();
     let input = dir.join("input.bin");
     let out = dir.join("out");
+    let mut reached = Reached::default();
     if std::fs::write(&input, data).is_ok() {
-        let _ = crate::unpack(
+        let r = crate::unpack(
             &input,
             &out,
             &crate::Options { limits: limits() },
             &NoProgress,
-        );
+        )
+        .or_else(crate::UnpackError::into_damaged);
+        if let Ok(u) = r {
+            reached.identified = true;
+            reached.extracted = true;
+            reached.entries = u.tree.entries.len();
+            reached.problems = u.summary.problems.len();
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    reached
 }
 
 /// Every format id, for harnesses that loop over them.

@@ -14,6 +14,7 @@
 //! they hold goes beside it (`<chunk>.nested/…`), with the chain in every entry's provenance.
 //! See `docs/unpack.md`.
 
+mod ancestry;
 pub mod codec;
 pub mod engine;
 pub mod entropy;
@@ -22,6 +23,7 @@ pub mod formats;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod limits;
+mod links;
 pub mod sink;
 mod walk;
 
@@ -73,6 +75,10 @@ pub enum UnpackError {
     },
     #[error("output folder {0} exists and is not empty (use --force to replace it)")]
     OutputNotEmpty(PathBuf),
+    /// The disk holding the output filled up: the tree is not the image's, so none of it is
+    /// kept.
+    #[error("{path}: {message}; what was extracted has been removed")]
+    DiskFull { path: PathBuf, message: String },
 }
 
 impl UnpackError {
@@ -116,7 +122,8 @@ pub fn unpack(
     // SAFETY: read-only map of the user's input file. If another process truncates it while we
     // run, reads past the new end raise SIGBUS; we do not modify it.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(input))?;
-    let sha256 = hex::encode(Sha256::digest(&map[..]));
+    let digest: [u8; 32] = Sha256::digest(&map[..]).into();
+    let sha256 = hex::encode(digest);
 
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     // The output marker of the CLI's staging folder is the only entry allowed to be there.
@@ -130,12 +137,21 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, &engine::Scope::image(input));
+    engine.scan(&map, &engine::Scope::image(input, size, digest));
+    let refused_links = sink.create_links();
     let mut state = engine.state.into_inner().expect("lock");
+    state.problems.extend(links_problems(refused_links));
     state.sort_layout();
     let bytes_written = sink.bytes_written();
     let root = sink.root().to_path_buf();
     let (mut entries, limits_hit) = sink.into_parts();
+    if let Some(m) = limits_hit.iter().find(|m| formats::is_disk_full(m)) {
+        let _ = std::fs::remove_dir_all(&root);
+        return Err(UnpackError::DiskFull {
+            path: input.to_path_buf(),
+            message: m.clone(),
+        });
+    }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
 
     let layout = state.layout;
@@ -208,6 +224,31 @@ pub fn unpack(
         });
     }
     Ok(Unpacked { tree, summary })
+}
+
+/// Links not created, as problems: one per link, up to a bound (an image can hold thousands).
+fn links_problems(refused: Vec<(String, String)>) -> Vec<iotassure_core::layout::UnpackProblem> {
+    const SHOWN: usize = 200;
+    let n = refused.len();
+    let mut out: Vec<_> = refused
+        .into_iter()
+        .take(SHOWN)
+        .map(|(path, why)| iotassure_core::layout::UnpackProblem {
+            parent: path,
+            offset: 0,
+            format: "symlink".into(),
+            message: why,
+        })
+        .collect();
+    if n > SHOWN {
+        out.push(iotassure_core::layout::UnpackProblem {
+            parent: "image".into(),
+            offset: 0,
+            format: "symlink".into(),
+            message: format!("{} more links not created (see manifest.json)", n - SHOWN),
+        });
+    }
+    out
 }
 
 fn file_kind(layout: &[iotassure_core::layout::LayoutEntry]) -> String {

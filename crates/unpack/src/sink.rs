@@ -13,6 +13,7 @@ use std::time::Instant;
 use iotassure_core::tree::{Entry, EntryKind};
 
 use crate::limits::Limits;
+use crate::links;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -71,6 +72,8 @@ pub struct Sink {
     known_dirs: Mutex<std::collections::HashSet<String>>,
     /// Symlinks recorded (created on disk or not): nothing is ever written through one.
     links: Mutex<std::collections::HashSet<String>>,
+    /// The same links with their targets, created on disk at the end ([`Sink::create_links`]).
+    declared: Mutex<Vec<links::Declared>>,
 }
 
 impl Sink {
@@ -88,6 +91,7 @@ impl Sink {
             limits_hit: Mutex::new(Vec::new()),
             known_dirs: Mutex::new(std::collections::HashSet::new()),
             links: Mutex::new(std::collections::HashSet::new()),
+            declared: Mutex::new(Vec::new()),
         })
     }
 
@@ -114,6 +118,42 @@ impl Sink {
             l.push(msg.clone());
         }
         SinkError::Limit(msg)
+    }
+
+    /// Names the entry an error was for, and the path on disk; a full disk stops everything.
+    fn in_path(&self, rel: &str, e: SinkError) -> SinkError {
+        match e {
+            SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
+            SinkError::Io(e) => {
+                let path = self.root.join(rel);
+                if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                    return self.hit(format!(
+                        "the disk is full: creating {} failed after {} bytes written: {e} (disk full)",
+                        path.display(),
+                        self.bytes_written()
+                    ));
+                }
+                SinkError::Io(io::Error::new(
+                    e.kind(),
+                    format!("{rel}: cannot create {}: {e}", path.display()),
+                ))
+            }
+            other => other,
+        }
+    }
+
+    /// A failed write names the member and the output path; a full disk stops everything (the
+    /// next write would fail the same way), saying where it ran out.
+    fn write_failed(&self, rel: &str, written: u64, e: io::Error) -> io::Error {
+        let path = self.root.join(rel);
+        if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+            return limit_err(self.hit(format!(
+                "the disk is full: writing {} failed after {written} bytes of it and {} bytes in all: {e} (disk full)",
+                path.display(),
+                self.bytes_written()
+            )));
+        }
+        io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
     }
 
     /// Fails once any global limit (time included) has been reached.
@@ -216,7 +256,7 @@ impl Sink {
     /// A directory at `rel` (already sanitised, relative to the output root).
     pub fn dir(&self, rel: &str, meta: Meta, provenance: &str) -> Result<(), SinkError> {
         self.check()?;
-        self.ensure_dirs(rel).map_err(|e| in_path(rel, e))?;
+        self.ensure_dirs(rel).map_err(|e| self.in_path(rel, e))?;
         self.count_entry()?;
         self.record(Entry {
             path: rel.to_string(),
@@ -244,7 +284,13 @@ impl Sink {
         if name.is_empty() {
             return Err(SinkError::Refused(format!("{rel}: empty file name")));
         }
-        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        let parent = self.ensure_dirs(dir).map_err(|e| self.in_path(rel, e))?;
+        // The link is created at the end; until then its name must stay free for it.
+        if self.links.lock().expect("lock").contains(rel) {
+            return Err(SinkError::Refused(format!(
+                "{rel}: a symlink in the image; not replaced by a file"
+            )));
+        }
         let path = parent.join(name);
         let open = || {
             OpenOptions::new()
@@ -254,20 +300,21 @@ impl Sink {
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
         };
+        let io = |e: io::Error| self.in_path(rel, SinkError::Io(e));
         let file = match open() {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // A later archive member of the same name replaces a regular file, never a link.
-                let m = fs::symlink_metadata(&path)?;
+                let m = fs::symlink_metadata(&path).map_err(io)?;
                 if !m.file_type().is_file() {
                     return Err(SinkError::Refused(format!(
                         "{rel}: exists and is not a regular file"
                     )));
                 }
-                fs::remove_file(&path)?;
-                open()?
+                fs::remove_file(&path).map_err(io)?;
+                open().map_err(io)?
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(io(e)),
         };
         self.count_entry()?;
         Ok(SinkFile {
@@ -279,12 +326,13 @@ impl Sink {
             written: 0,
             budget,
             done: false,
+            capped: false,
         })
     }
 
-    /// Records a symlink, and creates it on disk only when it stays inside `fs_root` (the
-    /// filesystem's root folder, relative to the output root). Absolute targets are rewritten
-    /// relative to `fs_root`; targets that climb out are recorded but not created.
+    /// Records a symlink. It is created on disk later, by [`Sink::create_links`], once every
+    /// link of the image is known, and only when its final target stays inside `fs_root` (the
+    /// filesystem's root folder, relative to the output root).
     pub fn symlink(
         &self,
         rel: &str,
@@ -294,10 +342,14 @@ impl Sink {
         fs_root: &str,
     ) -> Result<(), SinkError> {
         self.check()?;
-        let (dir, name) = Self::split(rel);
-        let parent = self.ensure_dirs(dir).map_err(|e| in_path(rel, e))?;
+        let (dir, _) = Self::split(rel);
+        self.ensure_dirs(dir).map_err(|e| self.in_path(rel, e))?;
+        if !self.links.lock().expect("lock").insert(rel.to_string()) {
+            return Err(SinkError::Refused(format!(
+                "{rel}: a second link of the same name; the first is kept"
+            )));
+        }
         self.count_entry()?;
-        self.links.lock().expect("lock").insert(rel.to_string());
         self.record(Entry {
             path: rel.to_string(),
             kind: EntryKind::Symlink {
@@ -309,13 +361,50 @@ impl Sink {
             gid: meta.gid,
             provenance: provenance.to_string(),
         });
-        if let Some(disk_target) = contained_target(rel, target, fs_root) {
-            let link = parent.join(name);
-            if fs::symlink_metadata(&link).is_err() {
-                std::os::unix::fs::symlink(disk_target, link)?;
+        self.declared.lock().expect("lock").push(links::Declared {
+            rel: rel.to_string(),
+            target: target.to_string(),
+            fs_root: fs_root.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Creates the recorded links that stay inside their filesystem, following chains through
+    /// all of them. Returns the ones refused (path, why); their manifest entries are marked.
+    pub fn create_links(&self) -> Vec<(String, String)> {
+        let declared = std::mem::take(&mut *self.declared.lock().expect("lock"));
+        // Only a path that will be a link on disk is followed as one: where a file or folder
+        // took the name first, the disk has that, and so does the walk.
+        let free: Vec<&links::Declared> = declared
+            .iter()
+            .filter(|l| fs::symlink_metadata(self.root.join(&l.rel)).is_err())
+            .collect();
+        let map: std::collections::HashMap<&str, &links::Declared> =
+            free.iter().map(|l| (l.rel.as_str(), *l)).collect();
+        let mut refused = Vec::new();
+        for l in free {
+            match links::check(l, &map) {
+                Ok(()) => {
+                    let at = self.root.join(&l.rel);
+                    if let Err(e) = std::os::unix::fs::symlink(links::disk_target(l), &at) {
+                        refused.push((l.rel.clone(), format!("not created: {e}")));
+                    }
+                }
+                Err(why) => refused.push((l.rel.clone(), why.to_string())),
             }
         }
-        Ok(())
+        if !refused.is_empty() {
+            let why: std::collections::HashMap<&str, &str> = refused
+                .iter()
+                .map(|(r, w)| (r.as_str(), w.as_str()))
+                .collect();
+            for e in self.entries.lock().expect("lock").iter_mut() {
+                if let (EntryKind::Symlink { .. }, Some(w)) = (&e.kind, why.get(e.path.as_str())) {
+                    e.provenance = format!("{} [{w}; not created]", e.provenance);
+                }
+            }
+        }
+        refused
     }
 
     /// Records a device node, FIFO or socket. Nothing is created on disk.
@@ -338,48 +427,6 @@ impl Sink {
             provenance: provenance.to_string(),
         });
         Ok(())
-    }
-}
-
-/// Names the entry a refusal was for.
-fn in_path(rel: &str, e: SinkError) -> SinkError {
-    match e {
-        SinkError::Refused(m) => SinkError::Refused(format!("{rel}: {m}")),
-        other => other,
-    }
-}
-
-/// The on-disk target for a symlink at `rel` inside `fs_root`, if it stays inside.
-fn contained_target(rel: &str, target: &str, fs_root: &str) -> Option<String> {
-    let inside = rel
-        .strip_prefix(fs_root)
-        .unwrap_or(rel)
-        .trim_start_matches('/');
-    let link_dir_depth = inside.split('/').count().saturating_sub(1);
-    let mut stack: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        inside.split('/').take(link_dir_depth).collect()
-    };
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                stack.pop()?;
-            }
-            c => stack.push(c),
-        }
-    }
-    if target.starts_with('/') {
-        // Rewrite relative to the link's own directory.
-        let mut s = "../".repeat(link_dir_depth);
-        s.push_str(&stack.join("/"));
-        if s.is_empty() {
-            s.push('.');
-        }
-        Some(s)
-    } else {
-        Some(target.to_string())
     }
 }
 
@@ -409,6 +456,8 @@ pub struct SinkFile<'a> {
     written: u64,
     budget: Option<&'a ChunkBudget>,
     done: bool,
+    /// A per-file cap tripped: the file is removed, not recorded.
+    capped: bool,
 }
 
 impl SinkFile<'_> {
@@ -427,6 +476,12 @@ impl SinkFile<'_> {
     }
 
     fn record(&mut self) {
+        if !self.done && self.capped {
+            self.done = true;
+            let _ = fs::remove_file(self.path());
+            self.sink.bytes.fetch_sub(self.written, Ordering::Relaxed);
+            return;
+        }
         if !self.done {
             self.done = true;
             self.sink.record(Entry {
@@ -456,12 +511,28 @@ impl Write for SinkFile<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len() as u64;
         let limits = &self.sink.limits;
+        // The per-file and per-chunk caps skip what trips them, not the whole image: a bomb in
+        // front of the root filesystem must not hide it. The partial output is removed.
         if self.written + n > limits.max_file_bytes {
-            return Err(limit_err(self.sink.hit(format!(
-                "{}: one file would exceed {} MiB (--max-file-size)",
+            self.capped = true;
+            return Err(io::Error::other(format!(
+                "{}: one file would exceed {} MiB (--max-file-size); skipped",
                 self.rel,
                 limits.max_file_bytes >> 20
-            ))));
+            )));
+        }
+        if let Some(b) = self.budget {
+            let out = b.output.fetch_add(n, Ordering::Relaxed) + n;
+            if out > limits.ratio_floor && out / b.input_size > limits.max_ratio {
+                self.capped = true;
+                return Err(io::Error::other(format!(
+                    "{}: expands more than {}:1 ({} bytes in, over {} MiB out): a decompression bomb? (--max-ratio); skipped",
+                    b.label,
+                    limits.max_ratio,
+                    b.input_size,
+                    out >> 20
+                )));
+            }
         }
         let total = self.sink.bytes.fetch_add(n, Ordering::Relaxed) + n;
         if total > limits.max_total_bytes {
@@ -470,20 +541,10 @@ impl Write for SinkFile<'_> {
                 limits.max_total_bytes >> 20
             ))));
         }
-        if let Some(b) = self.budget {
-            let out = b.output.fetch_add(n, Ordering::Relaxed) + n;
-            if out > limits.ratio_floor && out / b.input_size > limits.max_ratio {
-                return Err(limit_err(self.sink.hit(format!(
-                    "{}: expands more than {}:1 ({} bytes in, over {} MiB out): a decompression bomb? (--max-ratio)",
-                    b.label,
-                    limits.max_ratio,
-                    b.input_size,
-                    out >> 20
-                ))));
-            }
-        }
         self.sink.check().map_err(limit_err)?;
-        self.file.write_all(buf)?;
+        if let Err(e) = self.file.write_all(buf) {
+            return Err(self.sink.write_failed(&self.rel, self.written, e));
+        }
         self.written += n;
         Ok(buf.len())
     }
@@ -505,20 +566,6 @@ mod tests {
         assert!(sanitize("/etc/passwd", false).is_err());
         assert_eq!(sanitize("/etc/passwd", true).unwrap(), "etc/passwd");
         assert!(sanitize("a\0b", true).is_err());
-    }
-
-    #[test]
-    fn symlink_targets_are_contained() {
-        assert_eq!(
-            contained_target("fs/etc/passwd", "/tmp/etc/passwd", "fs").unwrap(),
-            "../tmp/etc/passwd"
-        );
-        assert_eq!(
-            contained_target("fs/bin/sh", "busybox", "fs").unwrap(),
-            "busybox"
-        );
-        assert!(contained_target("fs/bin/x", "../../../etc/shadow", "fs").is_none());
-        assert_eq!(contained_target("fs/a", "/", "fs").unwrap(), ".");
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! Buildroot and OpenWrt images) does not set; such classic ext2 images are read by the small
 //! block-map reader in `classic` below.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::rc::Rc;
 
 use ext4_view::{Ext4, Ext4Read, PathBuf as ExtPath};
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
 
 use super::bytes::{u16_le, u32_le};
+use super::ext_inodes;
 use super::{is_limit_message, Anchor, Chunk, Ctx, ExtractError, Extracted, Format, Kind, Magic};
 use crate::sink::{sanitize, Meta};
 
@@ -141,19 +144,59 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     };
     ctx.root_dir()?;
     let mut files = 0u64;
-    let mut stack = vec![(ExtPath::new("/"), String::new(), 0usize)];
-    while let Some((dir, rel_dir, depth)) = stack.pop() {
+    let raw = ext_inodes::Raw::new(&d[chunk.offset..chunk.offset + len as usize]);
+    // Directories by inode number (exact), where the raw tables can tell it.
+    let mut seen: HashMap<u32, String> = HashMap::new();
+    let root_chain: Rc<Vec<(u64, String)>> = Rc::new(Vec::new());
+    let mut stack = vec![(
+        ExtPath::new("/"),
+        String::new(),
+        0usize,
+        root_chain,
+        Some(2u32),
+    )];
+    while let Some((dir, rel_dir, depth, chain, ino)) = stack.pop() {
         if depth > MAX_DEPTH {
             ctx.problem(format!("{rel_dir}/: nesting too deep"));
             continue;
         }
-        let entries = match fs.read_dir(&dir) {
-            Ok(e) => e,
+        let entries: Vec<_> = match fs.read_dir(&dir) {
+            Ok(e) => e.collect(),
             Err(e) => {
                 ctx.problem(format!("{rel_dir}/: {e}"));
                 continue;
             }
         };
+        let listing = ino.and_then(|n| raw.as_ref().and_then(|r| r.listing(n)));
+        if let (Some(n), Some(_)) = (ino, &listing) {
+            if let Some(first) = seen.get(&n) {
+                ctx.problem(format!(
+                    "{rel_dir}/: directory loop: the same directory as {first}/ (inode {n}, a hard link to a directory); not descended"
+                ));
+                continue;
+            }
+            seen.insert(n, rel_dir.clone());
+        }
+        // Where the raw tables cannot tell the inode (a journal not yet applied, inline
+        // data), a directory is known by its listing's own metadata and names. Met again on
+        // the path that leads to it, it is a hard link to an ancestor: a loop.
+        let print = fingerprint(&entries);
+        if let Some((_, at)) = chain
+            .iter()
+            .find(|(f, _)| *f == print)
+            .filter(|_| listing.is_none())
+        {
+            ctx.problem(format!(
+                "{rel_dir}/: directory loop: the same directory as {}/ (a hard link to an ancestor); not descended",
+                if at.is_empty() { "" } else { at.as_str() }
+            ));
+            continue;
+        }
+        let chain = Rc::new({
+            let mut c = (*chain).clone();
+            c.push((print, rel_dir.clone()));
+            c
+        });
         for entry in entries {
             let entry = match entry {
                 Ok(e) => e,
@@ -162,7 +205,8 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
                     break;
                 }
             };
-            let name = String::from_utf8_lossy(entry.file_name().as_ref()).to_string();
+            let raw_name = entry.file_name().as_ref().to_vec();
+            let name = String::from_utf8_lossy(&raw_name).to_string();
             if name == "." || name == ".." || (depth == 0 && name == "lost+found") {
                 continue;
             }
@@ -189,7 +233,8 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
             let ft = md.file_type();
             let path = entry.path();
             let r = if ft.is_dir() {
-                stack.push((path, full.clone(), depth + 1));
+                let child = listing.as_ref().and_then(|l| l.get(&raw_name)).copied();
+                stack.push((path, full.clone(), depth + 1, chain.clone(), child));
                 ctx.dir(&rel, meta)
             } else if ft.is_symlink() {
                 match fs.read_link(&path) {
@@ -253,6 +298,26 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
         }
     }
     Ok(Extracted::files(len as usize, files))
+}
+
+/// A directory's identity, from its listing: every name, and the inode metadata of `.` and
+/// `..`. Reached again through a hard link, a directory lists the same `..` (its real parent);
+/// a real subdirectory lists its own parent there, so a legitimate `x/x/x` chain would need
+/// three identical levels (same names, same times) to be taken for a loop, and even then it is
+/// a recorded problem naming the path, not a silent omission.
+fn fingerprint(entries: &[Result<ext4_view::DirEntry, ext4_view::Ext4Error>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in entries.iter().flatten() {
+        let name = e.file_name();
+        name.as_ref().hash(&mut h);
+        if name.as_ref() == b"." || name.as_ref() == b".." {
+            if let Ok(m) = e.metadata() {
+                m.hash(&mut h);
+            }
+        }
+    }
+    h.finish()
 }
 
 /// Classic ext2 (no directory-entry file types, no extents): superblock, group descriptors,
@@ -376,7 +441,14 @@ mod classic {
         let mut stack = vec![(2u32, String::new(), 0usize)];
         let mut seen = std::collections::HashSet::new();
         while let Some((dir, path, depth)) = stack.pop() {
-            if depth > 64 || !seen.insert(dir) {
+            if depth > 64 {
+                ctx.problem(format!("{path}/: nesting too deep"));
+                continue;
+            }
+            if !seen.insert(dir) {
+                ctx.problem(format!(
+                    "{path}/: directory loop: inode {dir} is already extracted (a hard link to a directory); not descended"
+                ));
                 continue;
             }
             let Some(ino) = fs.inode(dir) else { continue };

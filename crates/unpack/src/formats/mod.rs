@@ -17,6 +17,7 @@ pub mod cramfs;
 pub mod deadc0de;
 pub mod esp;
 pub mod ext;
+mod ext_inodes;
 pub mod fit;
 pub mod gif;
 pub mod gzip;
@@ -33,6 +34,7 @@ pub mod realtek;
 pub mod romfs;
 pub mod seama;
 pub mod squashfs4;
+mod squashfs4_errors;
 pub mod squashfs_legacy;
 pub mod srec;
 pub mod tar;
@@ -298,9 +300,23 @@ impl From<std::io::Error> for ExtractError {
     }
 }
 
-/// Limit messages name their flag (`--max-total`, `--max-time` …).
+/// Limit messages name their flag (`--max-total`, `--max-time` …). The file-size cap is not
+/// one of them here: it skips one file (or one stream), and its extractor goes on. The ratio cap
+/// stops its chunk only (the engine goes on with the rest of the image).
 pub fn is_limit_message(m: &str) -> bool {
-    m.contains("(--max-") || m.contains("stopped by an earlier limit")
+    (m.contains("(--max-") && !is_file_cap(m))
+        || m.contains("stopped by an earlier limit")
+        || m.contains("(disk full)")
+}
+
+/// The message of a full disk (from the sink).
+pub fn is_disk_full(m: &str) -> bool {
+    m.contains("(disk full)")
+}
+
+/// The message of the per-file cap (`--max-file-size`).
+pub fn is_file_cap(m: &str) -> bool {
+    m.contains("(--max-file-size)")
 }
 
 /// What an extractor may do: write inside its own folder, through the sink. Shared between
@@ -550,7 +566,11 @@ pub fn copy_file(
         if is_limit_message(&m) {
             return Err(ExtractError::Limit(m));
         }
-        ctx.problem(format!("/{rel}: damaged after {written} bytes: {m}"));
+        if is_file_cap(&m) {
+            ctx.problem(format!("/{rel}: {m}"));
+        } else {
+            ctx.problem(format!("/{rel}: damaged after {written} bytes: {m}"));
+        }
     }
     Ok(())
 }

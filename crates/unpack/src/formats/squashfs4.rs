@@ -13,6 +13,8 @@ use std::sync::Mutex;
 use backhand::compression::{CompressionAction, Compressor, DefaultCompressor};
 use backhand::kind::{Kind as BhKind, BE_V4_0, LE_V4_0};
 use backhand::{BackhandError, FilesystemReader, InnerNode};
+
+use super::squashfs4_errors::describe;
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::EntryKind;
 use rayon::prelude::*;
@@ -209,7 +211,7 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     };
     let bytes = &d[chunk.offset..end as usize];
     let fs = FilesystemReader::from_reader_with_offset_and_kind(Cursor::new(bytes), 0, kind)
-        .map_err(|e| ExtractError::Bad(format!("squashfs tables: {e}")))?;
+        .map_err(|e| ExtractError::Bad(format!("squashfs tables: {}", describe(&e))))?;
     ctx.root_dir()?;
     // Directories, links and nodes first (in tree order, so parents exist), then the files'
     // data in parallel.
@@ -253,7 +255,7 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
         let mut reader = match fs.file(f).reader_checked() {
             Ok(r) => r,
             Err(e) => {
-                ctx.problem(format!("/{rel}: {e}"));
+                ctx.problem(format!("/{rel}: {}", describe(&e)));
                 return Ok(());
             }
         };

@@ -219,7 +219,14 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
     let mut walk = vec![(String::new(), 1u64, 0usize)];
     let mut seen = HashSet::new();
     while let Some((path, dir, depth)) = walk.pop() {
-        if depth > 64 || !seen.insert(dir) {
+        if depth > 64 {
+            ctx.problem(format!("{path}/: nesting too deep, not followed"));
+            continue;
+        }
+        if !seen.insert(dir) {
+            ctx.problem(format!(
+                "{path}/: directory loop: inode {dir} is already extracted, not followed"
+            ));
             continue;
         }
         for (name, inum, _) in dents.get(&dir).cloned().unwrap_or_default() {
