@@ -452,3 +452,74 @@ fn reports_separate_declared_justified_and_verified() {
         assert!((1..=anchors.len()).contains(&n));
     }
 }
+
+/// A root folder with one file and one folder the user cannot read: both are problems in the
+/// report naming them, the rest is assessed, the report is PARTIAL. Run as `nobody` (setpriv)
+/// when the tests run as root, since root reads everything.
+#[test]
+fn an_unreadable_file_in_a_root_folder_is_a_problem_not_the_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::create_dir_all(root.join("secret")).unwrap();
+    fs::write(root.join("etc/shadow"), "root::0:0:99999:7:::\n").unwrap();
+    fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    fs::write(root.join("etc/locked.conf"), "x").unwrap();
+    fs::set_permissions(
+        root.join("etc/locked.conf"),
+        fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    fs::set_permissions(root.join("secret"), fs::Permissions::from_mode(0o000)).unwrap();
+    let out = tmp.path().join("out");
+    let as_root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if as_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        c.arg(env!("CARGO_BIN_EXE_iotassure"));
+        c
+    } else {
+        bin()
+    };
+    let o = cmd
+        .args(["-q", "assess"])
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "assessed, not aborted: {err}");
+    let r: Value = serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    let fw = &r["subject"]["firmware"];
+    assert_eq!(fw["partial"], true);
+    let problems: Vec<&str> = fw["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|m| m.contains("etc/locked.conf") && m.contains("cannot read this file")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|m| m.contains("/secret") && m.contains("cannot list this folder")),
+        "{problems:?}"
+    );
+    // The readable rest was inspected: root's empty password is found.
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "5.1-1-fw-accounts" && f["outcome"] == "fail"),
+        "the shadow file was still read"
+    );
+}

@@ -63,7 +63,14 @@ pub struct HistoryEntry {
 pub struct ClauseSummary {
     pub clause: String,
     pub pass: u32,
+    /// Of `pass`, those the maker's statement alone decided.
+    #[serde(default)]
+    pub pass_declared: u32,
+    /// Not met and not justified.
     pub fail: u32,
+    /// Recommendations not met, with a justification (clause 4): not failures.
+    #[serde(default)]
+    pub justified: u32,
     pub inconclusive: u32,
     pub not_applicable: u32,
 }
@@ -676,7 +683,13 @@ fn clauses(report: &Report) -> Vec<ClauseSummary> {
             ..Default::default()
         });
         match v.verdict {
-            Verdict::Pass => e.pass += 1,
+            Verdict::Pass => {
+                e.pass += 1;
+                if v.is_declared() {
+                    e.pass_declared += 1;
+                }
+            }
+            Verdict::Fail if v.justified => e.justified += 1,
             Verdict::Fail => e.fail += 1,
             Verdict::Inconclusive => e.inconclusive += 1,
             Verdict::NotApplicable => e.not_applicable += 1,

@@ -112,18 +112,37 @@ fn admin_lab_label_and_qr() {
     let clauses = api_cert["clauses"].as_array().unwrap();
     let bars = br.script("return document.querySelectorAll('#chart g').length;");
     assert_eq!(bars, json!(clauses.len()));
+    // A verified pass, a declared-only pass and a justified recommendation are segments of their
+    // own: never drawn as each other.
+    let n = |c: &Value, k: &str| c[k].as_u64().unwrap_or(0);
     let segs: u64 = clauses
         .iter()
         .map(|c| {
-            ["pass", "fail", "inconclusive", "not_applicable"]
-                .iter()
-                .filter(|k| c[**k].as_u64().unwrap() > 0)
-                .count() as u64
+            [
+                n(c, "pass") - n(c, "pass_declared"),
+                n(c, "pass_declared"),
+                n(c, "fail"),
+                n(c, "justified"),
+                n(c, "inconclusive"),
+                n(c, "not_applicable"),
+            ]
+            .iter()
+            .filter(|x| **x > 0)
+            .count() as u64
         })
         .sum();
     assert_eq!(
         br.script("return document.querySelectorAll('#chart rect').length;"),
         json!(segs)
+    );
+    let justified: u64 = clauses.iter().map(|c| n(c, "justified")).sum();
+    assert_eq!(
+        br.script("return document.querySelectorAll('#chart rect.justified').length > 0;"),
+        json!(justified > 0)
+    );
+    assert_eq!(
+        br.script("return document.querySelectorAll('#chart rect.fail').length;"),
+        json!(clauses.iter().filter(|c| n(c, "fail") > 0).count())
     );
     // The attestation link serves the signed envelope.
     let href = br.script("return document.getElementById('attestation').href;");

@@ -1,10 +1,15 @@
 //! A folder given as input: the device root as it is on disk (an already-extracted rootfs).
 //! Walked with `lstat`, never following symlinks; nothing is copied.
+//!
+//! A folder or file that cannot be read (permissions, an I/O error) is a problem recorded in the
+//! summary, naming it: the rest is still inspected, and the report is PARTIAL. Only the root
+//! itself being unreadable ends the run.
 
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use iotassure_core::layout::UnpackProblem;
 use iotassure_core::tree::{Entry, EntryKind, Rootfs, Tree};
 
 use crate::Unpacked;
@@ -14,6 +19,15 @@ const MAX_ENTRIES: usize = 2_000_000;
 pub fn walk(root: &Path) -> std::io::Result<Unpacked> {
     let root = fs::canonicalize(root)?;
     let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let mut unreadable = |path: &Path, what: &str, e: std::io::Error| {
+        problems.push(UnpackProblem {
+            parent: "folder".into(),
+            offset: 0,
+            format: "directory".into(),
+            message: format!("{}: cannot {what}: {e}", path.display()),
+        });
+    };
     let mut stack = vec![String::new()];
     while let Some(rel) = stack.pop() {
         let dir = if rel.is_empty() {
@@ -21,7 +35,15 @@ pub fn walk(root: &Path) -> std::io::Result<Unpacked> {
         } else {
             root.join(&rel)
         };
-        let mut names: Vec<_> = fs::read_dir(&dir)?.filter_map(|e| e.ok()).collect();
+        let listing = match fs::read_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if !rel.is_empty() => {
+                unreadable(&dir, "list this folder", e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut names: Vec<_> = listing.filter_map(|e| e.ok()).collect();
         names.sort_by_key(|e| e.file_name());
         for e in names {
             if entries.len() >= MAX_ENTRIES {
@@ -36,16 +58,33 @@ pub fn walk(root: &Path) -> std::io::Result<Unpacked> {
             } else {
                 format!("{rel}/{name}")
             };
-            let m = fs::symlink_metadata(e.path())?;
+            let m = match fs::symlink_metadata(e.path()) {
+                Ok(m) => m,
+                Err(err) => {
+                    unreadable(&e.path(), "read its metadata", err);
+                    continue;
+                }
+            };
             let ft = m.file_type();
             let kind = if ft.is_symlink() {
-                EntryKind::Symlink {
-                    target: fs::read_link(e.path())?.to_string_lossy().to_string(),
+                match fs::read_link(e.path()) {
+                    Ok(t) => EntryKind::Symlink {
+                        target: t.to_string_lossy().to_string(),
+                    },
+                    Err(err) => {
+                        unreadable(&e.path(), "read the link", err);
+                        continue;
+                    }
                 }
             } else if ft.is_dir() {
                 stack.push(path.clone());
                 EntryKind::Dir
             } else if ft.is_file() {
+                // The checks read every file: one they cannot open is named now, once.
+                if let Err(err) = fs::File::open(e.path()) {
+                    unreadable(&e.path(), "read this file", err);
+                    continue;
+                }
                 EntryKind::File
             } else if ft.is_char_device() {
                 EntryKind::CharDevice
@@ -91,7 +130,7 @@ pub fn walk(root: &Path) -> std::io::Result<Unpacked> {
         Vec::new(),
         &tree,
         0,
-        Vec::new(),
+        problems,
         Vec::new(),
     );
     Ok(Unpacked { tree, summary })

@@ -125,7 +125,7 @@ const ROW_H: u32 = 24;
 pub fn chart(clauses: &[ClauseSummary]) -> (Vec<Bar>, u32) {
     let max = clauses
         .iter()
-        .map(|c| c.pass + c.fail + c.inconclusive + c.not_applicable)
+        .map(|c| c.pass + c.fail + c.justified + c.inconclusive + c.not_applicable)
         .max()
         .unwrap_or(1)
         .max(1);
@@ -135,9 +135,12 @@ pub fn chart(clauses: &[ClauseSummary]) -> (Vec<Bar>, u32) {
         .map(|(i, c)| {
             let mut x = 0;
             let mut segs = Vec::new();
+            // A PASS resting on the maker's statement alone is drawn apart from a verified one.
             for (n, class, label) in [
-                (c.pass, "pass", "pass"),
+                (c.pass - c.pass_declared, "pass", "pass, verified"),
+                (c.pass_declared, "declared", "pass, declared only"),
                 (c.fail, "fail", "fail"),
+                (c.justified, "justified", "not met, justified"),
                 (c.inconclusive, "inconclusive", "inconclusive"),
                 (c.not_applicable, "na", "not applicable"),
             ] {
@@ -160,8 +163,8 @@ pub fn chart(clauses: &[ClauseSummary]) -> (Vec<Bar>, u32) {
                 y,
                 text_y: y + 16,
                 summary: format!(
-                    "{} pass, {} fail, {} inconclusive, {} not applicable",
-                    c.pass, c.fail, c.inconclusive, c.not_applicable
+                    "{} pass ({} declared only), {} fail, {} justified, {} inconclusive, {} not applicable",
+                    c.pass, c.pass_declared, c.fail, c.justified, c.inconclusive, c.not_applicable
                 ),
                 segs,
             }
