@@ -3,6 +3,7 @@
 mod cmd;
 mod errors;
 mod output;
+mod pdf;
 mod progress;
 
 use std::process::ExitCode;

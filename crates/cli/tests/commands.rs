@@ -523,3 +523,88 @@ fn an_unreadable_file_in_a_root_folder_is_a_problem_not_the_end() {
         "the shadow file was still read"
     );
 }
+
+/// report.pdf: the HTML report printed by headless Chromium, read back with pdftotext — a
+/// front page, the summary, table B.1 and the findings, on several pages; without a browser, a
+/// clear error and no file.
+#[test]
+fn report_pdf_holds_the_report_and_needs_a_browser() {
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("chromium") && have("pdftotext")) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have chromium and poppler-utils"
+        );
+        eprintln!("skipped: chromium or pdftotext not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["-q", "assess"])
+        .arg(example("../smart-plug/smart-plug.img"))
+        .arg("--ics")
+        .arg(example("../smart-plug/smart-plug.ics.yaml"))
+        .args(["--report-id", "LAB-2026-0042", "--format", "pdf", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.code().is_some_and(|c| c < 2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pdf = out.join("report.pdf");
+    assert!(fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let text = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "LAB-2026-0042",
+        "Limitations",
+        "Table B.1 with verdicts",
+        "Findings",
+        "5.1-1",
+    ] {
+        assert!(text.contains(want), "{want} not in the PDF");
+    }
+    let info = Command::new("pdfinfo").arg(&pdf).output().unwrap();
+    let pages: usize = String::from_utf8_lossy(&info.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap()))
+        .unwrap();
+    assert!(pages >= 3, "paginated: {pages} pages");
+    // The cover page stands alone: the summary starts on page 2.
+    let first = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.contains("LAB-2026-0042") && !first.contains("Verdicts per clause"),
+        "{first}"
+    );
+
+    let o = bin()
+        .args(["report", "render"])
+        .arg(out.join("report.json"))
+        .args(["--format", "pdf", "--out"])
+        .arg(tmp.path().join("x.pdf"))
+        .env("IOTASSURE_CHROMIUM", "/nonexistent/chromium")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/chromium"));
+    assert!(!tmp.path().join("x.pdf").exists());
+}

@@ -19,7 +19,7 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6), and with --format: OUT/report.sarif (sarif), OUT/oscal-assessment-results.json + oscal-assessment-plan.json + oscal-catalog.json (oscal), OUT/declarations.cdx.json (cyclonedx), OUT/sbom.spdx.json (spdx); see docs/formats.md. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes (and, with --fail-on, no FAIL finding is that severe); 1 = the profile fails or is incomplete (some provisions INCONCLUSIVE), or a FAIL finding is at or above --fail-on; 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted\n  iotassure assess firmware.bin --format sarif --fail-on high --out report/   # a CI gate"
+    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6), and with --format: OUT/report.sarif (sarif), OUT/oscal-assessment-results.json + oscal-assessment-plan.json + oscal-catalog.json (oscal), OUT/declarations.cdx.json (cyclonedx), OUT/sbom.spdx.json (spdx), OUT/report.pdf (pdf: the HTML report printed by headless Chromium); see docs/formats.md. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes (and, with --fail-on, no FAIL finding is that severe); 1 = the profile fails or is incomplete (some provisions INCONCLUSIVE), or a FAIL finding is at or above --fail-on; 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted\n  iotassure assess firmware.bin --format sarif --fail-on high --out report/   # a CI gate"
 )]
 pub struct Args {
     /// The firmware image (any supported format) or an extracted root folder.
@@ -103,7 +103,10 @@ pub enum Extra {
     Cyclonedx,
     /// sbom.spdx.json (SPDX 2.3).
     Spdx,
-    /// All of the above.
+    /// report.pdf (the HTML report printed by headless Chromium; not part of `all`, since it
+    /// needs the browser).
+    Pdf,
+    /// sarif, oscal, cyclonedx and spdx.
     All,
 }
 
@@ -136,7 +139,7 @@ fn write_extras(
     key: Option<&iotassure_attest::SigningKey>,
     dir: &std::path::Path,
 ) -> Result<()> {
-    use super::report::{render, Format};
+    use super::report::{render_bytes, Format};
     let want = |e: Extra| extras.contains(&e) || extras.contains(&Extra::All);
     let mut formats = Vec::new();
     if want(Extra::Sarif) {
@@ -157,6 +160,9 @@ fn write_extras(
     if want(Extra::Spdx) {
         formats.push(Format::Spdx);
     }
+    if extras.contains(&Extra::Pdf) {
+        formats.push(Format::Pdf);
+    }
     for f in formats {
         let path = dir.join(f.file_name());
         let text = match (f, key) {
@@ -164,9 +170,9 @@ fn write_extras(
                 let mut t =
                     serde_json::to_string_pretty(&super::report::declarations(report, Some(k)))?;
                 t.push('\n');
-                t
+                t.into_bytes()
             }
-            _ => render(report, f)?,
+            _ => render_bytes(report, f)?,
         };
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }

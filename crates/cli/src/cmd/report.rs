@@ -54,6 +54,8 @@ pub enum Format {
     Sbom,
     /// SPDX 2.3 SBOM (JSON) of the components found.
     Spdx,
+    /// report.pdf: the HTML report printed by headless Chromium (needs --out).
+    Pdf,
 }
 
 impl Format {
@@ -70,6 +72,7 @@ impl Format {
             Format::Cyclonedx => "declarations.cdx.json",
             Format::Sbom => "sbom.cdx.json",
             Format::Spdx => "sbom.spdx.json",
+            Format::Pdf => "report.pdf",
         }
     }
 }
@@ -115,8 +118,17 @@ pub fn load(path: &PathBuf) -> Result<Report> {
     Ok(r)
 }
 
+/// Any format as bytes (the PDF is the one that is not text).
+pub fn render_bytes(r: &Report, format: Format) -> Result<Vec<u8>> {
+    match format {
+        Format::Pdf => crate::pdf::from_html(&iotassure_report::html(r)),
+        f => render(r, f).map(String::into_bytes),
+    }
+}
+
 pub fn render(r: &Report, format: Format) -> Result<String> {
     Ok(match format {
+        Format::Pdf => anyhow::bail!("the PDF is binary: render it with render_bytes"),
         Format::Md => iotassure_report::markdown(r),
         Format::Html => iotassure_report::html(r),
         Format::B1 => iotassure_report::table_b1(r),
@@ -174,24 +186,23 @@ pub fn run(cmd: Command) -> Result<u8> {
                 Some(p) => Some(signing_key(p)?),
                 None => None,
             };
+            if matches!(format, Format::Pdf) && out.is_none() {
+                anyhow::bail!("--format pdf writes a file: give --out report.pdf");
+            }
             // Checked before the work, so a refused --out fails at once.
             if let Some(p) = &out {
                 crate::output::check_file(p, force, "--out", &[report.as_path()])?;
             }
             let r = load(&report)?;
             let text = match &key {
-                Some(k) => pretty(&declarations(&r, Some(k)))?,
-                None => render(&r, format)?,
+                Some(k) => pretty(&declarations(&r, Some(k)))?.into_bytes(),
+                None => render_bytes(&r, format)?,
             };
             match out {
-                Some(p) => crate::output::write_file(
-                    &p,
-                    text.as_bytes(),
-                    force,
-                    "--out",
-                    &[report.as_path()],
-                )?,
-                None => print!("{text}"),
+                Some(p) => {
+                    crate::output::write_file(&p, &text, force, "--out", &[report.as_path()])?
+                }
+                None => print!("{}", String::from_utf8_lossy(&text)),
             }
         }
         Command::Schema => {
