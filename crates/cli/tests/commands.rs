@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_iotassure"))
@@ -607,4 +607,76 @@ fn report_pdf_holds_the_report_and_needs_a_browser() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/chromium"));
     assert!(!tmp.path().join("x.pdf").exists());
+}
+
+/// `--sbom-in`: the maker's SBOM held against the firmware of a real image (the OpenWrt corpus
+/// image). Built from the SBOM iotassure itself writes for that image, minus one component and
+/// with another's version changed: exactly those two are findings, in CycloneDX and in SPDX.
+#[test]
+fn a_makers_sbom_that_omits_or_misstates_a_component_is_a_finding() {
+    let Some(img) = iotassure_testkit::corpus_image(
+        "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let assess = |out: &str, extra: &[&std::ffi::OsStr]| {
+        let o = bin()
+            .args(["-q", "assess"])
+            .arg(&img)
+            .args(extra)
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: Value =
+            serde_json::from_slice(&fs::read(tmp.path().join(out).join("report.json")).unwrap())
+                .unwrap();
+        r
+    };
+    let base = assess("base", &["--format".as_ref(), "spdx".as_ref()]);
+    let fails = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "5.2-3-sbom-accuracy" && f["outcome"] == "fail")
+            .map(|f| f["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // CycloneDX: drop dropbear, misstate busybox.
+    let mut cdx: Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("base/sbom.cdx.json")).unwrap()).unwrap();
+    let comps = cdx["components"].as_array_mut().unwrap();
+    let before = comps.len();
+    comps.retain(|c| c["name"] != "dropbear");
+    assert_eq!(comps.len(), before - 1, "the image has dropbear");
+    for c in comps.iter_mut().filter(|c| c["name"] == "busybox") {
+        c["version"] = json!("1.99.0");
+    }
+    let f = tmp.path().join("maker.cdx.json");
+    fs::write(&f, serde_json::to_vec(&cdx).unwrap()).unwrap();
+    let r = assess("cdx", &["--sbom-in".as_ref(), f.as_os_str()]);
+    let mut got = fails(&r);
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[0].starts_with("busybox is ") && got[0].ends_with("but 1.99.0 in the maker's SBOM"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("dropbear ")
+            && got[1].ends_with("is in the firmware but not in the maker's SBOM"),
+        "{got:?}"
+    );
+    assert!(fails(&base).is_empty());
+    // SPDX, unchanged: no finding.
+    let spdx = tmp.path().join("base/sbom.spdx.json");
+    let r = assess("spdx", &["--sbom-in".as_ref(), spdx.as_os_str()]);
+    assert!(fails(&r).is_empty(), "{:?}", fails(&r));
 }

@@ -17,6 +17,7 @@ pub mod doc;
 pub mod fetch;
 pub mod html;
 pub mod patterns;
+pub mod sbom_in;
 pub mod securitytxt;
 pub mod text;
 pub mod track_record;

@@ -74,6 +74,11 @@ pub struct Args {
     /// fetched (that host only). `--trust-center` is another name for it.
     #[arg(long, alias = "trust-center", value_name = "FILE|URL")]
     pub track_record: Option<String>,
+    /// The maker's SBOM (CycloneDX or SPDX JSON), held against the components the firmware
+    /// shows: one it leaves out, or lists at another version, is a finding (5.2-3; the CRA asks
+    /// for an accurate SBOM).
+    #[arg(long, value_name = "FILE")]
+    pub sbom_in: Option<PathBuf>,
     /// The lab's reference for the report, on its front page (default: IOTA-YYYYMMDD- and the
     /// first 8 hex digits of the image's SHA-256).
     #[arg(long, value_name = "ID")]
@@ -246,6 +251,17 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         )?),
         None => None,
     };
+    let sbom_in = match &args.sbom_in {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("--sbom-in {}", p.display()))?;
+            let origin = p.display().to_string();
+            Some((
+                iotassure_documents::sbom_in::parse(&bytes, &origin).map_err(anyhow::Error::msg)?,
+                origin,
+            ))
+        }
+        None => None,
+    };
     let advisories = args.advisories.load(progress)?;
 
     // Every local input: a folder holding one is never replaced, nor is one overwritten.
@@ -253,6 +269,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     let inputs: Vec<&std::path::Path> = [
         Some(args.image.as_path()),
         args.ics.as_deref(),
+        args.sbom_in.as_deref(),
         args.track_record
             .as_deref()
             .filter(|s| !s.contains("://"))
@@ -368,6 +385,11 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         observations.extend(iotassure_documents::track_record::judge(
             record, origin, maker,
         ));
+        documents.push(origin.clone());
+    }
+    if let Some((listed, origin)) = &sbom_in {
+        let judged = iotassure_documents::sbom_in::judge(listed, &observations.components, origin);
+        observations.extend(judged);
         documents.push(origin.clone());
     }
     let fw = iotassure_core::finding::Source::Firmware;
