@@ -1,10 +1,14 @@
 //! `iotassure`: assess consumer IoT products against ETSI EN 303 645 and the schemes built on it.
 
+mod alloc;
 mod cmd;
 mod errors;
 mod output;
 mod pdf;
 mod progress;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
 
 use std::process::ExitCode;
 

@@ -680,3 +680,46 @@ fn a_makers_sbom_that_omits_or_misstates_a_component_is_a_finding() {
     let r = assess("spdx", &["--sbom-in".as_ref(), spdx.as_os_str()]);
     assert!(fails(&r).is_empty(), "{:?}", fails(&r));
 }
+
+/// `--max-memory` stops extraction cleanly, naming the cap, instead of letting the OS kill the
+/// run; the default leaves a normal image alone.
+#[test]
+fn the_memory_cap_stops_extraction_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    // Many entries: the tree the unpacker keeps grows with them (about 3 MiB here).
+    for i in 0..20_000 {
+        fs::write(root.join(format!("etc/file-with-a-longish-name-{i}")), b"x").unwrap();
+    }
+    let img = tmp.path().join("fs.sqfs");
+    let st = Command::new("mksquashfs")
+        .arg(&root)
+        .arg(&img)
+        .args(["-noappend", "-quiet", "-comp", "gzip"])
+        .status()
+        .expect("mksquashfs");
+    assert!(st.success());
+    let run = |extra: &[&str], out: &str| {
+        bin()
+            .args(["-q", "unpack"])
+            .arg(&img)
+            .args(extra)
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .output()
+            .unwrap()
+    };
+    let o = run(&[], "ok");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["--max-memory", "1"], "capped");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("--max-memory"), "{err}");
+    assert!(!tmp.path().join("capped").exists(), "nothing half-written");
+}

@@ -10,6 +10,7 @@ pub mod facts;
 pub mod finding;
 pub mod ixit;
 pub mod layout;
+pub mod memory;
 pub mod progress;
 pub mod tree;
 

@@ -22,6 +22,7 @@ pub fn limits() -> Limits {
         ratio_floor: 1 << 20,
         max_time: Duration::from_secs(10),
         max_decoder_memory: 64 << 20,
+        max_memory: 256 << 20,
     }
 }
 

@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_time: Duration,
     /// Memory a single decompressor may use (liblzma memlimit and similar).
     pub max_decoder_memory: u64,
+    /// Heap in use (as the binary's counting allocator reports it) past which extraction stops,
+    /// checked before each write and each entry: a soft cap, one allocation may pass it.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             ratio_floor: 32 << 20,
             max_time: Duration::from_secs(600),
             max_decoder_memory: 512 << 20,
+            max_memory: 2 << 30,
         }
     }
 }

@@ -169,6 +169,14 @@ impl Sink {
                 self.limits.max_time.as_secs()
             )));
         }
+        let live = iotassure_core::memory::live() as u64;
+        if live > self.limits.max_memory {
+            return Err(self.hit(format!(
+                "memory in use passed {} MiB ({} MiB; --max-memory)",
+                self.limits.max_memory >> 20,
+                live >> 20
+            )));
+        }
         Ok(())
     }
 

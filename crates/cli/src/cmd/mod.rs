@@ -43,6 +43,10 @@ pub struct LimitArgs {
     /// Maximum wall time for unpacking, in seconds.
     #[arg(long = "max-time", default_value_t = 600, value_name = "SECS")]
     pub max_time: u64,
+    /// Heap in use, in MiB, past which extraction stops (checked before each write and each
+    /// entry; the report is then PARTIAL, naming this cap).
+    #[arg(long = "max-memory", default_value_t = 2048, value_name = "MIB")]
+    pub max_memory_mib: u64,
 }
 
 impl LimitArgs {
@@ -54,6 +58,7 @@ impl LimitArgs {
             max_depth: self.depth,
             max_ratio: self.max_ratio,
             max_time: Duration::from_secs(self.max_time),
+            max_memory: self.max_memory_mib << 20,
             ..Limits::default()
         }
     }
