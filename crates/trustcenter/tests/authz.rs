@@ -16,33 +16,14 @@ const ROLES: [&str; 6] = [
     "public",
 ];
 
+/// Every role, the public included.
+const EVERYONE: &[&str] = &ROLES;
+
 /// (method, path template, roles allowed). `{cert}`, `{assessment}`, `{org}`, `{token}` are
 /// filled from fixtures. A role not allowed must get 401 (no token) or 403 (another role).
 const MATRIX: &[(&str, &str, &[&str])] = &[
-    (
-        "GET",
-        "/api/v1/openapi.json",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
-    (
-        "GET",
-        "/api/v1/keys",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/openapi.json", EVERYONE),
+    ("GET", "/api/v1/keys", EVERYONE),
     ("POST", "/api/v1/keys/rotate", &["admin"]),
     ("GET", "/api/v1/orgs", &["admin", "certifier"]),
     ("POST", "/api/v1/orgs", &["admin"]),
@@ -60,60 +41,16 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "/api/v1/assessments/{assessment}/report",
         &["admin", "certifier", "maker"],
     ),
-    (
-        "GET",
-        "/api/v1/certificates",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/certificates", EVERYONE),
     ("POST", "/api/v1/certificates", &["certifier"]),
-    (
-        "GET",
-        "/api/v1/certificates/{cert}",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
-    (
-        "GET",
-        "/api/v1/certificates/{cert}/attestation",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/certificates/{cert}", EVERYONE),
+    ("GET", "/api/v1/certificates/{cert}/attestation", EVERYONE),
     (
         "POST",
         "/api/v1/certificates/{cert}/status",
         &["admin", "certifier"],
     ),
-    (
-        "GET",
-        "/api/v1/certificates/{cert}/changes",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/certificates/{cert}/changes", EVERYONE),
     (
         "GET",
         "/api/v1/admission?sha256={sha}",
@@ -140,18 +77,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/api/v1/audit", &["admin"]),
     ("GET", "/api/v1/audit/verify", &["admin"]),
-    (
-        "POST",
-        "/api/v1/reports",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("POST", "/api/v1/reports", EVERYONE),
     ("GET", "/api/v1/reports", &["admin", "maker", "researcher"]),
     (
         "GET",
@@ -173,59 +99,15 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "/api/v1/reports/{report}/attachments/0",
         &["admin", "maker", "researcher"],
     ),
-    (
-        "GET",
-        "/api/v1/follow/{secret}",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
-    (
-        "POST",
-        "/api/v1/follow/{secret}/messages",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/disclosure-policy",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/follow/{secret}", EVERYONE),
+    ("POST", "/api/v1/follow/{secret}/messages", EVERYONE),
+    ("GET", "/api/v1/orgs/{org}/disclosure-policy", EVERYONE),
     (
         "PUT",
         "/api/v1/orgs/{org}/disclosure-policy",
         &["admin", "maker"],
     ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/track-record",
-        &[
-            "admin",
-            "certifier",
-            "maker",
-            "operator",
-            "researcher",
-            "public",
-        ],
-    ),
+    ("GET", "/api/v1/orgs/{org}/track-record", EVERYONE),
 ];
 
 both!(matrix, |b: Backend| {
