@@ -41,6 +41,9 @@ enum Command {
     /// Assess a product: unpack and inspect a firmware image (optionally probe the live device and
     /// check published documents), decide every provision, and write the reports.
     Assess(Box<cmd::assess::Args>),
+    /// Compare two releases (images or report.json files) for security; exit 1 when the new one
+    /// regresses.
+    Diff(cmd::diff::Args),
     /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
     let progress = progress::Stderr::new(cli.quiet);
     let result = match cli.command {
         Command::Assess(a) => cmd::assess::run(*a, &progress),
+        Command::Diff(a) => cmd::diff::run(a),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
         Command::Probe(a) => cmd::probe::run(a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),

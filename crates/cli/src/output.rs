@@ -402,6 +402,20 @@ fn umask() -> u32 {
 
 /// Text for the terminal: control characters (ESC and the rest) shown as `\u{..}`, so a name
 /// from firmware cannot set the title, clear the screen or move the cursor.
+/// [`console_safe`] for a multi-line text: line breaks and tabs stay, other control characters
+/// (terminal escapes from firmware names among them) are shown as `\u{..}`.
+pub fn console_safe_keep_newlines(s: &str) -> String {
+    s.split('\n')
+        .map(|l| {
+            l.split('\t')
+                .map(console_safe)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn console_safe(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -4,6 +4,7 @@
 mod chart;
 mod cyclonedx;
 mod declarations;
+mod diff;
 mod front;
 mod html;
 pub mod jsf;
@@ -15,6 +16,7 @@ mod spdx;
 
 pub use cyclonedx::cyclonedx;
 pub use declarations::declarations;
+pub use diff::{diff, html as diff_html, markdown as diff_markdown, Diff};
 pub use html::html;
 pub use markdown::{markdown, table_b1};
 pub use oscal::{oscal_plan, oscal_results};

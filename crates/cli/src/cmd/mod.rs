@@ -5,6 +5,7 @@ pub mod advisories;
 pub mod assess;
 pub mod attest;
 pub mod catalog;
+pub mod diff;
 pub mod ics;
 pub mod intercept;
 pub mod live;
