@@ -172,6 +172,22 @@ pub enum CrackResult {
 
 /// Tries `candidates` against `hash`, in parallel, until found or `budget` runs out.
 pub fn crack(hash: &str, candidates: &[String], budget: Duration) -> CrackResult {
+    crack_with(hash, candidates, budget, &|_| {})
+}
+
+/// How many candidates pass between two calls of [`crack_with`]'s `tried`: a slow hash
+/// (bcrypt, sha512-crypt) takes a few milliseconds per word, so the count still moves a few
+/// times a second, and a fast one (DES) does not spend its time drawing.
+const REPORT_EVERY: usize = 256;
+
+/// [`crack`], telling `tried` how many candidates have been tried so far, every
+/// [`REPORT_EVERY`] words and once at the end.
+pub fn crack_with(
+    hash: &str,
+    candidates: &[String],
+    budget: Duration,
+    tried_so_far: &(dyn Fn(usize) + Sync),
+) -> CrackResult {
     let kind = identify(hash);
     if !kind.crackable() {
         return CrackResult::Unsupported;
@@ -187,9 +203,13 @@ pub fn crack(hash: &str, candidates: &[String], budget: Duration) -> CrackResult
             stop.store(true, Ordering::Relaxed);
             return false;
         }
-        tried.fetch_add(1, Ordering::Relaxed);
+        let n = tried.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % REPORT_EVERY == 0 {
+            tried_so_far(n);
+        }
         verify(kind, w, hash)
     });
+    tried_so_far(tried.load(Ordering::Relaxed));
     match found {
         Some(w) => CrackResult::Found(w.clone()),
         None if stop.load(Ordering::Relaxed) => CrackResult::OutOfTime {
@@ -228,6 +248,23 @@ mod tests {
         ));
         assert_eq!(identify("$y$j9T$abc$def"), HashKind::Yescrypt);
         assert!(md5_empty_salt("$1$$iC.dUsGpxNNJGeOm1dFio/"));
+    }
+
+    #[test]
+    fn cracking_reports_how_many_words_it_tried() {
+        let words: Vec<String> = (0..1000).map(|i| format!("word{i}")).collect();
+        // md5-crypt of "1234", which no `wordN` matches.
+        let strong = "$1$$iC.dUsGpxNNJGeOm1dFio/";
+        let seen = std::sync::Mutex::new(Vec::new());
+        let r = crack_with(strong, &words, Duration::from_secs(60), &|n| {
+            seen.lock().unwrap().push(n)
+        });
+        assert_eq!(r, CrackResult::NotFound { tried: 1000 });
+        let seen = seen.into_inner().unwrap();
+        // Three interim counts (256, 512, 768) in some order, then the final one.
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), 1000);
+        assert!(seen.iter().all(|&n| n <= 1000 && n > 0));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use iotassure_core::finding::Observations;
+use iotassure_core::finding::{Observations, Source};
 use iotassure_core::progress::Progress;
 use iotassure_core::tree::{Blob, BlobKind, Entry, EntryKind, RootfsView, Tree};
 use rayon::prelude::*;
@@ -39,6 +39,9 @@ pub struct Options {
     /// Bytes read from all files together at most; beyond this, files are skipped (and the
     /// checks say so through their examined counts).
     pub max_total: u64,
+    /// Heap in use (as the binary's counting allocator reports it) past which files are no
+    /// longer read and the remaining checks do not run; see [`inspect_within`].
+    pub max_memory: u64,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             image: None,
             max_file: 32 << 20,
             max_total: 1 << 30,
+            max_memory: 2 << 30,
         }
     }
 }
@@ -133,27 +137,78 @@ pub struct Ctx<'a> {
     /// All cracking shares one budget, from the start of inspection.
     pub crack_deadline: Instant,
     cracked: Mutex<HashMap<String, crack::CrackResult>>,
+    /// Where cracking reports how far it got; set by [`inspect_within`].
+    progress: Option<&'a dyn Progress>,
+    /// Files and blobs left unread because memory ran short (count, bytes).
+    skipped: (u64, u64),
+}
+
+/// The part of `--max-memory` kept free for the checks themselves when files are loaded: the
+/// file data is most of what inspection holds, and a check that cannot allocate has no way to
+/// stop cleanly.
+fn load_ceiling(max_memory: u64) -> u64 {
+    max_memory - max_memory / 4
+}
+
+/// Decides, before any file is read, which reads fit in memory: the heap in use now plus every
+/// admitted read stays under [`load_ceiling`]. Deciding up front (not per parallel reader) keeps
+/// the outcome the same on every run, and smallest first keeps the many small configuration
+/// files the checks live on ahead of a few large blobs.
+struct MemoryPlan {
+    left: u64,
+    skipped: (u64, u64),
+}
+
+impl MemoryPlan {
+    fn new(max_memory: u64) -> MemoryPlan {
+        let live = iotassure_core::memory::live() as u64;
+        MemoryPlan {
+            left: load_ceiling(max_memory).saturating_sub(live),
+            skipped: (0, 0),
+        }
+    }
+
+    /// Keeps the `takes` that fit (others become 0), smallest first.
+    fn admit(&mut self, takes: &mut [u64]) {
+        let mut order: Vec<usize> = (0..takes.len()).collect();
+        order.sort_by_key(|&i| takes[i]);
+        for i in order {
+            if takes[i] <= self.left {
+                self.left -= takes[i];
+            } else {
+                self.skipped.0 += 1;
+                self.skipped.1 += takes[i];
+                takes[i] = 0;
+            }
+        }
+    }
 }
 
 impl<'a> Ctx<'a> {
     /// Reads every file and blob once (in parallel) and parses ELF files.
     pub fn load(tree: &'a Tree, opts: &'a Options) -> Ctx<'a> {
+        let mut memory = MemoryPlan::new(opts.max_memory);
         let mut budget = opts.max_total;
         let roots = tree
             .rootfs_views()
             .into_iter()
             .map(|view| {
                 let listed = view.files();
-                let mut plan = Vec::with_capacity(listed.len());
-                for (path, entry) in listed {
-                    let want = entry.size.min(opts.max_file);
-                    let take = want.min(budget);
-                    budget -= take;
-                    plan.push((path, entry, take));
-                }
-                let files: Vec<FileRec<'a>> = plan
+                let mut takes: Vec<u64> = listed
+                    .iter()
+                    .map(|(_, entry)| {
+                        let take = entry.size.min(opts.max_file).min(budget);
+                        budget -= take;
+                        take
+                    })
+                    .collect();
+                memory.admit(&mut takes);
+                let files: Vec<FileRec<'a>> = listed
+                    .into_iter()
+                    .zip(takes)
+                    .collect::<Vec<_>>()
                     .into_par_iter()
-                    .map(|(path, entry, take)| {
+                    .map(|((path, entry), take)| {
                         let data = if take > 0 {
                             view.read_entry(entry, take).unwrap_or_default()
                         } else {
@@ -178,13 +233,25 @@ impl<'a> Ctx<'a> {
                 Root { view, files, index }
             })
             .collect();
+        let mut takes: Vec<u64> = tree
+            .blobs
+            .iter()
+            .map(|blob| {
+                let size = std::fs::metadata(tree.root.join(&blob.path)).map_or(0, |m| m.len());
+                size.min(opts.max_file.max(64 << 20))
+            })
+            .collect();
+        memory.admit(&mut takes);
         let blobs = tree
             .blobs
             .par_iter()
-            .map(|blob| {
-                let data = tree
-                    .read_blob(blob, opts.max_file.max(64 << 20))
-                    .unwrap_or_default();
+            .zip(takes)
+            .map(|(blob, take)| {
+                let data = if take > 0 {
+                    tree.read_blob(blob, take).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let is_kernel = blob.kind == BlobKind::Kernel
                     || (blob.kind == BlobKind::Raw
                         && memchr::memmem::find(&data, b"Linux version ").is_some());
@@ -208,6 +275,8 @@ impl<'a> Ctx<'a> {
             opts,
             crack_deadline: Instant::now() + opts.crack_budget,
             cracked: Mutex::new(HashMap::new()),
+            progress: None,
+            skipped: memory.skipped,
         }
     }
 
@@ -221,7 +290,16 @@ impl<'a> Ctx<'a> {
         let remaining = self
             .crack_deadline
             .saturating_duration_since(Instant::now());
-        let r = crack::crack(hash, &cands, remaining);
+        let r = match self.progress {
+            Some(p) => {
+                p.note(&format!("cracking a {} hash", crack::identify(hash).name()));
+                let total = cands.len() as u64;
+                crack::crack_with(hash, &cands, remaining, &|tried| {
+                    p.count(tried as u64, Some(total))
+                })
+            }
+            None => crack::crack(hash, &cands, remaining),
+        };
         self.cracked
             .lock()
             .expect("lock")
@@ -230,22 +308,69 @@ impl<'a> Ctx<'a> {
     }
 }
 
-pub fn inspect(tree: &Tree, opts: &Options, progress: &dyn Progress) -> Observations {
-    progress.stage("inspecting");
-    let ctx = Ctx::load(tree, opts);
-    inspect_ctx(&ctx, progress)
+/// What inspection saw, and the limits that cut it short.
+pub struct Inspection {
+    pub observations: Observations,
+    /// One line per limit reached (`--max-memory`), for the report's list of limits: files the
+    /// checks never saw, checks that never ran. Empty when inspection was complete.
+    pub limits_hit: Vec<String>,
 }
 
-/// Runs every check over an already loaded context.
-pub fn inspect_ctx(ctx: &Ctx<'_>, progress: &dyn Progress) -> Observations {
+/// [`inspect_within`] for callers that do not bound memory (the crates' tests, examples): the
+/// library sees no heap count without the binary's allocator, so no limit is ever reached.
+pub fn inspect(tree: &Tree, opts: &Options, progress: &dyn Progress) -> Observations {
+    inspect_within(tree, opts, progress).observations
+}
+
+/// Loads the tree and runs every check, within `opts.max_memory`: files that would pass the
+/// loading ceiling are not read (the checks count them as unexamined), and once the heap passes
+/// the cap no further check runs; each such check is recorded as skipped with the reason, so
+/// its provisions are INCONCLUSIVE rather than passed on less evidence than they claim.
+pub fn inspect_within(tree: &Tree, opts: &Options, progress: &dyn Progress) -> Inspection {
+    progress.stage("inspecting");
+    let mut ctx = Ctx::load(tree, opts);
+    ctx.progress = Some(progress);
+    let mut limits_hit = Vec::new();
+    let (files, bytes) = ctx.skipped;
+    if files > 0 {
+        limits_hit.push(format!(
+            "memory: {files} file(s) ({} MiB) not read for inspection, to stay under {} MiB (--max-memory)",
+            bytes.div_ceil(1 << 20),
+            opts.max_memory >> 20
+        ));
+    }
     let mut obs = Observations::default();
     let total = checks::CHECKS.len() as u64;
+    let mut stopped_at = None;
     for (i, check) in checks::CHECKS.iter().enumerate() {
+        let live = iotassure_core::memory::live() as u64;
+        if stopped_at.is_none() && live > opts.max_memory {
+            stopped_at = Some((check.id, live));
+        }
+        if let Some((first, live)) = stopped_at {
+            let reason = format!(
+                "not run: memory in use passed {} MiB ({} MiB; --max-memory) before check {first}",
+                opts.max_memory >> 20,
+                live >> 20
+            );
+            obs.skipped(check.id, Source::Firmware, check.provisions, reason);
+            continue;
+        }
         progress.note(check.id);
         progress.count(i as u64, Some(total));
-        (check.run)(ctx, &mut obs);
+        (check.run)(&ctx, &mut obs);
     }
     progress.count(total, Some(total));
-    facts::infer(ctx, &mut obs);
-    obs
+    if let Some((first, live)) = stopped_at {
+        limits_hit.push(format!(
+            "memory: in use passed {} MiB ({} MiB; --max-memory); checks from {first} on did not run",
+            opts.max_memory >> 20,
+            live >> 20
+        ));
+    }
+    facts::infer(&ctx, &mut obs);
+    Inspection {
+        observations: obs,
+        limits_hit,
+    }
 }

@@ -101,6 +101,28 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
     }
 }
 
+/// Runs `work` while a second thread shows how many entries the sink has written, a few times a
+/// second: one large filesystem is a single call into its reader, and without this the count
+/// would stand still until the reader returns. The total is unknown until then, so it is an
+/// open count, not a bar. The last count is shown once more when `work` returns.
+fn counting_entries<R>(sink: &sink::Sink, progress: &dyn Progress, work: impl FnOnce() -> R) -> R {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let r = std::thread::scope(|s| {
+        let ticker = s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                progress.count(sink.entries_so_far(), None);
+                std::thread::park_timeout(std::time::Duration::from_millis(100));
+            }
+        });
+        let r = work();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        ticker.thread().unpark();
+        r
+    });
+    progress.count(sink.entries_so_far(), None);
+    r
+}
+
 /// Unpacks `input` (a file or a folder) into `out` (created if missing; must be empty).
 /// A folder input is read in place: nothing is copied, and `out` is not used.
 pub fn unpack(
@@ -137,7 +159,9 @@ pub fn unpack(
     let sink = sink::Sink::new(out, opts.limits.clone()).map_err(io_err(out))?;
     progress.stage("unpacking");
     let engine = engine::Engine::new(&sink, progress);
-    engine.scan(&map, &engine::Scope::image(input, size, digest));
+    counting_entries(&sink, progress, || {
+        engine.scan(&map, &engine::Scope::image(input, size, digest))
+    });
     let refused_links = sink.create_links();
     let mut state = engine.state.into_inner().expect("lock");
     state.problems.extend(links_problems(refused_links));

@@ -99,6 +99,11 @@ impl Sink {
         &self.root
     }
 
+    /// Entries (files, folders, links, devices) recorded so far, for progress.
+    pub fn entries_so_far(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
     pub fn bytes_written(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }

@@ -362,9 +362,18 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         wordlist,
         crack_budget: std::time::Duration::from_secs(args.crack_time),
         image: args.image.is_file().then(|| args.image.clone()),
+        max_memory: args.limits.max_memory_mib << 20,
         ..Default::default()
     };
-    let mut observations = iotassure_inspect::inspect(&unpacked.tree, &inspect_opts, progress);
+    let inspected = iotassure_inspect::inspect_within(&unpacked.tree, &inspect_opts, progress);
+    let mut observations = inspected.observations;
+    let mut unpacked = unpacked;
+    if !inspected.limits_hit.is_empty() {
+        // What inspection could not hold is reported like what extraction could not: the
+        // firmware evidence is PARTIAL, and the report lists the limit.
+        unpacked.summary.partial = true;
+        unpacked.summary.limits_hit.extend(inspected.limits_hit);
+    }
 
     let gathered = live::gather(
         &args.live,
