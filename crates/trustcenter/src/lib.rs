@@ -16,6 +16,7 @@ pub mod desk;
 pub mod desk_api;
 pub mod jobs;
 pub mod keys;
+pub mod listen;
 pub mod problem;
 pub mod recheck;
 pub mod registry;

@@ -44,6 +44,13 @@ pub struct Config {
     /// Without `public_url`, build absolute URLs from the request's Host header (off: a forged
     /// Host must not end up printed on a label).
     pub public_url_from_host: bool,
+    /// A client must send a request's whole header within this time (also while a kept-alive
+    /// connection waits for its next request).
+    pub header_timeout: Duration,
+    /// A request body that sends nothing for this long is cut off.
+    pub body_idle: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -60,6 +67,9 @@ impl Default for Config {
             max_upload: 512 << 20,
             public_url: None,
             public_url_from_host: false,
+            header_timeout: Duration::from_secs(15),
+            body_idle: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -103,13 +113,8 @@ impl Server {
         let addr = listener.local_addr()?;
         spawn_loops(&state);
         let app = crate::api::router(state.clone());
-        let task = tokio::spawn(async move {
-            // The peer address feeds the anonymous-report limit.
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, app).await {
-                eprintln!("trust center: server stopped: {e}");
-            }
-        });
+        let limits = crate::listen::Limits::from(&state.config);
+        let task = tokio::spawn(crate::listen::serve(listener, app, limits));
         Ok(Server {
             addr,
             state,
