@@ -90,8 +90,9 @@ def last_error(dirpath):
         p = os.path.join(dirpath, name)
         if os.path.isfile(p):
             lines = [l.strip() for l in open(p, errors="replace") if l.strip()]
-            if lines:
-                return lines[-1][:160]
+            errs = [l for l in lines if l.startswith("error")]
+            if errs or lines:
+                return (errs or lines)[-1][:160]
     code = os.path.join(dirpath, "exit")
     return f"exit {open(code).read().strip()}" if os.path.isfile(code) else "not assessed"
 
@@ -163,7 +164,8 @@ def main():
         n, k = fam[f]["points"], fam[f]["found"]
         tp += n
         tf += k
-        print(f"{f:<18}{n:>7}{k:>7}{(100.0 * k / n if n else 0):>8.1f}%")
+        rate = f"{100.0 * k / n:.1f}%" if n else "n/a"
+        print(f"{f:<18}{n:>7}{k:>7}{rate:>9}")
     print(f"{'all':<18}{tp:>7}{tf:>7}{(100.0 * tf / tp if tp else 0):>8.1f}%")
     print(f"false FAIL: {len(ff)}")
     for name, p, title in ff:

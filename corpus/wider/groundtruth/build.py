@@ -55,12 +55,13 @@ OWRT_HOW = "opkg status (usr/lib/opkg/status) and the binaries' own banners (str
 TPL_HOW = "binwalk 2.3.3 ('TP-Link firmware header'), file(1) ('firmware ... OpenWrt'); binwalk 3.1.0 omits it"
 
 
-def openwrt_common(comps, kernel, layout, elf_note):
+def openwrt_common(comps, kernel, layout, elf_note, elf_fail=True):
     pts = [COMP(n, v, OWRT_HOW, aliases=a) for n, v, a in comps]
     pts.append(COMP("linux", kernel, "kernel banner in the decompressed kernel (strings) and lib/modules/<ver>"))
     pts += layout
-    pts.append(FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no stack canary and no PIE in any userland ELF",
-                    f"pyelftools: PT_GNU_STACK, PT_GNU_RELRO, DT_FLAGS(_1), __stack_chk_* imports; {elf_note}", **ELF))
+    if elf_fail:
+        pts.append(FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no stack canary and no PIE in any userland ELF",
+                        f"pyelftools (PT_GNU_STACK, PT_GNU_RELRO, DT_FLAGS(_1), __stack_chk_* imports) and checksec.py -r agree; {elf_note}", **ELF))
     pts.append(FAIL("services", ["5.6-7"], "every network daemon but dnsmasq runs as root",
                     "init scripts (etc/init.d) start dropbear/uhttpd/telnetd without a user switch; procd runs them as root"))
     return pts
@@ -101,8 +102,19 @@ def rec(name, **kw):
             "relro_of_userland": f"{e['relro']}/{e['exec'] + e['lib']}",
             "full_relro_of_userland": f"{e['full_relro']}/{e['exec'] + e['lib']}",
             "libs_with_PT_INTERP": e["interp_libs"],
-            "note": "a shared library is told from a PIE executable by DT_SONAME / .so name and DT_FLAGS_1 PIE bit",
+            "note": ("a shared library is told from a PIE executable by DT_SONAME / .so name and DT_FLAGS_1 PIE bit; "
+                     "checksec.py reports every ET_DYN file as PIE, so its pie_yes counts shared libraries"),
         }
+        cs = os.path.join(FACTS, name + ".checksec.json")
+        if os.path.isfile(cs):
+            items = [v for v in json.load(open(cs)).values() if isinstance(v, dict)]
+            r["elf_hardening"]["checksec.py_0.7.5_-r (all ELF incl. modules)"] = {
+                "files": len(items), "canary": sum(bool(v.get("canary")) for v in items),
+                "nx": sum(bool(v.get("nx")) for v in items), "pie_yes": sum(str(v.get("pie")) == "PIE" for v in items),
+                "relro_full": sum(str(v.get("relro")) == "Full" for v in items)}
+            if r["elf_hardening"]["checksec.py_0.7.5_-r (all ELF incl. modules)"]["canary"]:
+                r["elf_hardening"]["note"] += ("; pyelftools counts no __stack_chk_* import because musl builds link "
+                                               "__stack_chk_fail_local statically: checksec.py's canary count is the right one")
         r["private_keys_and_certs"] = [{"path": p, "what": w} for p, w in rf["private_keys"]]
         r["boot_lines_read"] = rf["boot_lines"][:25]
         r["opkg_packages"] = len(rf["opkg_status"])
@@ -245,7 +257,7 @@ GT.append(rec(
         NOT_FAIL("keys", ["5.4-3", "5.4-4", "5.4-1"], "no private key", "grep: none; dropbear key 0 bytes", **KEYS_NONE),
     ] + openwrt_common([("busybox", "1.28.4", []), ("dropbear", "2017.75", []), ("dnsmasq", "2.80", []), ("pppd", "2.4.7", ["ppp"]), ("musl", "1.1.19", [])],
                        "4.14.95", [LAY(0, ["ubi"], "UBI image @0", "binwalk 3.1.0, file(1), ubireader")],
-                       "NX 79/79, RELRO 79/79 (partial), canary 0/79, PIE 0/48")
+                       "", elf_fail=False)
     + openwrt_update(True)))
 
 # --- OpenWrt ar71xx kernel uImage ----------------------------------------------------------------
@@ -258,7 +270,6 @@ GT.append(rec(
     en303645={"5.3": "FAIL - Linux 4.9 EOL (2023-01)", "5.7-1": "FAIL - CRC32 only"},
     scored=[COMP("linux", "4.9.87", "uImage name and kernel banner (strings on the lzma output)"),
             LAY(0, ["uimage", "u-boot"], "uImage header @0", "binwalk 2.3.3 and 3.1.0, file(1)"),
-            LAY(0x40, ["lzma"], "LZMA kernel @0x40", "binwalk 2.3.3"),
             FAIL("update_integrity", UPD, "uImage CRC32 only, no signature", "uImage header fields (file(1), binwalk)")]))
 
 # --- Seagate BlackArmor NAS 220 service pack SP42 ------------------------------------------------
@@ -383,6 +394,7 @@ GT.append(rec(
     hardcoded_credentials=[{"offset_in_flash": "0x4431", "string": "Password : Cow", "context": "written to BLE characteristic 0xFFE1 ('Something is leaking on 0000ffe1')"}],
     en303645={"5.1-1": "FAIL - hard-coded password 'Cow' leaked over BLE", "5.7-1": "FAIL - no signature"},
     scored=[FAIL("credentials", CRED, "hard-coded password 'Cow'", "objcopy + strings: 'Password : Cow'", needles=["cow"]),
+            NOT_FAIL("credentials", CRED, "HM-10 AT commands are not passwords", "strings: AT+UUID0xFFE0, AT+CHAR0xFFE1 are BLE module set-up commands sent over serial", needles=["AT+"]),
             FAIL("update_integrity", UPD, "no signature", "Intel HEX, AVR has no secure boot")]))
 
 # --- bare-metal / RTOS Cortex-M ------------------------------------------------------------------
@@ -423,6 +435,123 @@ mcu("fuzzware-pw-discovery-nucleo_f103rb.bin", "mbed OS password-discovery exerc
     unc=["the secret code is compared numerically"])
 mcu("p2im_gateway.bin", "StandardFirmata gateway on STM32 Arduino core 1.3.0 (P2IM sample)", "STMicroelectronics", "bare_metal_firmware",
     comps=[("stm32duino", "1.3.0", "binwalk: path .arduino15/packages/STM32/hardware/stm32/1.3.0", ["arduino-core-stm32", "arduino_core_stm32"])])
+
+# --- SquashFS 3.0 (LZMA, vendor magics) routers --------------------------------------------------
+SQ3_HOW = ("carved at the binwalk 2.3.3 offset and extracted with 7-Zip 16.02 (7z reads SquashFS 3.x with LZMA; "
+           "Debian unsquashfs and unblob without sasquatch cannot); symlinks are refused by 7z, regular files complete")
+GT.append(rec(
+    "ddwrt-v24-mini-wrt54g.bin", device="DD-WRT v24 mini (build 2008-05-24, Linux 2.4.35) for Linksys WRT54G, Linksys 'W54G' BIN header",
+    vendor="Linksys", image_type="linux_router_firmware",
+    container_layout={"summary": "BIN header 'W54G' @0 (fw 4.20.20); TRX @0x20; gzip loader @0x3C; LZMA kernel @0x910; SquashFS 3.0 LE LZMA with DD-WRT magic 'hsqt' @0xE1900 (530 inodes)"},
+    extraction={"tool": SQ3_HOW + "; the 'hsqt' magic was rewritten to 'hsqs' on a copy for 7z", "files": 370},
+    hardcoded_credentials=[{"file": "lib/services.so", "text": "nvram default table: http_passwd bJz7PcC1rCRJQ (DES crypt of 'admin', salt bJ)",
+                            "kind": "default web/telnet password in a binary's string table"}],
+    component_versions={"busybox": "1.9.2", "dnsmasq": "2.41", "dropbear": "0.51", "linux": "2.4.35"},
+    update_mechanism="web upgrade / TFTP; TRX CRC32 and BIN header only",
+    en303645={"5.1-1": "FAIL - default password admin (DES hash in lib/services.so nvram defaults)", "5.7-1": "FAIL - TRX CRC32 only",
+              "5.3": "FAIL - 2008 components (Linux 2.4.35, dropbear 0.51, dnsmasq 2.41)"},
+    uncertain=["telnetd_enable default value (the table layout does not pair it with a value in the strings)"],
+    scored=[
+        FAIL("credentials", CRED, "default password 'admin' in the nvram default table of lib/services.so",
+             "strings lib/services.so: bJz7PcC1rCRJQ after the dhcp_* defaults; python crypt('admin','bJ') reproduces it", needles=["admin"]),
+        COMP("busybox", "1.9.2", "strings bin/busybox 'BusyBox v1.9.2'"), COMP("dnsmasq", "2.41", "strings usr/sbin/dnsmasq 'dnsmasq-2.41'"),
+        COMP("dropbear", "0.51", "strings usr/sbin/dropbearmulti 'SSH-2.0-dropbear_0.51'"),
+        COMP("linux", "2.4.35", "kernel banner (LZMA @0x910) and lib/modules/2.4.35"),
+        LAY(0x20, ["trx"], "TRX header @0x20", "binwalk 2.3.3 and 3.1.0"),
+        LAY(0xE1900, ["squashfs"], "SquashFS 3.0 'hsqt' @0xE1900", "binwalk 2.3.3 ('DD-WRT signature, version 3.0')"),
+        FAIL("update_integrity", UPD, "TRX CRC32 / BIN header only", "TRX header fields (binwalk)", any=["trx", "crc", "checksum"]),
+        FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no canary, no PIE, no RELRO", "pyelftools + checksec.py", **ELF),
+        NOT_FAIL("keys", ["5.4-3", "5.4-4", "5.4-1"], "PEM strings in dropbearmulti are parser text, no key", "grep BEGIN ... PRIVATE KEY only in usr/sbin/dropbearmulti, no base64 body", **KEYS_NONE),
+    ]))
+
+GT.append(rec(
+    "trident-v7209-5.uImage", device="Ralink SDK 3G router firmware 'V7209_5' (uImage, Linux 2.6.21, built 2015-09-17), GoAhead web server",
+    vendor="Trident (Ralink SDK)", image_type="linux_router_firmware",
+    container_layout={"summary": "uImage @0 (lzma, Linux 2.6.21); SquashFS 3.0 'shsq' (LZMA) @0x120000 inside the uImage data (695 inodes)"},
+    extraction={"tool": SQ3_HOW, "files": 591},
+    accounts={"nvram_defaults": "etc_ro/Wireless/RT2860AP/RT2860_default_vlan and _novlan: Login=admin, Password=admin (web and the login of telnetd)",
+              "passwd": "none in the image: written at boot from nvram Login/Password"},
+    network_services_boot=[{"service": "telnetd", "started_by": "etc_ro/rcS line 'telnetd' (unconditional, every boot)"},
+                           {"service": "goahead web server", "started_by": "etc_ro/rcS 'goahead &'", "auth": "Basic realm, admin/admin"},
+                           {"service": "getty on ttyS1", "started_by": "etc_ro/inittab askfirst"}],
+    component_versions={"busybox": "1.12.1", "uclibc": "0.9.28", "linux": "2.6.21", "pppd": "2.4.2", "proftpd": "1.3.1"},
+    update_mechanism="web upload via mtd_write; uImage CRC32 only",
+    en303645={"5.1-1": "FAIL - admin/admin nvram default", "5.6-1": "FAIL - telnetd at every boot", "5.7-1": "FAIL - CRC only",
+              "5.3": "FAIL - Linux 2.6.21, BusyBox 1.12.1, uClibc 0.9.28 in a 2015 build"},
+    uncertain=["device brand: only 'Trident' in the repository's file name"],
+    scored=[
+        FAIL("credentials", CRED, "admin/admin nvram default", "read etc_ro/Wireless/RT2860AP/RT2860_default_vlan: Login=admin, Password=admin", needles=["admin"]),
+        FAIL("services", ["5.6-1"], "telnetd started by etc_ro/rcS", "etc_ro/rcS read by hand (inittab ::sysinit:/etc_ro/rcS)", needles=["telnet"]),
+        COMP("busybox", "1.12.1", "strings bin/busybox"), COMP("uclibc", "0.9.28", "lib/libuClibc-0.9.28.so", aliases=["uclibc-ng"]),
+        COMP("linux", "2.6.21", "uImage kernel banner"), COMP("proftpd", "1.3.1", "strings bin/proftpd 'ProFTPD 1.3.1 Server'"),
+        LAY(0, ["uimage", "u-boot"], "uImage @0", "binwalk 2.3.3 and 3.1.0, file(1)"),
+        FAIL("update_integrity", UPD, "uImage CRC only", "uImage header"),
+        FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no canary, no PIE", "pyelftools (canary 0/51, PIE 0/28)", **ELF),
+    ]))
+
+GT.append(rec(
+    "linksys-wrt54gl-4.30.18.006-etsi.bin", device="Linksys WRT54GL stock firmware 4.30.18.006 ETSI (2016-01-08, Linux 2.4.20)",
+    vendor="Linksys", image_type="linux_router_firmware",
+    container_layout={"summary": "BIN header 'W54G' @0; TRX @0x20; gzip kernel 'piggy' @0x3C (Linux 2.4.20); SquashFS 3.0 with Linksys magic 'shsq' @0xB9A90 (539 inodes)"},
+    extraction={"tool": "kernel: dd + gunzip; rootfs NOT extracted: the 'shsq' LZMA variant needs sasquatch, which no package here provides (7z, unsquashfs, unblob fail)"},
+    component_versions={"linux": "2.4.20"},
+    update_mechanism="web upgrade; TRX CRC32 and BIN header only",
+    en303645={"5.7-1": "FAIL - CRC32 only", "5.3": "FAIL - Linux 2.4.20 in a 2016 build", "5.1-1": "UNCERTAIN - rootfs not extracted (Linksys default admin/admin per the manual)"},
+    uncertain=["everything in the root filesystem"],
+    scored=[COMP("linux", "2.4.20", "gunzip of the piggy @0x3C: 'Linux version 2.4.20 ... Jan 8 2016'"),
+            LAY(0x20, ["trx"], "TRX @0x20", "binwalk 2.3.3 and 3.1.0"),
+            LAY(0xB9A90, ["squashfs"], "SquashFS 3.0 'shsq' @0xB9A90", "binwalk 2.3.3 ('non-standard signature, version 3.0')"),
+            FAIL("update_integrity", UPD, "TRX CRC32 only", "TRX header", any=["trx", "crc", "checksum"])]))
+
+for nm, dev, vend, comps, kern, sq, telnet_how in (
+        ("openwrt-brcm-2.4-awandahl.trx", "OpenWrt Backfire 10.03.1 brcm-2.4 (2011) with LuCI 0.10", "Linksys",
+         [("busybox", "1.15.3"), ("dnsmasq", "2.55"), ("dropbear", "0.53.1"), ("uclibc", "0.9.30.1")], "2.4.37.9", 0x7D400,
+         "etc/init.d/telnet has_root_pwd: passwd 'root:!' -> ${pwd#[!x]} empty -> telnetd -l /bin/login.sh; S50telnet"),
+        ("openwrt-brcm-2.4-retroaudio-asus.trx", "OpenWrt Kamikaze 8.09 brcm-2.4 (2008) for an ASUS WL-500g-class router", "ASUS",
+         [("busybox", "1.11.2"), ("dnsmasq", "2.45"), ("dropbear", "0.51"), ("uclibc", "0.9.29")], "2.4.35.4", 0x7A800,
+         "etc/init.d/telnet: awk exits 1 only when root's field is non-empty and has no '!': 'root:!' -> telnet starts; S50telnet")):
+    GT.append(rec(
+        nm, device=dev, vendor=vend, image_type="linux_router_firmware",
+        container_layout={"summary": f"TRX @0; gzip loader @0x1C; LZMA kernel @0x904 (Linux {kern}); SquashFS 3.0 LE LZMA @0x{sq:X}"},
+        extraction={"tool": SQ3_HOW},
+        network_services_boot=[{"service": "telnetd -l /bin/login.sh", "started_by": "S50telnet", "condition": telnet_how},
+                               {"service": "askfirst root shells", "started_by": "etc/inittab tts/0, ttyS0, tty1 ::askfirst:/bin/ash --login"},
+                               {"service": "dropbear", "started_by": "S50dropbear"}],
+        component_versions=dict(comps + [("linux", kern)]),
+        update_mechanism="TRX CRC32; mtd write / sysupgrade without signature; ipkg/opkg without signatures",
+        en303645={"5.1-1": "FAIL - telnet root shell without a password ('root:!' counts as no password)", "5.6-1": "FAIL - telnet at boot",
+                  "5.6-4": "FAIL - askfirst root shells on the consoles", "5.7-1": "FAIL - TRX CRC32 only"},
+        scored=[
+            FAIL("credentials", CRED, "telnet root shell without password: passwd 'root:!' read as no password", telnet_how, needles=["root"]),
+            FAIL("services", ["5.6-1"], "telnetd at boot", "etc/rc.d/S50telnet -> etc/init.d/telnet", needles=["telnet"]),
+            FAIL("services", ["5.6-4"], "askfirst root shell on the console", "etc/inittab", needles=["askfirst"]),
+            LAY(0, ["trx"], "TRX @0", "binwalk 2.3.3 and 3.1.0"),
+            LAY(sq, ["squashfs"], "SquashFS 3.0 @0x%X" % sq, "binwalk 2.3.3 ('version 3.0'); 7z extracts it"),
+            COMP("linux", kern, "kernel banner (strings on the LZMA kernel) and lib/modules"),
+            FAIL("update_integrity", UPD, "TRX CRC32 only, no signature", "TRX header", any=["trx", "crc", "checksum", "sysupgrade"]),
+            FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no canary, no PIE", "pyelftools + checksec.py", **ELF),
+            NOT_FAIL("keys", ["5.4-3", "5.4-4", "5.4-1"], "no private key (dropbear keys generated at first boot)", "grep; etc/dropbear empty or 0-byte", **KEYS_NONE),
+        ] + [COMP(n, v, OWRT_HOW + " / 7z-extracted binaries", aliases=(["uclibc-ng"] if n == "uclibc" else [])) for n, v in comps]))
+
+# --- ESP32-CAM MicroPython camera firmware ---------------------------------------------------------
+GT.append(rec(
+    "micropython-v1.21.0-esp32-camera.bin", device="MicroPython v1.21.0 with the ESP32 camera driver (no BLE) for ESP32-CAM boards, flash image written at 0x1000",
+    vendor="AI-Thinker (ESP32-CAM)", image_type="mcu_firmware",
+    container_layout={"summary": "ESP32 bootloader image @0 (flash 0x1000); partition table @0x7000 (nvs, phy_init, factory @flash 0x10000, vfs); ESP32 app image @0xF000 (8 segments, SHA-256 appended, app descriptor: ESP-IDF v5.0.2, built Oct 13 2023)"},
+    mcu={"chip": "ESP32", "tool": "esptool 5.6 image-info on the file and on the bytes from 0xF000; partition table decoded by hand (0xAA50 entries)"},
+    component_versions={"micropython": "1.21.0", "esp-idf": "5.0.2", "mbedtls": "3.4.0 (string '@3.4.0')"},
+    network_services_boot=[{"service": "MicroPython REPL on UART0", "auth": "none (CTRL-A raw REPL); WebREPL off until webrepl_setup sets a password"}],
+    private_keys_and_certs=[{"what": "PEM header strings only (mbedTLS parser), binwalk 2.3.3 flags them as keys @0x42A3A"}],
+    update_mechanism="serial flash / OTA by user code; SHA-256 digest appended, no Secure Boot v2 signature block",
+    en303645={"5.6-4": "FAIL - unauthenticated Python REPL on the UART", "5.7-1": "FAIL - digest only, no signature", "5.4-3": "PASS - PEM strings only"},
+    scored=[
+        FAIL("services", ["5.6-4"], "unauthenticated MicroPython REPL on the UART", "strings: 'CTRL-A -- on a blank line, enter raw REPL mode', MicroPython design"),
+        COMP("micropython", "1.21.0", "strings: 'MicroPython v1.21.0 on 2023-10-13'"),
+        COMP("esp-idf", "5.0.2", "app descriptor at 0xF020: idf_ver v5.0.2 (esptool image-info)", aliases=["esp_idf", "espidf"]),
+        LAY(0xF000, ["esp32", "esp"], "ESP32 app image @0xF000", "esptool image-info on the bytes from 0xF000"),
+        FAIL("update_integrity", UPD, "SHA-256 digest only, no Secure Boot signature", "esptool: 'Validation hash ... (valid)', no signature block"),
+        NOT_FAIL("keys", ["5.4-3", "5.4-4", "5.4-1"], "PEM header strings without a key body", "strings at the binwalk offsets: BEGIN/END lines only", **KEYS_NONE),
+    ]))
 
 for r in GT:
     for p in r["scored"]:
