@@ -99,6 +99,8 @@ def last_error(dirpath):
 
 def score(gt, reports_dir):
     fam = {f: {"points": 0, "found": 0} for f in FAMILIES}
+    groups = {}
+    traps = {"NOT_FAIL": 0, "NOT_PASS": 0}
     false_fail, false_pass, no_report, misses, per_image = [], [], [], [], []
     for rec in gt:
         name = rec["file"]
@@ -108,9 +110,15 @@ def score(gt, reports_dir):
         if report is None:
             no_report.append((name, last_error(d)))
         got = total = 0
+        group = "Linux" if "linux" in rec.get("image_type", "") else "non-Linux"
+        g = groups.setdefault(group, {"images": 0, "reports": 0, "points": 0, "found": 0})
+        g["images"] += 1
+        g["reports"] += report is not None
         for p in rec.get("scored", []):
             e = p["expect"]
             f = p["family"]
+            if e in traps:
+                traps[e] += 1
             if e in ("FAIL", "PRESENT"):
                 fam[f]["points"] += 1
                 total += 1
@@ -137,7 +145,9 @@ def score(gt, reports_dir):
                 if hit:
                     false_fail.append((name, p, hit[0].get("title", "")))
         per_image.append((name, got, total, report is not None))
-    return fam, false_fail, false_pass, no_report, misses, per_image
+        g["points"] += total
+        g["found"] += got
+    return fam, groups, traps, false_fail, false_pass, no_report, misses, per_image
 
 
 def describe(p):
@@ -156,7 +166,7 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     gt = json.load(open(a.ground_truth))
-    fam, ff, fp, nr, misses, per = score(gt, a.reports)
+    fam, groups, traps, ff, fp, nr, misses, per = score(gt, a.reports)
     print(f"images: {len(gt)}, with a report: {sum(1 for x in per if x[3])}")
     print(f"{'family':<18}{'points':>7}{'found':>7}{'recall':>9}")
     tp = tf = 0
@@ -167,10 +177,13 @@ def main():
         rate = f"{100.0 * k / n:.1f}%" if n else "n/a"
         print(f"{f:<18}{n:>7}{k:>7}{rate:>9}")
     print(f"{'all':<18}{tp:>7}{tf:>7}{(100.0 * tf / tp if tp else 0):>8.1f}%")
-    print(f"false FAIL: {len(ff)}")
+    for name, g in sorted(groups.items()):
+        rate = f"{100.0 * g['found'] / g['points']:.1f}%" if g["points"] else "n/a"
+        print(f"{name} images: {g['images']} ({g['reports']} with a report), points {g['points']}, found {g['found']}, recall {rate}")
+    print(f"false FAIL: {len(ff)} (of {traps['NOT_FAIL']} NOT_FAIL traps)")
     for name, p, title in ff:
         print(f"  {name}: {describe(p)} <- {title[:100]}")
-    print(f"false PASS: {len(fp)}")
+    print(f"false PASS: {len(fp)} (FAIL and NOT_PASS points whose provision is PASS; {traps['NOT_PASS']} NOT_PASS)")
     for name, p in fp:
         print(f"  {name}: {describe(p)}")
     print(f"without a report: {len(nr)}")
@@ -180,7 +193,7 @@ def main():
     for name, p in misses:
         print(f"  {name}: [{p['family']}] {describe(p)}")
     if a.json:
-        json.dump({"families": fam, "false_fail": [[n, describe(p), t] for n, p, t in ff],
+        json.dump({"families": fam, "groups": groups, "traps": traps, "false_fail": [[n, describe(p), t] for n, p, t in ff],
                    "false_pass": [[n, describe(p)] for n, p in fp], "no_report": nr,
                    "missed": [[n, p["family"], describe(p)] for n, p in misses],
                    "per_image": per}, open(a.json, "w"), indent=1)

@@ -275,7 +275,7 @@ GT.append(rec(
 # --- Seagate BlackArmor NAS 220 service pack SP42 ------------------------------------------------
 GT.append(rec(
     "seagate-blackarmor-nas220-sg2000-2000.1337.sp42.img", device="Seagate BlackArmor NAS 220 'service pack' image (unofficial SP42) accepted by the stock web updater",
-    vendor="Seagate", image_type="nas_update_package",
+    vendor="Seagate", image_type="linux_nas_update_package",
     container_layout={"summary": "76800-byte leading block (high entropy; not parsed); gzip @0x12C00 -> tar (sp, pre_setup.sh, post_setup.sh, forallver, sp.tgz)"},
     extraction={"tool": "dd skip=76800 | gunzip | tar (binwalk 2.3.3 finds the gzip; binwalk 3.1.0 and unblob find nothing)"},
     accounts={"set_by_update": "pre_setup.sh replaces root in etc/shadow/passwd with $1$$4ZqV5rJEeb0ZYXscpTpsX. (md5crypt, empty salt)",
@@ -412,7 +412,7 @@ mcu("tesla-laser-cat-toy-flash.bin", "Tesla Smart laser cat toy, 32 KiB MCU flas
     unc=["MCU family (Cortex-M per the repository's OpenOCD DAP config)"])
 mcu("zephyr-CVE-2020-10064.bin", "Zephyr RTOS sample (802.15.4), fuzzware CVE-2020-10064 target", "Zephyr Project", "rtos_firmware",
     comps=[("zephyr", "2.2.0", "strings: 'zephyr-v2.2.0-2456-g38970c07abfc'", ["zephyr-rtos", "zephyr os"])])
-mcu("contiki-ng-snmp-server.bin", "Contiki-NG 4.4 SNMP server for CC2538DK (fuzzware CVE-2020-12141 target)", "Contiki-NG", "rtos_firmware",
+mcu("contiki-ng-snmp-server.bin", "Contiki-NG 4.4 SNMP server for the TI CC2538DK (fuzzware CVE-2020-12141 target)", "Contiki-NG", "rtos_firmware",
     extra=[FAIL("credentials", CRED, "SNMP community 'public' compiled in", "strings: 'public' beside 'Request with invalid community' and 'Could not decode community'", needles=["public"])],
     comps=[("contiki-ng", "4.4", "strings: 'Contiki-NG-release/v4.4-dirty'", ["contiki"])])
 GT[-1]["scored"] = [p for p in GT[-1]["scored"] if p["expect"] != "NOT_FAIL"]

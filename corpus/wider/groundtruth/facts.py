@@ -6,9 +6,10 @@ import glob, json, os, re, subprocess, sys
 from elftools.elf.elffile import ELFFile
 from elftools.elf.dynamic import DynamicSection
 
-IMG = "/tmp/wc/img"
-GT = "/tmp/wc/gt"
-OUT = "/tmp/wc/facts"
+# Work folders (see extract.sh): images, per-image tool output, collected facts.
+IMG = os.environ.get("WC_IMG", "/tmp/wc/img")
+GT = os.environ.get("WC_GT", "/tmp/wc/gt")
+OUT = os.environ.get("WC_FACTS", "/tmp/wc/facts")
 os.makedirs(OUT, exist_ok=True)
 
 
@@ -195,14 +196,13 @@ def crack(name, facts):
                     hashes.append(f"{parts[0]}:{parts[1]}")
     if not hashes:
         return []
-    hf = f"/tmp/wc/facts/{name}.hashes"
+    hf = f"{OUT}/{name}.hashes"
     open(hf, "w").write("\n".join(hashes) + "\n")
-    pot = f"/tmp/wc/facts/{name}.pot"
     for fmt in ("md5crypt", "descrypt", "sha512crypt", "sha256crypt"):
-        run(["john", f"--pot={pot}", f"--format={fmt}", "--wordlist=/tmp/wc/words.txt", hf], timeout=300)
+        run(["john", f"--format={fmt}", f"--wordlist={OUT}/words.txt", hf], timeout=300)
     out = []
     for fmt in ("md5crypt", "descrypt", "sha512crypt", "sha256crypt"):
-        out += [l for l in run(["john", f"--pot={pot}", f"--format={fmt}", "--show", hf]).splitlines() if l.count(":") >= 1 and "password hash" not in l and l.strip()]
+        out += [l for l in run(["john", f"--format={fmt}", "--show", hf]).splitlines() if l.count(":") >= 1 and "password hash" not in l and l.strip()]
     return out
 
 
