@@ -484,6 +484,7 @@ GT.append(rec(
         FAIL("services", ["5.6-1"], "telnetd started by etc_ro/rcS", "etc_ro/rcS read by hand (inittab ::sysinit:/etc_ro/rcS)", needles=["telnet"]),
         COMP("busybox", "1.12.1", "strings bin/busybox"), COMP("uclibc", "0.9.28", "lib/libuClibc-0.9.28.so", aliases=["uclibc-ng"]),
         COMP("linux", "2.6.21", "uImage kernel banner"), COMP("proftpd", "1.3.1", "strings bin/proftpd 'ProFTPD 1.3.1 Server'"),
+        COMP("pppd", "2.4.2", "strings bin/pppd: version string '2.4.2'", aliases=["ppp"]),
         LAY(0, ["uimage", "u-boot"], "uImage @0", "binwalk 2.3.3 and 3.1.0, file(1)"),
         FAIL("update_integrity", UPD, "uImage CRC only", "uImage header"),
         FAIL("elf_hardening", ["5.6-9", "5.6-8"], "no canary, no PIE", "pyelftools (canary 0/51, PIE 0/28)", **ELF),

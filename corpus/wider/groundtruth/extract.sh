@@ -22,6 +22,16 @@ cp -n "$cache"/* "$WC/img/"
 cat ../shared/corpus/credentials/*.txt 2>/dev/null | grep -v '^#' | tr ': \t' '\n\n\n' \
   | sort -u > "$WC/facts/words.txt"
 cd "$WC"   # unblob writes unblob.log into the current folder
+# 7-Zip on a carved SquashFS: as it is first (hsqs, and the 'shsq' of the Ralink image), then with
+# the vendor magic (hsqt of DD-WRT) rewritten to hsqs on a copy.
+x7() {  # squashfs-file out-dir log
+  7z x -o"$2" "$1" >> "$3" 2>&1
+  if [[ -z "$(find "$2" -type f 2> /dev/null | head -1)" ]]; then
+    rm -rf "$2"; cp "$1" "$1.hsqs"
+    printf 'hsqs' | dd of="$1.hsqs" bs=1 conv=notrunc 2> /dev/null
+    7z x -o"$2" "$1.hsqs" >> "$3" 2>&1
+  fi
+}
 for img in img/*; do
   f=$(basename "$img"); d="$WC/gt/$f"; mkdir -p "$d/fs"
   binwalk "$img" > "$d/binwalk.txt" 2>&1
@@ -29,15 +39,13 @@ for img in img/*; do
   rm -rf "$d/ext"
   timeout 600 nice unblob -p 1 -d 5 -e "$d/ext" --report "$d/unblob.json" "$img" > "$d/unblob.log" 2>&1
   # unblob carves squashfs but cannot extract it without sasquatch: Debian unsquashfs (4.x, and
-  # 3.x gzip) first, then 7-Zip for SquashFS 3.x LZMA; vendor magics (hsqt, shsq) are rewritten
-  # to hsqs on a copy for 7z.
+  # 3.x gzip) first, then 7-Zip for SquashFS 3.x LZMA.
   n=0
   while IFS= read -r sq; do
     n=$((n + 1)); out="$d/fs/sq$n"; rm -rf "$out"
     if ! unsquashfs -no-xattrs -d "$out" "$sq" > "$d/fs/sq$n.log" 2>&1; then
       rm -rf "$out"; cp "$sq" "$d/fs/sq$n.img"
-      printf 'hsqs' | dd of="$d/fs/sq$n.img" bs=1 conv=notrunc 2> /dev/null
-      7z x -o"$out" "$d/fs/sq$n.img" >> "$d/fs/sq$n.log" 2>&1
+      x7 "$d/fs/sq$n.img" "$out" "$d/fs/sq$n.log"
     fi
   done < <(find "$d/ext" -type f -name '*.squashfs*' 2> /dev/null)
 done
@@ -45,10 +53,11 @@ rm -f "$WC/unblob.log"
 # SquashFS 3.0 that unblob does not carve (vendor magic, or inside a uImage payload): carved at the
 # binwalk 2.3.3 offset by hand, then the same 7z step. Offsets from gt/<image>/binwalk.txt.
 carve() {  # image offset
-  local d="$WC/gt/$1"; [[ -d "$d/fs/sq1" ]] && return
+  local d="$WC/gt/$1"; [[ -f "$WC/img/$1" ]] || return 0
+  [[ -n "$(find "$d/fs/sq1" -type f 2> /dev/null | head -1)" ]] && return
+  rm -rf "$d/fs/sq1"
   dd if="$WC/img/$1" of="$d/fs/carved.sq" bs=1 skip="$2" 2> /dev/null
-  printf 'hsqs' | dd of="$d/fs/carved.sq" bs=1 conv=notrunc 2> /dev/null
-  7z x -o"$d/fs/sq1" "$d/fs/carved.sq" > "$d/fs/carved.log" 2>&1
+  x7 "$d/fs/carved.sq" "$d/fs/sq1" "$d/fs/carved.log"
 }
 carve ddwrt-v24-mini-wrt54g.bin 923904
 carve trident-v7209-5.uImage 1179648
