@@ -24,6 +24,8 @@ for c in ../shared/corpus/credentials/*.txt; do [[ -f "$c" ]] && creds+=(--creds
 mkdir -p "$OUT"
 mapfile -t names < <(python3 -c 'import json,sys; [print(r["file"]) for r in json.load(open(sys.argv[1]))]' "$GT")
 for name in "${names[@]}"; do
+  # Each report folder is removed and rebuilt: keep it a plain name inside $OUT.
+  if [[ -z "$name" || "$name" == */* || "$name" == .* ]]; then echo "skipped odd name: $name" >&2; continue; fi
   img="$CACHE/$name"
   dir="$OUT/$name"
   if [[ ! -f "$img" ]]; then echo "not cached: $name" >&2; continue; fi
