@@ -189,6 +189,9 @@ def main():
     print(f"without a report: {len(nr)}")
     for name, why in nr:
         print(f"  {name}: {why}")
+    print("per image (found/points):")
+    for name, got, total, has in per:
+        print(f"  {got:>3}/{total:<3} {name}{'' if has else '  (no report)'}")
     print("missed points:")
     for name, p in misses:
         print(f"  {name}: [{p['family']}] {describe(p)}")

@@ -330,6 +330,7 @@ for nm, ver, core, sdk, ota in (("tasmota-6.6.0-sonoff-basic.bin", "6.6.0", "2.4
         scored=[
             FAIL("credentials", CRED, "MQTT default DVES_USER/DVES_PASS", "strings: DVES_USER, DVES_PASS beside the Mqtt* key table", needles=["DVES"]),
             FAIL("update_integrity", UPD_ANY, "plain-HTTP OTA URL", f"strings: {ota}", needles=["http://"]),
+            FAIL("update_integrity", UPD, "image protected by a checksum only, no signature", "esptool image-info on both images: checksum valid, no hash or signature"),
             COMP("tasmota", ver, "strings: StatusFWR / release URL / upstream tag", aliases=["sonoff-tasmota"]),
             COMP("esp8266-nonos-sdk", sdk, "strings: SDK version string (e.g. '2.2.1(cfd48f3)')", aliases=["esp8266-sdk", "esp8266_nonos_sdk", "nonos-sdk"]),
             LAY(0x1000, ["esp8266", "esp"], "application image @0x1000", "esptool image-info on the bytes from 0x1000"),
