@@ -299,7 +299,7 @@ GT.append(rec(
     update_mechanism="kwboot / flash write; no signature (kwbimage v0 without secure header)",
     en303645={"5.7-1": "FAIL - no secure boot header"},
     uncertain=["U-Boot version (no banner string found)"],
-    scored=[FAIL("update_integrity", UPD, "kwbimage without a secure-boot header", "header byte 0 block id / no secure header; binwalk finds no signature")]))
+    scored=[FAIL("update_integrity", UPD, "kwbimage without a secure-boot header", "xxd: kwbimage v0 main header (byte 0 = 0x8B boot from NAND, 8-bit header checksum @0x1F); the Kirkwood v0 format has no secure-header or signature fields")]))
 
 # --- DIR-612 B1 (Realtek, non-Linux) -------------------------------------------------------------
 for nm, ver in (("dlink-dir612b1-fw200tcb03-webupload.img", "2.00TCB03"), ("dlink-dir612b1-fw201enb01-webupload.img", "2.01ENB01"),
@@ -498,7 +498,7 @@ GT.append(rec(
     extraction={"tool": "kernel: dd + gunzip; rootfs NOT extracted: the 'shsq' LZMA variant needs sasquatch, which no package here provides (7z, unsquashfs, unblob fail)"},
     component_versions={"linux": "2.4.20"},
     update_mechanism="web upgrade; TRX CRC32 and BIN header only",
-    en303645={"5.7-1": "FAIL - CRC32 only", "5.3": "FAIL - Linux 2.4.20 in a 2016 build", "5.1-1": "UNCERTAIN - rootfs not extracted (Linksys default admin/admin per the manual)"},
+    en303645={"5.7-1": "FAIL - CRC32 only", "5.3": "FAIL - Linux 2.4.20 in a 2016 build", "5.1-1": "UNCERTAIN - rootfs not extracted"},
     uncertain=["everything in the root filesystem"],
     scored=[COMP("linux", "2.4.20", "gunzip of the piggy @0x3C: 'Linux version 2.4.20 ... Jan 8 2016'"),
             LAY(0x20, ["trx"], "TRX @0x20", "binwalk 2.3.3 and 3.1.0"),
