@@ -29,6 +29,7 @@ fn fw(name: &str, version: &str, path: &str, excerpt: &str) -> Component {
             },
             excerpt: excerpt.into(),
         }],
+        files: vec![],
     }
 }
 
@@ -48,6 +49,7 @@ fn banner(name: &str, version: &str, port: u16, excerpt: &str) -> Component {
             },
             excerpt: excerpt.into(),
         }],
+        files: vec![],
     }
 }
 

@@ -519,6 +519,42 @@ fn openwrt_corpus_image_formats_validate_locate_and_fingerprint_stably() {
         .filter(|p| p["name"] == "miniupnpd")
         .count();
     assert_eq!(spdx_minis, 1);
+    // File hashes: BusyBox is its own binary, so its component carries /bin/busybox's SHA-256
+    // (checked here with coreutils over an unpacked copy); the package database that also
+    // names packages is never hashed as one.
+    let unpacked = tmp.path().join("u");
+    let o = bin()
+        .args(["-q", "unpack"])
+        .arg(&img)
+        .arg("--out")
+        .arg(&unpacked)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let busybox = walk_find(&unpacked, "bin/busybox").expect("busybox unpacked");
+    let sum = Command::new("sha256sum").arg(&busybox).output().unwrap();
+    let want = String::from_utf8_lossy(&sum.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let bb = cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "busybox")
+        .unwrap();
+    assert_eq!(bb["hashes"][0]["alg"], "SHA-256");
+    assert_eq!(bb["hashes"][0]["content"], want.as_str());
+    let spdx_bb = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "busybox")
+        .unwrap();
+    assert_eq!(spdx_bb["checksums"][0]["checksumValue"], want.as_str());
+    assert_eq!(spdx_bb["packageFileName"], "/bin/busybox");
+    assert!(!cdx.to_string().contains("/usr/lib/opkg/status\""));
     assert_eq!(
         cdx["metadata"]["component"]["name"],
         "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin",
@@ -948,4 +984,21 @@ fn declarations_are_signed_with_a_given_key_and_verify_independently() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--format cyclonedx"), "{}", stderr(&o));
+}
+
+/// The first file under `dir` whose path ends with `suffix` (a regular file, not a link).
+fn walk_find(dir: &Path, suffix: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()? {
+        let e = e.ok()?;
+        let p = e.path();
+        let t = e.file_type().ok()?;
+        if t.is_dir() {
+            if let Some(f) = walk_find(&p, suffix) {
+                return Some(f);
+            }
+        } else if t.is_file() && p.to_string_lossy().ends_with(suffix) {
+            return Some(p);
+        }
+    }
+    None
 }

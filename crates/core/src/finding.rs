@@ -281,6 +281,19 @@ pub struct Component {
     pub method: String,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// The ELF files this component was identified in (its own binary or library, or one it is
+    /// statically linked into; never the package database or script that names it), with their
+    /// SHA-256, so an SBOM consumer can tell this build from another of the same version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileDigest>,
+}
+
+/// A file of the extracted image and its SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FileDigest {
+    /// Path inside the root filesystem, e.g. `/bin/busybox`.
+    pub path: String,
+    pub sha256: String,
 }
 
 /// Everything one evidence source yields.

@@ -222,6 +222,7 @@ pub fn from_services(host: &str, services: &[Service]) -> Vec<Component> {
                         version,
                         method: m,
                         evidence: vec![ev],
+                        files: Vec::new(),
                     }),
                 }
             }

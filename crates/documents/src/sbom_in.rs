@@ -286,6 +286,7 @@ mod tests {
             cpe: None,
             method: method.into(),
             evidence: vec![],
+            files: vec![],
         }
     }
 

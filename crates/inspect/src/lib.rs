@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use iotassure_core::finding::{Observations, Source};
+use iotassure_core::finding::{Component, FileDigest, Location, Observations, Source};
 use iotassure_core::progress::Progress;
 use iotassure_core::tree::{Blob, BlobKind, Entry, EntryKind, RootfsView, Tree};
 use rayon::prelude::*;
@@ -368,9 +368,70 @@ pub fn inspect_within(tree: &Tree, opts: &Options, progress: &dyn Progress) -> I
             live >> 20
         ));
     }
+    digest_component_files(&ctx, &mut obs.components);
     facts::infer(&ctx, &mut obs);
     Inspection {
         observations: obs,
         limits_hit,
     }
+}
+
+/// Gives each component the SHA-256 of the ELF objects its evidence points at (`/bin/busybox`
+/// for BusyBox's banner, `/usr/sbin/sputnik` for a zlib linked into it), never the package
+/// database or script that names it.
+/// A file only partly read into memory is hashed from disk.
+fn digest_component_files(ctx: &Ctx<'_>, comps: &mut [Component]) {
+    for c in comps {
+        for e in &c.evidence {
+            let Location::File {
+                path, provenance, ..
+            } = &e.location
+            else {
+                continue;
+            };
+            let held: Vec<(&Root<'_>, &FileRec<'_>)> = ctx
+                .roots
+                .iter()
+                .filter_map(|r| r.file(path).map(|f| (r, f)))
+                .collect();
+            // Several root filesystems may hold the path; the one the evidence cites wins.
+            let Some(&(_, f)) = held
+                .iter()
+                .find(|(r, _)| r.view.provenance(path) == *provenance)
+                .or(held.first())
+            else {
+                continue;
+            };
+            if c.files.iter().any(|d| d.path == f.path) {
+                continue;
+            }
+            if let Some(sha256) = elf_digest(ctx, f) {
+                c.files.push(FileDigest {
+                    path: f.path.clone(),
+                    sha256,
+                });
+            }
+        }
+    }
+}
+
+/// The SHA-256 of `f` when it is an ELF object.
+fn elf_digest(ctx: &Ctx<'_>, f: &FileRec<'_>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if !f.truncated {
+        return f
+            .elf
+            .is_some()
+            .then(|| hex::encode(Sha256::digest(&f.data)));
+    }
+    let mut file = iotassure_core::tree::open_nofollow(&ctx.tree.disk_path(f.entry)).ok()?;
+    let mut h = Sha256::new();
+    let mut head = [0u8; 4];
+    std::io::Read::read_exact(&mut file, &mut head).ok()?;
+    if &head != b"\x7fELF" {
+        return None;
+    }
+    h.update(head);
+    std::io::copy(&mut file, &mut h).ok()?;
+    Some(hex::encode(h.finalize()))
 }

@@ -92,6 +92,17 @@ pub fn cyclonedx(r: &Report) -> Value {
             if let Some(cpe) = &c.cpe {
                 v["cpe"] = json!(cpe);
             }
+            if let Some(f) = c.sole_file() {
+                v["hashes"] = json!([{ "alg": "SHA-256", "content": f.sha256 }]);
+            }
+            // Every file with its digest, as sha256sum prints them: with several files no one
+            // hash is the component's, and even with one the path says which file it was.
+            for f in &c.files {
+                v["properties"]
+                    .as_array_mut()
+                    .expect("built above")
+                    .push(json!({ "name": "iotassure:file-sha256", "value": format!("{}  {}", f.sha256, f.path) }));
+            }
             let mut ev = json!({
                 "identity": [{ "field": "purl", "confidence": best, "methods": methods }],
             });

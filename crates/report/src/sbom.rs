@@ -2,7 +2,7 @@
 //! components merged so that one package appears once, and package URLs of a real type.
 
 use iotassure_assess::Report;
-use iotassure_core::finding::{Component, Evidence};
+use iotassure_core::finding::{Component, Evidence, FileDigest};
 
 /// The product an SBOM describes: the maker's names from the conformance statement, or, without
 /// one, the image's file name. Never the host path: an SBOM leaves the lab, and where the
@@ -62,6 +62,29 @@ pub struct Package {
     pub evidence: Vec<Evidence>,
     /// The shorter versions merged into this one (`1.9` for `1.9.20141209`).
     pub merged_versions: Vec<String>,
+    /// The ELF files the package was identified in, with their SHA-256: its own binary, or one
+    /// it is linked into.
+    pub files: Vec<FileDigest>,
+}
+
+impl Package {
+    /// The one file that is the whole package (`/usr/sbin/dropbear`, `/usr/lib/libz.so.1`),
+    /// whose digest can stand for the package's. None when there are several, and none when
+    /// the file is named for something else: zlib seen inside `/usr/sbin/sputnik` is linked
+    /// into it, and sputnik's digest is not zlib's.
+    pub fn sole_file(&self) -> Option<&FileDigest> {
+        let [one] = self.files.as_slice() else {
+            return None;
+        };
+        let base = one
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let name = self.name.to_ascii_lowercase();
+        (base.starts_with(&name) || base.starts_with(&format!("lib{name}"))).then_some(one)
+    }
 }
 
 /// `short` names the same release as `long`, only less precisely: `long` starts with it and
@@ -107,6 +130,11 @@ pub fn packages(r: &Report) -> Vec<Package> {
                     p.evidence.push(e.clone());
                 }
             }
+            for f in &c.files {
+                if !p.files.contains(f) {
+                    p.files.push(f.clone());
+                }
+            }
             if p.version != c.version && !p.merged_versions.contains(&c.version) {
                 p.merged_versions.push(c.version.clone());
             }
@@ -120,6 +148,7 @@ pub fn packages(r: &Report) -> Vec<Package> {
             methods: c.method.split(", ").map(str::to_string).collect(),
             evidence: c.evidence.clone(),
             merged_versions: Vec::new(),
+            files: c.files.clone(),
         });
     }
     out
@@ -184,6 +213,7 @@ mod tests {
             cpe: None,
             method: method.into(),
             evidence: Vec::new(),
+            files: Vec::new(),
         }
     }
 

@@ -82,11 +82,28 @@ pub fn spdx(r: &Report) -> Value {
             "externalRefs": refs,
             "sourceInfo": source,
         });
+        let mut comment = Vec::new();
         if !p.merged_versions.is_empty() {
-            pkg["comment"] = json!(format!(
+            comment.push(format!(
                 "Also seen as version {} (a less precise reading of the same package).",
                 p.merged_versions.join(", ")
             ));
+        }
+        if let Some(f) = p.sole_file() {
+            pkg["checksums"] = json!([{ "algorithm": "SHA256", "checksumValue": f.sha256 }]);
+            pkg["packageFileName"] = json!(f.path);
+        } else if !p.files.is_empty() {
+            comment.push(format!(
+                "Files (SHA-256): {}.",
+                p.files
+                    .iter()
+                    .map(|f| format!("{} {}", f.path, f.sha256))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        if !comment.is_empty() {
+            pkg["comment"] = json!(comment.join(" "));
         }
         packages.push(pkg);
         relationships.push(json!({

@@ -666,6 +666,7 @@ fn mqtt_anonymous(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
                     location: ex.location(),
                     excerpt: format!("{}: $SYS/broker/version {v}", svc.label()),
                 }],
+                files: Vec::new(),
             });
         }
     }

@@ -188,6 +188,7 @@ impl Found {
             cpe: known(name).and_then(|k| k.cpe(version)),
             method: method.to_string(),
             evidence: Vec::new(),
+            files: Vec::new(),
         });
         if !c.method.split(", ").any(|m| m == method) {
             c.method = format!("{}, {method}", c.method);
