@@ -131,6 +131,10 @@ fn seeds(t: &std::path::Path) -> BTreeMap<&'static str, Vec<u8>> {
             true,
         ),
     );
+    let mut nonos = esp8266_image(0x4010_0004, &[(0x4010_0000, noise(200, 3))]);
+    nonos.resize(0x10000, 0xff);
+    nonos.extend(noise(2000, 4));
+    s.insert("esp8266-irom0", nonos);
     let bin = t.join("flash.bin");
     fs::write(&bin, noise(3000, 2)).unwrap();
     s.insert(
@@ -353,6 +357,6 @@ fn every_fuzz_target_reaches_its_parser() {
         }
         checked += 1;
     }
-    assert!(checked >= 39, "only {checked} fuzz targets found");
+    assert!(checked >= 40, "only {checked} fuzz targets found");
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -16,6 +16,7 @@ pub mod cpio;
 pub mod cramfs;
 pub mod deadc0de;
 pub mod esp;
+pub mod esp8266_irom;
 pub mod ext;
 mod ext_inodes;
 pub mod fit;
@@ -65,6 +66,7 @@ pub static REGISTRY: &[&Format] = &[
     &uimage::FORMAT,
     &fit::FORMAT,
     &esp::FORMAT,
+    &esp8266_irom::FORMAT,
     &ihex::FORMAT,
     &srec::FORMAT,
     &squashfs4::FORMAT,
