@@ -106,6 +106,18 @@ fn an_rtos_program_in_an_lzma_stream_is_assessed() {
     assert_eq!(f11["verdict"], "FAIL", "{f11:#}");
     assert!(f11.to_string().contains("s3cr3tPassw0rd"), "{f11:#}");
     assert_eq!(verdict(&r, "5.7-1")["verdict"], "FAIL");
+    // The RTOS is named, with its version, and judged for 5.6-7: one privilege level.
+    assert!(
+        r["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "threadx" && c["version"] == "5.8.5.0"),
+        "{:#}",
+        r["components"]
+    );
+    let f67 = verdict(&r, "5.6-7");
+    assert_eq!(f67["verdict"], "FAIL", "{f67:#}");
     every_inconclusive_says_why(&r);
 }
 

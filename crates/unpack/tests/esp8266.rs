@@ -252,3 +252,57 @@ fn nonos_plain_layout_with_raw_irom0() {
         assert!(u.summary.layout.iter().all(|l| l.format != "esp8266-irom0"));
     }
 }
+
+#[test]
+fn flash_size_tables_differ_between_esp8266_and_esp32() {
+    // The same size nibble (2 in 0x2_, 1 in 0x1_) means 1 MB on the ESP8266 (its table starts
+    // 512KB, 256KB, 1MB) and 2 MB on the ESP32 family (1MB, 2MB, …), as esptool reads them.
+    let t = tempfile::tempdir().unwrap();
+    let mut e8266 = esp8266_image(0x4010_0004, &[(0x4010_0000, noise(64, 1))]);
+    e8266[3] = 0x40; // 4MB on the ESP8266
+    let e32 = esp_image(0x4002_2f84, &[(0x4002_2000, noise(64, 2))], false); // 0x1f
+    let mut sizes = Vec::new();
+    for (name, img) in [("8266.bin", e8266), ("32.bin", e32)] {
+        let u = run_bytes(t.path(), name, &img);
+        sizes.push(u.summary.layout[0].description.clone());
+    }
+    assert!(
+        sizes[0].contains("(ESP8266)") && sizes[0].contains(" 4MB "),
+        "{}",
+        sizes[0]
+    );
+    assert!(
+        sizes[1].contains("(ESP32-S2)") && sizes[1].contains(" 2MB 80m"),
+        "{}",
+        sizes[1]
+    );
+}
+
+#[test]
+fn hostile_second_images_are_refused_not_followed() {
+    let t = tempfile::tempdir().unwrap();
+    let user = v2_image(&noise(4000, 8), &ram_segments());
+    let mut base = bootloader();
+    pad_to(&mut base, 0x1000);
+    // An irom0 length past the end, a truncated image, a wrong segment count: each stays
+    // outside the layout as an image (its bytes are still carved and scanned).
+    let mut huge = user.clone();
+    huge[12..16].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    let truncated = user[..user.len() / 2].to_vec();
+    let mut count = user.clone();
+    count[1] = 9;
+    for (name, second) in [("huge", huge), ("truncated", truncated), ("count", count)] {
+        let mut img = base.clone();
+        img.extend(&second);
+        let u = run_bytes(t.path(), &format!("{name}.bin"), &img);
+        assert!(
+            u.summary
+                .layout
+                .iter()
+                .all(|l| !(l.offset == 0x1000 && l.format == "esp-app")),
+            "{name}: {:#?}",
+            u.summary.layout
+        );
+        assert_eq!(segments_at(&u, 0), vec![(0x4010_f000, 3456)], "{name}");
+    }
+}
