@@ -301,14 +301,18 @@ const APP_SLOTS: [usize; 5] = [0x1000, 0x41000, 0x81000, 0x101000, 0x201000];
 const IROM_SLOTS: [usize; 2] = [0x10000, 0x40000];
 
 fn identify(d: &[u8], s: usize) -> Option<Chunk> {
-    // Offset 0 is the engine's own candidate; others come only from the hints below, and must
-    // be a 4 KiB-aligned ESP8266 image behind one at offset 0.
-    if s != 0 && (s % 0x1000 != 0 || !esp8266_at_start(d)) {
+    // Offset 0 is the engine's own candidate; others come only from hints (the ESP8266 image
+    // at 0x0, an ESP-IDF partition table), and must be whole, valid images at a sector start.
+    if s % 0x1000 != 0 {
         return None;
     }
     let img = parse(d.get(s..)?, s)?;
-    if s != 0 && (img.chip.is_some() || !img.checksum_ok) {
-        return None;
+    if s != 0 {
+        let esp8266_behind_one = img.chip.is_none() && esp8266_at_start(d);
+        let sha_valid = img.sha256.as_ref().is_none_or(|(_, ok)| *ok);
+        if !img.checksum_ok || !sha_valid || !(img.chip.is_some() || esp8266_behind_one) {
+            return None;
+        }
     }
     let sha_ok = img.sha256.as_ref().is_none_or(|(_, ok)| *ok);
     if !img.checksum_ok && !img.sha256.as_ref().is_some_and(|(_, ok)| *ok) {
@@ -337,7 +341,7 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
         .collect::<Vec<_>>()
         .join("; ");
     let signed = !img.sig_blocks.is_empty();
-    let desc = app_desc(d, &img);
+    let desc = app_desc(&d[s..], &img);
     let v2 = match img.v2_crc_ok {
         Some(true) => "v2 (0xEA, NONOS SDK OTA) image, CRC-32 valid, ",
         Some(false) => "v2 (0xEA, NONOS SDK OTA) image, CRC-32 INVALID, ",

@@ -17,6 +17,7 @@ pub mod cramfs;
 pub mod deadc0de;
 pub mod esp;
 pub mod esp8266_irom;
+pub mod esp_partitions;
 pub mod ext;
 mod ext_inodes;
 pub mod fit;
@@ -67,6 +68,7 @@ pub static REGISTRY: &[&Format] = &[
     &fit::FORMAT,
     &esp::FORMAT,
     &esp8266_irom::FORMAT,
+    &esp_partitions::FORMAT,
     &ihex::FORMAT,
     &srec::FORMAT,
     &squashfs4::FORMAT,
