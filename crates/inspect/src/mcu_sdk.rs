@@ -7,8 +7,8 @@
 //!   7-8 digit git hash, printed after "SDK ver: %s";
 //! - NodeMCU: its banner `NodeMCU 0.9.5 build 20150214  powered by Lua 5.1.4`;
 //! - MicroPython: `MicroPython v1.19.1 on 2022-06-18; …`;
-//! - Arduino ESP8266 core: its HTTP updater's `x-ESP8266-sdk-version` header (no version of
-//!   its own is compiled in; the NONOS SDK under it is reported);
+//! - the Arduino ESP8266 core compiles in no version of its own: the NONOS SDK under it is
+//!   what is reported;
 //! - RTOS banners: ThreadX (`ThreadX … Version G5.8.5.0`), FreeRTOS (`FreeRTOS Kernel V10.4.3`),
 //!   VxWorks (`VxWorks 5.5.1`), uC/OS-II, eCos.
 //!

@@ -706,7 +706,9 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
         let entries = match fs.list(start_block, offset, size) {
             Ok(e) => e,
             Err(e) => {
-                ctx.problem(format!("{path}/: {e}"));
+                ctx.problem(format!(
+                    "{path}/: {e} (listing at directory table block 0x{start_block:x} + {offset}, {size} bytes)"
+                ));
                 continue;
             }
         };
