@@ -65,6 +65,10 @@ pub fn format(id: &str, data: &[u8]) -> Reached {
             }
         }
     }
+    // A format without a magic is found only through another's hint, at a sector boundary.
+    if f.magics.is_empty() {
+        starts.extend((1..=0x40).map(|i| i * 0x1000).filter(|&s| s < data.len()));
+    }
     starts.dedup();
     let mut reached = Reached::default();
     let Some(chunk) = starts.into_iter().find_map(|s| (f.identify)(data, s)) else {

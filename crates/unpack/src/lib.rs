@@ -19,6 +19,7 @@ pub mod codec;
 pub mod engine;
 pub mod entropy;
 mod flash;
+mod flat;
 pub mod formats;
 #[doc(hidden)]
 pub mod fuzz;
@@ -217,6 +218,7 @@ pub fn unpack(
         .map(|f| (f.dir.clone(), f.provenance.clone()))
         .collect();
     tree.rootfs = find_rootfs(&tree, &fs_dirs);
+    flat::promote(&mut tree);
     // Carved unknown regions are not extraction: an image whose every chunk failed is an error.
     let extracted = tree
         .entries

@@ -131,6 +131,25 @@ fn seeds(t: &std::path::Path) -> BTreeMap<&'static str, Vec<u8>> {
             true,
         ),
     );
+    let mut nonos = esp8266_image(0x4010_0004, &[(0x4010_0000, noise(200, 3))]);
+    nonos.resize(0x10000, 0xff);
+    nonos.extend(noise(2000, 4));
+    s.insert("esp8266-irom0", nonos);
+    let mut pt = Vec::new();
+    for (kind, sub, off, size, label) in [
+        (1u8, 2u8, 0x9000u32, 0x4000u32, "nvs"),
+        (0, 0, 0x10000, 0x10_0000, "factory"),
+    ] {
+        pt.extend([0xaa, 0x50, kind, sub]);
+        pt.extend(off.to_le_bytes());
+        pt.extend(size.to_le_bytes());
+        let mut l = [0u8; 16];
+        l[..label.len()].copy_from_slice(label.as_bytes());
+        pt.extend(l);
+        pt.extend([0u8; 4]);
+    }
+    pt.resize(0x200, 0xff);
+    s.insert("esp-partition-table", pt);
     let bin = t.join("flash.bin");
     fs::write(&bin, noise(3000, 2)).unwrap();
     s.insert(
@@ -353,6 +372,6 @@ fn every_fuzz_target_reaches_its_parser() {
         }
         checked += 1;
     }
-    assert!(checked >= 39, "only {checked} fuzz targets found");
+    assert!(checked >= 41, "only {checked} fuzz targets found");
     assert!(failures.is_empty(), "{failures:#?}");
 }

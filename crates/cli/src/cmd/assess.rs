@@ -322,25 +322,19 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
             s.problems.len() + s.limits_hit.len()
         ));
     } else if !inspectable {
-        let mut why: Vec<String> = s
-            .problems
+        // Something unpacked, but nothing the checks know how to read: still a report. Each
+        // check says it examined nothing, so its provisions are INCONCLUSIVE with that reason.
+        let found: Vec<String> = s
+            .layout
             .iter()
-            .map(|p| format!("{} @0x{:x} {}: {}", p.parent, p.offset, p.format, p.message))
+            .filter(|l| l.depth == 0)
+            .map(|l| format!("@0x{:x} {}", l.offset, l.description))
             .collect();
-        why.extend(s.limits_hit.iter().map(|l| format!("limit: {l}")));
-        if why.is_empty() {
-            why = s
-                .layout
-                .iter()
-                .filter(|l| l.depth == 0)
-                .map(|l| format!("@0x{:x} {}", l.offset, l.description))
-                .collect();
-        }
-        bail!(
-            "{}: nothing to inspect: no root filesystem, kernel or microcontroller image could be extracted (expected e.g. a squashfs, tar or cpio root filesystem):\n  {}",
+        progress.line(&format!(
+            "{}: no root filesystem, kernel or firmware program could be extracted (found: {}); the report holds what the image itself shows",
             args.image.display(),
-            why.join("\n  ")
-        );
+            found.join("; ")
+        ));
     }
     progress.line(&format!(
         "unpacked {}: {} files, {} dirs, {} symlinks, {} root filesystem(s){}",

@@ -226,6 +226,11 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
         if b.blob.kind == BlobKind::McuFirmware || b.data.first() == Some(&0xE9) {
             esp_app_desc(&b.data, &b.blob.provenance, &mut found);
         }
+        if b.blob.kind == BlobKind::McuFirmware {
+            for (name, version, ev) in crate::mcu_sdk::components(&b.data, &b.blob.provenance) {
+                found.add(name, &version, "sdk-strings", ev);
+            }
+        }
     }
     if let Some((name, data)) = &ctx.image {
         if ctx.roots.is_empty() && ctx.blobs.is_empty() {

@@ -37,4 +37,5 @@ pub static CHECKS: &[Check] = &[
     reset::CHECK,
     input::CHECK,
     disclosure::CHECK,
+    crate::mcu_sdk::CHECK,
 ];

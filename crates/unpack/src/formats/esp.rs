@@ -9,6 +9,18 @@
 //!
 //! Each segment becomes an MCU firmware blob with its load address. The layout says whether
 //! the image is signed: an appended SHA-256 is integrity, not authenticity.
+//!
+//! ESP8266 flash dumps hold more than one image, each found through hints from the image at
+//! offset 0:
+//! - a second-stage bootloader at 0x0 (Arduino's eboot, Espressif's boot_v1.x) and the
+//!   application at 0x1000 (and, for OTA layouts, a second slot at 0x81000, 0x101000, …);
+//! - the application as a "v2" image (magic 0xEA, NONOS SDK `user1.bin`): an 8-byte header,
+//!   the irom0 segment (stored with load address 0, mapped at 0x40200000 + its flash offset),
+//!   then an ordinary 0xE9 image and a CRC-32 of everything before it;
+//! - the NONOS SDK's plain layout: `eagle.flash.bin` (IRAM/DRAM) at 0x0 and the raw irom0 code
+//!   (`eagle.irom0text.bin`) at 0x10000 or 0x40000 (`esp8266_irom`).
+//!
+//! The flash-size nibble of the header means different sizes on the ESP8266 and the ESP32.
 
 use iotassure_core::layout::Confidence;
 use iotassure_core::tree::BlobKind;
@@ -51,6 +63,8 @@ struct Image {
     end: usize,
     sha256: Option<(String, bool)>,
     sig_blocks: Vec<u8>,
+    /// A v2 (0xEA) image: its CRC-32 trailer matched.
+    v2_crc_ok: Option<bool>,
 }
 
 fn chip_name(id: u16) -> Option<&'static str> {
@@ -74,7 +88,9 @@ fn region(chip: Option<u16>, a: u32) -> &'static str {
     let table: &[(u32, u32, &str)] = match chip {
         None => &[
             (0x3ffe_8000, 0x4000_0000, "DRAM"),
-            (0x4010_0000, 0x4010_8000, "IRAM"),
+            // 64 KiB: the upper half is flash cache once the SDK runs, but second-stage
+            // bootloaders (Arduino's eboot at 0x4010f000) load there before that.
+            (0x4010_0000, 0x4011_0000, "IRAM"),
             (0x4020_0000, 0x4030_0000, "IROM"),
         ],
         Some(0) => &[
@@ -111,7 +127,59 @@ fn region(chip: Option<u16>, a: u32) -> &'static str {
         .map_or("UNKNOWN", |r| r.2)
 }
 
-fn parse(d: &[u8]) -> Option<Image> {
+/// Where the ESP8266 maps flash for execution (irom0).
+const IROM_MAP: u32 = 0x4020_0000;
+
+/// An image starting at `d[0]`, which sits at `flash_off` in the flash (for the irom0 segment
+/// of a v2 image, whose load address the image does not state).
+fn parse(d: &[u8], flash_off: usize) -> Option<Image> {
+    if d.first() == Some(&0xea) {
+        return parse_v2(d, flash_off);
+    }
+    parse_e9(d)
+}
+
+fn parse_v2(d: &[u8], flash_off: usize) -> Option<Image> {
+    if *d.get(1)? != 4 || *d.get(2)? > 5 {
+        return None;
+    }
+    let irom_len = u32_le(d, 12)? as usize;
+    if irom_len > 16 << 20 || u32_le(d, 8)? != 0 {
+        return None;
+    }
+    let inner_at = 16 + irom_len;
+    let inner = parse_as(d.get(inner_at..)?, false)?;
+    let crc_at = inner_at + inner.end;
+    // The SDK bootloader's variant of CRC-32 (esptool's `esp8266_crc32`): the standard CRC,
+    // inverted when its top bit is set, else plus one.
+    let crc = crc32(&d[..crc_at]);
+    let want = if crc & 0x8000_0000 != 0 {
+        !crc
+    } else {
+        crc.wrapping_add(1)
+    };
+    let v2_crc_ok = u32_le(d, crc_at).map(|c| c == want);
+    let irom = Segment {
+        load: IROM_MAP.checked_add(u32::try_from(flash_off + 16).ok()?)?,
+        offset: 16,
+        len: irom_len,
+    };
+    let mut segments = vec![irom];
+    segments.extend(inner.segments.into_iter().map(|g| Segment {
+        offset: g.offset + inner_at,
+        ..g
+    }));
+    // The flash parameters that count are the inner header's (esptool reads them so too;
+    // flashing tools rewrite only the image at 0x0).
+    Some(Image {
+        segments,
+        end: crc_at + if v2_crc_ok.is_some() { 4 } else { 0 },
+        v2_crc_ok: Some(v2_crc_ok == Some(true)),
+        ..inner
+    })
+}
+
+fn parse_e9(d: &[u8]) -> Option<Image> {
     // The ESP32 family's extended header, if it looks like one; else (or if its checksum fails)
     // the ESP8266 layout, segments right after the 8-byte header.
     let ext = d.get(8..24)?;
@@ -194,6 +262,7 @@ fn parse_as(d: &[u8], esp32: bool) -> Option<Image> {
         end,
         sha256,
         sig_blocks,
+        v2_crc_ok: None,
     })
 }
 
@@ -212,11 +281,39 @@ fn app_desc(d: &[u8], img: &Image) -> Option<serde_json::Value> {
     }))
 }
 
+/// ESP8266 flash sizes by the header's high nibble (esptool's table); the ESP32 family's
+/// table is a plain power of two from 1 MB.
+fn flash_size(esp8266: bool, nibble: u8) -> &'static str {
+    let table: &[&str] = if esp8266 {
+        &[
+            "512KB", "256KB", "1MB", "2MB", "4MB", "2MB-c1", "4MB-c1", "?", "8MB", "16MB",
+        ]
+    } else {
+        &["1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"]
+    };
+    table.get(nibble as usize).copied().unwrap_or("?")
+}
+
+/// Flash offsets where an ESP8266 application image may follow the image at 0x0: after a
+/// bootloader, and the second OTA slot of each flash size's layout.
+const APP_SLOTS: [usize; 5] = [0x1000, 0x41000, 0x81000, 0x101000, 0x201000];
+/// Where the NONOS SDK's plain layout puts irom0 (SDK ≥ 1.5 and older ones).
+const IROM_SLOTS: [usize; 2] = [0x10000, 0x40000];
+
 fn identify(d: &[u8], s: usize) -> Option<Chunk> {
-    if s != 0 {
+    // Offset 0 is the engine's own candidate; others come only from hints (the ESP8266 image
+    // at 0x0, an ESP-IDF partition table), and must be whole, valid images at a sector start.
+    if s % 0x1000 != 0 {
         return None;
     }
-    let img = parse(d)?;
+    let img = parse(d.get(s..)?, s)?;
+    if s != 0 {
+        let esp8266_behind_one = img.chip.is_none() && esp8266_at_start(d);
+        let sha_valid = img.sha256.as_ref().is_none_or(|(_, ok)| *ok);
+        if !img.checksum_ok || !sha_valid || !(img.chip.is_some() || esp8266_behind_one) {
+            return None;
+        }
+    }
     let sha_ok = img.sha256.as_ref().is_none_or(|(_, ok)| *ok);
     if !img.checksum_ok && !img.sha256.as_ref().is_some_and(|(_, ok)| *ok) {
         return None; // 0xE9 followed by anything: not an image unless a checksum agrees
@@ -224,11 +321,7 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     let chip = img.chip.map_or("ESP8266", |c| c.1);
     let chip_id = img.chip.map(|c| c.0);
     let modes = ["QIO", "QOUT", "DIO", "DOUT", "FAST_READ", "SLOW_READ"];
-    let sizes = ["1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"];
-    let size = sizes
-        .get((img.flash_size_freq >> 4) as usize)
-        .copied()
-        .unwrap_or("?");
+    let size = flash_size(img.chip.is_none(), img.flash_size_freq >> 4);
     let freq = match img.flash_size_freq & 0xf {
         0 => "40m",
         1 => "26m",
@@ -248,11 +341,16 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
         .collect::<Vec<_>>()
         .join("; ");
     let signed = !img.sig_blocks.is_empty();
-    let desc = app_desc(d, &img);
-    let mut chunk = Chunk::new(FORMAT.id, "esp-app", 0)
+    let desc = app_desc(&d[s..], &img);
+    let v2 = match img.v2_crc_ok {
+        Some(true) => "v2 (0xEA, NONOS SDK OTA) image, CRC-32 valid, ",
+        Some(false) => "v2 (0xEA, NONOS SDK OTA) image, CRC-32 INVALID, ",
+        None => "",
+    };
+    let mut chunk = Chunk::new(FORMAT.id, "esp-app", s)
         .size(img.end)
         .describe(format!(
-            "ESP application image ({chip}), {} segments, entry point: 0x{:08x}, flash: {} {size} {freq}, checksum {}, {}, {}; segments: {seg_text}{}",
+            "ESP application image ({chip}), {v2}{} segments, entry point: 0x{:08x}, flash: {} {size} {freq}, checksum {}, {}, {}; segments: {seg_text}{}",
             img.segments.len(),
             img.entry,
             modes[img.flash_mode as usize],
@@ -285,11 +383,40 @@ fn identify(d: &[u8], s: usize) -> Option<Chunk> {
     if let Some(a) = desc {
         chunk = chunk.fact("app", a);
     }
+    if s == 0 && img.chip.is_none() {
+        chunk = esp8266_hints(d, img.end, chunk);
+    }
     Some(chunk)
 }
 
+fn esp8266_at_start(d: &[u8]) -> bool {
+    d.first() == Some(&0xe9) && parse(d, 0).is_some_and(|i| i.chip.is_none() && i.checksum_ok)
+}
+
+/// The other images of an ESP8266 flash dump whose image at 0x0 ends at `end`.
+fn esp8266_hints(d: &[u8], end: usize, mut chunk: Chunk) -> Chunk {
+    let mut app = false;
+    for at in APP_SLOTS {
+        if at >= end && matches!(d.get(at), Some(0xe9 | 0xea)) {
+            chunk = chunk.hint(at, FORMAT.id, None);
+            app = true;
+        }
+    }
+    // Without an application image, the code executed from flash is raw irom0.
+    if !app {
+        if let Some(at) = IROM_SLOTS.into_iter().find(|&at| {
+            at >= end
+                && d.get(at..at + 16)
+                    .is_some_and(|h| h.iter().any(|&b| b != 0xff) && h[0] != 0xe9)
+        }) {
+            chunk = chunk.hint(at, super::esp8266_irom::FORMAT.id, None);
+        }
+    }
+    chunk
+}
+
 fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractError> {
-    let img = parse(&d[chunk.offset..])
+    let img = parse(&d[chunk.offset..], chunk.offset)
         .ok_or_else(|| ExtractError::Bad("image no longer parses".into()))?;
     let chip_id = img.chip.map(|c| c.0);
     let mut blobs = Vec::new();

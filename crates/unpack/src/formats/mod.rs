@@ -16,6 +16,8 @@ pub mod cpio;
 pub mod cramfs;
 pub mod deadc0de;
 pub mod esp;
+pub mod esp8266_irom;
+pub mod esp_partitions;
 pub mod ext;
 mod ext_inodes;
 pub mod fit;
@@ -65,6 +67,8 @@ pub static REGISTRY: &[&Format] = &[
     &uimage::FORMAT,
     &fit::FORMAT,
     &esp::FORMAT,
+    &esp8266_irom::FORMAT,
+    &esp_partitions::FORMAT,
     &ihex::FORMAT,
     &srec::FORMAT,
     &squashfs4::FORMAT,

@@ -14,8 +14,11 @@
 //!   per type: directories (listing size, position in the directory table), regular files
 //!   (first block address, fragment index and offset, size, then one 32-bit length per block,
 //!   bit 24 marking an uncompressed block), symlinks (target), devices.
-//! - Directory listings: headers (entry count − 1, inode block) each followed by entries
-//!   (inode offset, type, name length − 1, name).
+//! - Directory listings: headers (entry count − 1 in 8 bits, inode block: 24 bits in 2.x; 32
+//!   bits plus a 32-bit base inode number in 3.x, 9 bytes in all) each followed by entries
+//!   (13-bit inode offset, 3-bit type, name length − 1 in 8 bits; 3.x adds a 16-bit inode
+//!   number delta), then the name. A 3.x directory's size counts 3 bytes more than its listing
+//!   (for "." and "..").
 //!
 //! Compression is zlib in the standard format. Vendors built LZMA variants: the Atheros LSDK
 //! `7zip` marker before raw LZMA blocks (D-Link DIR-300, squashfs 2.0 big endian: binwalk v3 and
@@ -551,21 +554,20 @@ impl<'a> Fs<'a> {
             .ok_or("directory beyond the table")?;
         let mut out = Vec::new();
         let mut p = 0;
-        let hdr = if v3 { 12 } else { 4 };
+        // 3.x headers are 9 bytes: an 8-bit count, then a 32-bit inode block and a 32-bit base
+        // inode number (the entries' 16-bit inode numbers are deltas from it). 2.x headers are
+        // 4 bytes: the count and a 24-bit block.
+        let hdr = if v3 { 9 } else { 4 };
         while p + hdr <= d.len() {
             let mut b = Bits::new(&d[p..], self.r.sb.be);
             let (count, block) = if v3 {
-                let c = b.u(32).ok_or("directory header")? as usize + 1;
+                let c = b.u(8).ok_or("directory header")? as usize + 1;
                 let s = b.u(32).ok_or("directory header")?;
-                b.get(32);
                 (c, s)
             } else {
                 let c = b.u(8).ok_or("directory header")? as usize + 1;
                 (c, b.u(24).ok_or("directory header")?)
             };
-            if count > 256 {
-                return Err("directory header counts more than 256 entries".into());
-            }
             p += hdr;
             for _ in 0..count {
                 let mut b = Bits::new(d.get(p..).ok_or("directory entry")?, self.r.sb.be);
@@ -704,7 +706,9 @@ fn extract(ctx: &Ctx<'_>, d: &[u8], chunk: &Chunk) -> Result<Extracted, ExtractE
         let entries = match fs.list(start_block, offset, size) {
             Ok(e) => e,
             Err(e) => {
-                ctx.problem(format!("{path}/: {e}"));
+                ctx.problem(format!(
+                    "{path}/: {e} (listing at directory table block 0x{start_block:x} + {offset}, {size} bytes)"
+                ));
                 continue;
             }
         };

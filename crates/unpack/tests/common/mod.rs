@@ -568,7 +568,7 @@ pub mod squashfs_legacy {
                             .collect();
                         let mut h = BitWriter::new(o.be);
                         if v3 {
-                            h.put(run.len() as u64 - 1, 32)
+                            h.put(run.len() as u64 - 1, 8)
                                 .put(blk, 32)
                                 .put(run[0].3 as u64, 32);
                         } else {
