@@ -10,6 +10,7 @@ pub mod checks;
 pub mod crack;
 pub mod elf;
 pub mod facts;
+pub mod nopass;
 pub mod nvram;
 pub mod text;
 

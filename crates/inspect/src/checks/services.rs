@@ -412,11 +412,26 @@ fn program_path(root: &Root<'_>, word: &str, prog: &str) -> Option<String> {
     None
 }
 
-/// Whether root has no password (for OpenWrt's "telnet only while root has no password").
-fn root_password_empty(root: &Root<'_>) -> Option<bool> {
-    let (_, shadow) = root.text("/etc/shadow")?;
-    let line = shadow.lines().find(|l| l.starts_with("root:"))?;
-    Some(line.split(':').nth(1).is_some_and(|p| p.is_empty()))
+/// Whether root has no password as the image's own scripts read it (OpenWrt starts telnet
+/// only then), with the reason when the field is not literally empty.
+fn root_password_empty(root: &Root<'_>) -> Option<(bool, String)> {
+    let st = crate::nopass::root_state(root)?;
+    let why = if st.empty_by_scripts() {
+        let f = &st.fields[0];
+        format!(
+            "{} holds `{}`, which {} reads as no password",
+            f.0,
+            f.3,
+            st.rules
+                .iter()
+                .map(|r| format!("{}:{}", r.path, r.line))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    } else {
+        String::new()
+    };
+    Some((st.no_password, why))
 }
 
 fn script_services(
@@ -527,8 +542,8 @@ fn script_services(
                 }
                 if needs_no_root_pw && d.is_some_and(|d| d.3 == Kind::RemoteShell) {
                     match root_password_empty(root) {
-                        Some(true) => start = format!("at boot from {}, because root has no password (the script starts it only then)", s.path),
-                        Some(false) => {
+                        Some((true, why)) => start = format!("at boot from {}, because root has no password{} (the script starts it only then)", s.path, if why.is_empty() { String::new() } else { format!(": {why}") }),
+                        Some((false, _)) => {
                             at_boot = false;
                             start = format!("only while root has no password ({}); root has one", s.path);
                         }
