@@ -161,7 +161,7 @@ impl<'a> Ctx<'a> {
                             Vec::new()
                         };
                         let truncated = (data.len() as u64) < entry.size;
-                        let elf = elf::ElfInfo::parse(&data);
+                        let elf = elf::ElfInfo::parse_named(&data, &path);
                         FileRec {
                             path,
                             entry,

@@ -3,6 +3,7 @@
 //! files they mirror; tests on ../shared/corpus images are skipped (with a note) without it.
 
 mod bootgraph;
+mod elf_kind;
 mod nopass;
 
 use std::path::{Path, PathBuf};
@@ -64,4 +65,22 @@ pub fn corpus_rootfs(name: &str, dir: &Path) -> Option<PathBuf> {
         subs.iter().find_map(|s| find(s, depth - 1))
     }
     Some(find(&out, 4).expect("a root filesystem in the unpacked image"))
+}
+
+/// Unpacks and inspects a corpus image, or `None` (with a note) without ../shared/corpus.
+pub fn inspect_corpus(name: &str) -> Option<(Observations, tempfile::TempDir)> {
+    let img = iotassure_testkit::corpus_image(name)?;
+    let dir = tempfile::tempdir().unwrap();
+    let up = iotassure_unpack::unpack(
+        &img,
+        &dir.path().join("x"),
+        &Default::default(),
+        &NoProgress,
+    )
+    .expect("unpack");
+    let opts = Options {
+        image: Some(img),
+        ..Options::default()
+    };
+    Some((inspect(&up.tree, &opts, &NoProgress), dir))
 }
