@@ -5,6 +5,7 @@
 mod bootgraph;
 mod elf_kind;
 mod nopass;
+mod update_paths;
 
 use std::path::{Path, PathBuf};
 
