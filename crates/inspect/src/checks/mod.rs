@@ -6,6 +6,7 @@ use iotassure_core::finding::Observations;
 use crate::Ctx;
 
 pub mod accounts;
+pub mod banners;
 pub mod bootgraph;
 pub mod components;
 pub mod credentials;

@@ -3,6 +3,7 @@
 //! files they mirror; tests on ../shared/corpus images are skipped (with a note) without it.
 
 mod bootgraph;
+mod components_id;
 mod elf_kind;
 mod nopass;
 mod update_paths;
