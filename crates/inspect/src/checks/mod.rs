@@ -7,6 +7,7 @@ use crate::Ctx;
 
 pub mod accounts;
 pub mod banners;
+pub mod bin_defaults;
 pub mod bootgraph;
 pub mod components;
 pub mod credentials;

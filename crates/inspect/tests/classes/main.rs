@@ -2,6 +2,7 @@
 //! module holds one class; each test failed before its fix. Fixtures name the real image whose
 //! files they mirror; tests on ../shared/corpus images are skipped (with a note) without it.
 
+mod bin_defaults;
 mod bootgraph;
 mod components_id;
 mod elf_kind;
