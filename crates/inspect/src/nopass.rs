@@ -38,7 +38,9 @@ pub struct RootState {
 impl RootState {
     /// True when the field is not literally empty but the image's scripts treat it as empty.
     pub fn empty_by_scripts(&self) -> bool {
-        self.no_password && self.fields.iter().any(|f| !f.3.is_empty())
+        // The first field decides for plain readers (shadow when present); an empty one is
+        // no password by any reading.
+        self.no_password && !self.fields[0].3.is_empty()
     }
 }
 

@@ -8,7 +8,7 @@
 
 use iotassure_core::finding::{Evidence, Finding, Observations, Outcome, Severity, Source};
 
-use super::credentials::{credential_facts, judge_secret, CHECK, PROVS};
+use super::credentials::{credential_facts, judge_secret, password_like, CHECK, PROVS};
 use crate::crack::{self, HashKind};
 use crate::{Ctx, FileRec, Root};
 
@@ -130,6 +130,13 @@ pub(super) fn scan(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, obs: &mut Ob
         // A user name alone is no credential, unless it is stored as a hash (DD-WRT keeps
         // both halves crypted) and so judged like a password.
         if role == Role::User && !hashed {
+            continue;
+        }
+        // Beside an optional feature's key, a plain word is more likely the next key of a
+        // list (hostapd's `private_key_passwd`, `imsi`) than a value: it must look like a
+        // password, or be a known default.
+        let listed = ctx.opts.wordlist.words.iter().any(|w| w == value);
+        if !admin_key(key) && !hashed && !listed && !password_like(value) {
             continue;
         }
         let user = pairs

@@ -623,7 +623,7 @@ fn is_prompt(s: &str) -> bool {
 
 /// A string shaped like a password: one token, letters and digits, not an identifier,
 /// version, path or format string.
-fn password_like(s: &str) -> bool {
+pub(super) fn password_like(s: &str) -> bool {
     let n = s.len();
     let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
     let digits = s.bytes().filter(u8::is_ascii_digit).count();

@@ -36,7 +36,7 @@ fn ddwrt_defaults_in_binaries() {
 }
 
 #[test]
-fn no_heuristic_fail_on_the_other_corpus_images() {
+fn nothing_on_the_other_corpus_images() {
     for name in [
         "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin",
         "tplink-tl-wr841n-v14-2023-rootfs.squashfs",
@@ -46,12 +46,9 @@ fn no_heuristic_fail_on_the_other_corpus_images() {
         let Some((obs, _d)) = inspect_corpus(name) else {
             return;
         };
-        let fails: Vec<&String> = from_binaries(&obs)
-            .into_iter()
-            .filter(|f| f.outcome == Outcome::Fail)
-            .map(|f| &f.title)
-            .collect();
-        assert!(fails.is_empty(), "{name}: {fails:?}");
+        // None of them has a compiled-in default table: nothing, not even undecided.
+        let found: Vec<&String> = from_binaries(&obs).into_iter().map(|f| &f.title).collect();
+        assert!(found.is_empty(), "{name}: {found:?}");
     }
 }
 
@@ -62,7 +59,7 @@ fn vendor_library_default_table() {
     let src = r.join("cfg.c");
     std::fs::write(
         &src,
-        "const char *const cfg_defaults[][2] = {\n  {\"lan_ipaddr\", \"192.168.1.1\"},\n  {\"http_username\", \"admin\"},\n  {\"http_passwd\", \"Vend0r-Default\"},\n  {\"ddns_passwd\", \"ddnsDefault\"},\n};\nconst char *const names[] = {\"username\", \"password\", \"REMOTE_USER\", \"REMOTE_PASSWD\", \"ppp_passwd\", \"/tmp/ppp/options\"};\nint main(void) { return 0; }\n",
+        "const char *const cfg_defaults[][2] = {\n  {\"lan_ipaddr\", \"192.168.1.1\"},\n  {\"http_username\", \"admin\"},\n  {\"http_passwd\", \"Vend0r-Default\"},\n  {\"ddns_passwd\", \"ddns2024pass\"},\n};\nconst char *const names[] = {\"username\", \"password\", \"REMOTE_USER\", \"REMOTE_PASSWD\", \"ppp_passwd\", \"/tmp/ppp/options\"};\nint main(void) { return 0; }\n",
     )
     .unwrap();
     let lib = r.join("lib/libvendorcfg.so");

@@ -2,12 +2,13 @@
 //! mirrors the update files of an OpenWrt 15.05–18.06 build (opkg with `check_signature` and a
 //! usign key in /etc/opkg/keys; /sbin/sysupgrade and /lib/upgrade scripts that check only the
 //! image format), the layout in which opkg verifies packages while sysupgrade flashes unsigned
-//! images. No such image is in ../shared/corpus.
+//! images. The corpus image of the class is emux DV-ARM (OpenWrt-based: opkg with three usign
+//! keys, sysupgrade without a signature tool), which had 5.3-7 PASS.
 
 use iotassure_core::finding::Outcome;
 use iotassure_testkit::inspect::write;
 
-use super::{fails, mentions, run_folder};
+use super::{fails, inspect_corpus, mentions, run_folder};
 
 fn opkg_signed(r: &std::path::Path) {
     write(
@@ -57,4 +58,17 @@ fn signed_packages_do_not_pass_while_sysupgrade_is_unsigned() {
         .findings
         .iter()
         .any(|f| f.outcome == Outcome::Pass && f.provisions.iter().any(|p| p == "5.3-7")));
+}
+
+#[test]
+fn corpus_emux_update_paths() {
+    let Some((obs, _d)) = inspect_corpus("emux_DV-ARM_rootfs-arm.tar.bz2") else {
+        return;
+    };
+    assert!(!obs.findings.iter().any(|f| f.outcome == Outcome::Pass
+        && f.check == "5.3-9-fw-update"
+        && f.provisions.iter().any(|p| p == "5.3-7")));
+    assert!(fails(&obs, "5.3-7")
+        .iter()
+        .any(|f| mentions(f, "sysupgrade installs firmware images without verifying")));
 }
