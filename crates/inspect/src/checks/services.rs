@@ -460,14 +460,25 @@ fn script_services(
 }
 
 fn judge(root: &Root<'_>, services: &[Service], obs: &mut Observations) {
+    // Root has no password as the image reads it: a login session is a root shell.
+    let root_open = crate::nopass::root_state(root).is_some_and(|s| s.no_password);
     let mut as_root: Vec<&Service> = Vec::new();
     for s in services {
         let d = daemon(&s.program);
         let kind = d.map(|d| d.3);
+        // The program telnetd runs for a session: `-l PROG`, else login.
+        let w = words(&s.line);
+        let session = w
+            .iter()
+            .position(|x| *x == "-l")
+            .and_then(|i| w.get(i + 1))
+            .copied()
+            .unwrap_or("/bin/login");
         let no_login = s.line.contains(" -l /bin/sh")
             || s.line.contains(" -l /bin/ash")
             || s.line.contains(" -l sh")
-            || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"));
+            || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"))
+            || (root_open && session.rsplit('/').next().unwrap_or("").contains("login"));
         match kind {
             Some(Kind::RemoteShell) | Some(Kind::Ftp) | Some(Kind::Tftp) => {
                 let (outcome, sev) = if s.at_boot {
@@ -662,6 +673,7 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
     let Some(inittab) = scripts.get("/etc/inittab") else {
         return;
     };
+    let root_open = crate::nopass::root_state(root).is_some_and(|s| s.no_password);
     for (n, line) in &inittab.lines {
         let code = strip_comment(line).trim();
         let f: Vec<&str> = code.splitn(4, ':').collect();
@@ -675,8 +687,11 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let mut ws = process.split_whitespace();
         let prog = ws.next().unwrap_or("").trim_start_matches('-');
         let base = prog.rsplit('/').next().unwrap_or("");
-        let shell = SHELLS.contains(&base);
-        let login = base == "login" || base.contains("getty");
+        // A login wrapper (`/bin/login.sh`) asks for root's password, which the image may
+        // not have.
+        let wrapper = base.ends_with("login.sh");
+        let shell = SHELLS.contains(&base) || (wrapper && root_open);
+        let login = base == "login" || base.contains("getty") || wrapper;
         if !shell && !login {
             continue;
         }
@@ -690,7 +705,11 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let (sev, what, provs): (_, _, &[&str]) = if shell {
             (
                 Severity::High,
-                format!("a root shell without login on {tty} ({action})"),
+                if wrapper {
+                    format!("a root shell without password on {tty} ({action}, {prog}: root has no password as the image reads it)")
+                } else {
+                    format!("a root shell without login on {tty} ({action})")
+                },
                 &["5.6-4", "5.6-1"],
             )
         } else {

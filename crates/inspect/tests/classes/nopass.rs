@@ -40,6 +40,11 @@ fn openwrt_like(root: &std::path::Path, shadow_root: &str) {
     write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/ash\n");
     write(
         root,
+        "etc/inittab",
+        "::sysinit:/etc/init.d/rcS S boot\nttyS0::askfirst:/bin/login.sh\n",
+    );
+    write(
+        root,
         "etc/shadow",
         format!("root:{shadow_root}:0:0:99999:7:::\ndaemon:*:0:0:99999:7:::\n"),
     );
@@ -71,6 +76,13 @@ fn x_in_shadow_is_no_password_when_the_scripts_say_so() {
         "telnet at boot handing out a root shell: {:?}",
         telnet.iter().map(|f| &f.title).collect::<Vec<_>>()
     );
+    assert!(
+        fails(&obs, "5.6-4")
+            .iter()
+            .any(|f| f.severity == Severity::High
+                && mentions(f, "root shell without password on ttyS0")),
+        "the serial login wrapper lets root in without a password"
+    );
 }
 
 #[test]
@@ -80,10 +92,16 @@ fn a_real_hash_keeps_telnet_off_and_x_without_such_scripts_is_locked() {
     openwrt_like(dir.path(), &hash);
     let obs = run_folder(dir.path());
     assert!(
-        fails(&obs, "5.6-1").is_empty(),
+        !fails(&obs, "5.6-1").iter().any(|f| mentions(f, "telnetd")),
         "telnet runs only while root has no password"
     );
     assert!(!fails(&obs, "5.1-1").iter().any(|f| mentions(f, "login.sh")));
+    assert!(
+        fails(&obs, "5.6-4")
+            .iter()
+            .all(|f| f.severity == Severity::Medium && mentions(f, "a login prompt on ttyS0")),
+        "with a password the wrapper is a login prompt"
+    );
 
     let plain = tempfile::tempdir().unwrap();
     write(
