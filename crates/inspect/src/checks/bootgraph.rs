@@ -240,7 +240,10 @@ fn assignment(code: &str, vars: &mut BTreeMap<String, String>) {
     {
         return;
     }
-    vars.insert(k.to_string(), v.trim_matches(['"', '\'']).to_string());
+    // A script with thousands of assignments is not a boot script worth expanding.
+    if vars.len() < 256 || vars.contains_key(k) {
+        vars.insert(k.to_string(), v.trim_matches(['"', '\'']).to_string());
+    }
 }
 
 /// `$NAME` and `${NAME}` replaced by values assigned earlier in the script.
@@ -271,42 +274,67 @@ fn expand(code: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Shell glob match (`*`, `?`, `[...]`) on a file name.
+/// Shell glob match (`*`, `?`, `[...]`) on a file name. Iterative with one backtrack point
+/// per `*`, so a hostile pattern costs at most pattern × name steps.
 pub(super) fn glob_match(pat: &str, name: &str) -> bool {
-    fn m(p: &[char], n: &[char]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).any(|i| m(&p[1..], &n[i..])),
-            Some('?') => !n.is_empty() && m(&p[1..], &n[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().position(|c| *c == ']') else {
-                    return n.first() == Some(&'[') && m(&p[1..], &n[1..]);
-                };
-                let Some(c) = n.first() else { return false };
-                let class = &p[1..end];
-                let (neg, class) = match class.first() {
-                    Some('!') | Some('^') => (true, &class[1..]),
-                    _ => (false, class),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == '-' {
-                        hit |= class[i] <= *c && *c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= class[i] == *c;
-                        i += 1;
-                    }
-                }
-                hit != neg && m(&p[end + 1..], &n[1..])
+    /// Length of the class at `p[0] == '['` and whether `c` is in it.
+    fn class(p: &[char], c: char) -> Option<(usize, bool)> {
+        let end = p.iter().skip(1).position(|x| *x == ']')? + 1;
+        let body = &p[1..end];
+        let (neg, body) = match body.first() {
+            Some('!') | Some('^') => (true, &body[1..]),
+            _ => (false, body),
+        };
+        let mut hit = false;
+        let mut i = 0;
+        while i < body.len() {
+            if i + 2 < body.len() && body[i + 1] == '-' {
+                hit |= body[i] <= c && c <= body[i + 2];
+                i += 3;
+            } else {
+                hit |= body[i] == c;
+                i += 1;
             }
-            Some(x) => n.first() == Some(x) && m(&p[1..], &n[1..]),
         }
+        Some((end + 1, hit != neg))
     }
     let p: Vec<char> = pat.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    p.len() <= 64 && m(&p, &n)
+    if p.len() > 64 {
+        return false;
+    }
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(1),
+            Some('[') => match class(&p[pi..], n[ni]) {
+                Some((len, true)) => Some(len),
+                Some((_, false)) => None,
+                None => (n[ni] == '[').then_some(1),
+            },
+            Some(c) => (*c == n[ni]).then_some(1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(len), _) => {
+                pi += len;
+                ni += 1;
+            }
+            (None, Some((sp, sn))) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// A start condition on an nvram setting and what the factory defaults make of it.
@@ -472,6 +500,10 @@ mod tests {
         assert!(glob_match("S[0-9][0-9]*.sh", "S10system.sh"));
         assert!(!glob_match("[!S]*", "S10"));
         assert!(glob_match("*", "anything"));
+        assert!(glob_match("S*.sh", "S10system.sh") && !glob_match("S*.sh", "S10system.shx"));
+        // A hostile pattern stays cheap.
+        let p = "*a".repeat(30);
+        assert!(!glob_match(&p, &"b".repeat(200)));
     }
 
     #[test]
