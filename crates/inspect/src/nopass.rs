@@ -87,8 +87,7 @@ fn expansion_rule(code: &str) -> Option<BTreeSet<String>> {
 /// Rules in one script. The expansion form counts only inside a password helper function
 /// (`has_root_pwd`), which also cuts root's field out of a passwd-format file.
 pub fn rules_in(path: &str, data: &[u8]) -> Vec<Rule> {
-    let text = String::from_utf8_lossy(data);
-    if !text.contains("root:") {
+    if memchr::memmem::find(data, b"root:").is_none() {
         return Vec::new();
     }
     let mut out = Vec::new();

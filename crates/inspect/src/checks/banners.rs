@@ -61,11 +61,34 @@ fn strings(data: &[u8]) -> Vec<(usize, &[u8])> {
     out
 }
 
+/// Every literal and format of the table, for one pass over a binary that says which rows
+/// can match at all.
+static ANCHORS: std::sync::LazyLock<(aho_corasick::AhoCorasick, Vec<usize>)> =
+    std::sync::LazyLock::new(|| {
+        let mut pats = Vec::new();
+        let mut rows = Vec::new();
+        for (i, row) in FORMAT_BANNERS.iter().enumerate() {
+            for p in row.literal.iter().chain(row.formats) {
+                pats.push(*p);
+                rows.push(i);
+            }
+        }
+        (
+            aho_corasick::AhoCorasick::new(pats).expect("banner anchors"),
+            rows,
+        )
+    });
+
 /// (component, version, offset, excerpt) for every banner row the binary matches.
 pub(super) fn scan(data: &[u8]) -> Vec<(&'static str, String, usize, String)> {
     let mut out = Vec::new();
+    let (ac, rows) = &*ANCHORS;
+    let mut candidate = vec![false; FORMAT_BANNERS.len()];
+    for m in ac.find_overlapping_iter(data) {
+        candidate[rows[m.pattern().as_usize()]] = true;
+    }
     let mut all: Option<Vec<(usize, &[u8])>> = None;
-    for row in FORMAT_BANNERS {
+    for (row, _) in FORMAT_BANNERS.iter().zip(&candidate).filter(|(_, c)| **c) {
         if row
             .not_with
             .iter()
@@ -95,7 +118,11 @@ pub(super) fn scan(data: &[u8]) -> Vec<(&'static str, String, usize, String)> {
                 break;
             }
         }
-        if hit.is_none() {
+        let has_format = row
+            .formats
+            .iter()
+            .any(|f| memchr::memmem::find(data, f.as_bytes()).is_some());
+        if hit.is_none() && has_format {
             let ss = all.get_or_insert_with(|| strings(data));
             'formats: for fmt in row.formats {
                 for (i, (_, s)) in ss.iter().enumerate() {

@@ -14,8 +14,8 @@ use crate::{Ctx, FileRec, Root};
 
 /// Findings per binary at most (a hostile file cannot flood the report).
 const MAX_PER_FILE: usize = 5;
-/// Strings between a user key and the password key that belong to the same login.
-const PAIR_WINDOW: usize = 8;
+/// Bytes between a user key and the password key that belong to the same login.
+const PAIR_WINDOW: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -75,54 +75,70 @@ fn value_like(v: &str) -> bool {
         && !(v.contains('_') && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
-/// Non-empty NUL-separated strings (alignment padding skipped), with offsets.
-fn strings(data: &[u8]) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    for s in data.split(|b| *b == 0) {
-        if !s.is_empty() && s.len() < 128 {
-            if let Ok(t) = std::str::from_utf8(s) {
-                out.push((start, t));
-            }
-        }
-        start += s.len() + 1;
-    }
-    out
+/// The ends of the setting names taken as keys, in one pass. (No NUL in the patterns: the
+/// matcher's prefilter would pick it as the rarest byte, and binaries are full of it.)
+static GATE: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::new([
+        "passwd",
+        "password",
+        "_pass",
+        "_pwd",
+        "_username",
+        "_user",
+        "_login",
+    ])
+    .expect("gate")
+});
+
+/// The NUL-terminated string that ends at `end` (exclusive), and its start.
+fn string_ending_at(data: &[u8], end: usize) -> Option<(usize, &str)> {
+    let start = data[..end]
+        .iter()
+        .rposition(|b| *b == 0)
+        .map_or(0, |p| p + 1);
+    (end - start < 128)
+        .then(|| std::str::from_utf8(&data[start..end]).ok())
+        .flatten()
+        .map(|s| (start, s))
+}
+
+/// The next non-empty string after the NUL at `nul` (alignment padding skipped).
+fn next_string(data: &[u8], nul: usize) -> Option<&str> {
+    let start = nul + data.get(nul..)?.iter().take(16).position(|b| *b != 0)?;
+    let len = data[start..].iter().take(129).position(|b| *b == 0)?;
+    (len < 128)
+        .then(|| std::str::from_utf8(&data[start..start + len]).ok())
+        .flatten()
 }
 
 /// Adjacent key/value string pairs in one binary → findings.
 pub(super) fn scan(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
-    // Cheap gate: most binaries name no such setting.
-    let has_key = [
-        "passwd\0",
-        "password\0",
-        "_pass\0",
-        "_pwd\0",
-        "_username\0",
-        "_user\0",
-    ]
-    .iter()
-    .any(|k| memchr::memmem::find(&f.data, k.as_bytes()).is_some());
-    if !has_key {
+    // One pass finds the ends of candidate keys; most binaries have none.
+    let mut pairs: Vec<(Role, &str, &str, usize)> = Vec::new(); // (role, key, value, offset)
+    for m in GATE.find_overlapping_iter(&f.data) {
+        let nul = m.end();
+        if f.data.get(nul) != Some(&0) {
+            continue;
+        }
+        let Some((off, k)) = string_ending_at(&f.data, nul) else {
+            continue;
+        };
+        let Some(role) = key_role(k) else { continue };
+        let Some(v) = next_string(&f.data, nul) else {
+            continue;
+        };
+        if value_like(v) {
+            pairs.push((role, k, v, off));
+        }
+    }
+    if pairs.is_empty() {
         return;
     }
     // Symbol names (`validate_password`, `check_passwd`) are functions, not settings.
     let symbol_tables = symbol_string_tables(&f.data);
-    let ss: Vec<(usize, &str)> = strings(&f.data)
-        .into_iter()
-        .filter(|(off, _)| !symbol_tables.iter().any(|r| r.contains(off)))
-        .collect();
-    let mut pairs: Vec<(usize, Role, &str, &str, usize)> = Vec::new(); // (index, role, key, value, offset)
-    for i in 0..ss.len().saturating_sub(1) {
-        let (off, k) = ss[i];
-        let Some(role) = key_role(k) else { continue };
-        let v = ss[i + 1].1;
-        if value_like(v) {
-            pairs.push((i, role, k, v, off));
-        }
-    }
+    pairs.retain(|p| !symbol_tables.iter().any(|r| r.contains(&p.3)));
     let mut reported = 0;
-    for &(i, role, key, value, off) in &pairs {
+    for &(role, key, value, off) in &pairs {
         if reported >= MAX_PER_FILE {
             break;
         }
@@ -141,9 +157,9 @@ pub(super) fn scan(ctx: &Ctx<'_>, root: &Root<'_>, f: &FileRec<'_>, obs: &mut Ob
         }
         let user = pairs
             .iter()
-            .filter(|p| p.1 == Role::User && p.0.abs_diff(i) <= PAIR_WINDOW && !crack_like(p.3))
-            .min_by_key(|p| p.0.abs_diff(i))
-            .map(|p| (p.2, p.3));
+            .filter(|p| p.0 == Role::User && p.3.abs_diff(off) <= PAIR_WINDOW && !crack_like(p.2))
+            .min_by_key(|p| p.3.abs_diff(off))
+            .map(|p| (p.1, p.2));
         let (mut outcome, mut sev, what) =
             judge_secret(ctx, user.map(|u| u.1).unwrap_or(""), value);
         // The default of an optional client feature (DDNS, PPPoE) matters only when it is
