@@ -74,8 +74,20 @@ pub fn is_elf(data: &[u8]) -> bool {
     data.len() >= 52 && data.starts_with(b"\x7fELF")
 }
 
+/// A shared library by its file name: `libfoo.so`, `libfoo.so.0`, `foo.so`.
+fn library_name(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.ends_with(".so") || (base.starts_with("lib") && base.contains(".so."))
+}
+
 impl ElfInfo {
+    /// Parses without a file name (the kind is decided from the headers alone).
     pub fn parse(data: &[u8]) -> Option<ElfInfo> {
+        Self::parse_named(data, "")
+    }
+
+    /// Parses `data`, the file at `path` (its name helps tell a library from a PIE).
+    pub fn parse_named(data: &[u8], path: &str) -> Option<ElfInfo> {
         if !is_elf(data) {
             return None;
         }
@@ -102,11 +114,14 @@ impl ElfInfo {
                 (f, f1, now, debug)
             })
             .unwrap_or((0, 0, false, false));
+        // Old uClibc toolchains link shared libraries with PT_INTERP and DT_DEBUG, the very
+        // marks checksec takes for a PIE executable; a soname, a library file name or a zero
+        // entry point says library unless the linker set the PIE flag.
+        let library = elf.soname.is_some() || library_name(path) || elf.header.e_entry == 0;
         let kind = match elf.header.e_type {
             ET_EXEC => ElfKind::Exec,
-            // As checksec decides: a DSO with DT_DEBUG (which only executables use) or the
-            // PIE flag is an executable.
-            ET_DYN if (has_interp && debug) || flags_1 & DF_1_PIE != 0 => ElfKind::Pie,
+            ET_DYN if flags_1 & DF_1_PIE != 0 => ElfKind::Pie,
+            ET_DYN if has_interp && debug && !library => ElfKind::Pie,
             ET_DYN => ElfKind::Shared,
             ET_REL => ElfKind::Relocatable,
             _ => ElfKind::Other,

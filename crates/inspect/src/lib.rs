@@ -11,6 +11,7 @@ pub mod crack;
 pub mod elf;
 pub mod facts;
 pub mod mcu_sdk;
+pub mod nopass;
 pub mod nvram;
 pub mod text;
 
@@ -216,7 +217,7 @@ impl<'a> Ctx<'a> {
                             Vec::new()
                         };
                         let truncated = (data.len() as u64) < entry.size;
-                        let elf = elf::ElfInfo::parse(&data);
+                        let elf = elf::ElfInfo::parse_named(&data, &path);
                         FileRec {
                             path,
                             entry,

@@ -11,7 +11,7 @@ use iotassure_core::finding::{Finding, Location, Observations, Outcome, Severity
 use super::Check;
 use crate::crack::{self, CrackResult};
 use crate::text::{excerpt, numbered_lines};
-use crate::{Ctx, Root};
+use crate::{nopass, Ctx, Root};
 
 pub const CHECK: Check = Check {
     id: "5.1-1-fw-accounts",
@@ -119,6 +119,7 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             }
         }
         judge(ctx, root, &passwd, &shadow, obs);
+        scripts_read_as_empty(root, obs);
     }
     obs.ran(CHECK.id, Source::Firmware, CHECK.provisions, examined);
 }
@@ -273,6 +274,46 @@ fn judge(ctx: &Ctx<'_>, root: &Root<'_>, passwd: &[Line], shadow: &[Line], obs: 
             }
         }
     }
+}
+
+/// Root's field is `x` or `!` in /etc/shadow, but the image's own login wrapper or init
+/// helpers read that as "no password" (OpenWrt's `has_root_pwd`, `/bin/login.sh`).
+fn scripts_read_as_empty(root: &Root<'_>, obs: &mut Observations) {
+    let Some(st) = nopass::root_state(root).filter(|s| s.empty_by_scripts()) else {
+        return;
+    };
+    let Some(shadow) = st.fields.iter().find(|f| f.0 == "/etc/shadow") else {
+        // Without a shadow line, the `root:x` case above already reports it.
+        return;
+    };
+    let who: Vec<String> = st
+        .rules
+        .iter()
+        .map(|r| format!("{}:{}", r.path, r.line))
+        .collect();
+    let mut f = Finding::new(
+        CHECK.id,
+        &["5.1-1"],
+        Outcome::Fail,
+        Severity::Critical,
+        Source::Firmware,
+        format!(
+            "`root` has no password as the image's own scripts read it: /etc/shadow holds `{}`, which {} treat as no password",
+            shadow.3,
+            who.join(", ")
+        ),
+    )
+    .detail("The field is not a password hash, and the login wrapper and init helpers on this image count it as an empty password: the telnet or console login they guard gives a root shell without asking for one. A system reading the field as \"locked\" does not apply here; the image's scripts decide.")
+    .evidence(
+        root.location(&shadow.0, Some(shadow.1), None),
+        excerpt(&shadow.2),
+    );
+    for r in &st.rules {
+        f = f.evidence(nopass::rule_location(root, r), r.excerpt.clone());
+    }
+    obs.findings.push(f);
+    let loc = root.location(&shadow.0, Some(shadow.1), None);
+    push_facts(obs, &loc, &shadow.2, false);
 }
 
 fn is_locked(pw: &str) -> bool {

@@ -35,6 +35,9 @@ enum Extract {
     Dated,
     /// zlib: ` inflate 1.2.11 Copyright`.
     ThenCopyright,
+    /// A program's title line: `OpenVPN 2.4.7 mips-openwrt-linux-gnu [SSL (OpenSSL)] …`, a
+    /// version then the build target; a bare `OpenVPN 2.1` in help text is not a version.
+    Title,
 }
 
 struct Classifier {
@@ -75,10 +78,16 @@ static CLASSIFIERS: &[Classifier] = &[
     },
     c("dnsmasq", "dnsmasq-"),
     c("miniupnpd", "MiniUPnPd/"),
+    // miniupnpd 1.x: `OS/version UPnP/1.0 miniupnpd/1.0`.
+    c("miniupnpd", "UPnP/1.0 miniupnpd/"),
     c("lighttpd", "lighttpd/"),
     c("hostapd", "hostapd v"),
     c("wpa_supplicant", "wpa_supplicant v"),
-    c("openvpn", "OpenVPN "),
+    Classifier {
+        name: "openvpn",
+        anchor: "OpenVPN ",
+        extract: Extract::Title,
+    },
     c("curl", "libcurl/"),
     c("sqlite", "SQLite version "),
     Classifier {
@@ -131,6 +140,22 @@ fn extract(cl: &Classifier, after: &[u8]) -> Option<String> {
         }
         Extract::ThenCopyright => {
             if !after[v.len()..].starts_with(b" Copyright") {
+                return None;
+            }
+        }
+        Extract::Title => {
+            let rest = &after[v.len()..];
+            let line = &rest[..rest
+                .iter()
+                .position(|b| *b == 0 || *b == b'\n')
+                .unwrap_or(rest.len())
+                .min(160)];
+            let target = line
+                .strip_prefix(b" ")
+                .and_then(|t| t.split(|b| *b == b' ').next())
+                .is_some_and(|t| t.contains(&b'-') && t.iter().all(|b| b.is_ascii_graphic()));
+            let parts = v.split(['.', '_']).count();
+            if !target || memchr::memmem::find(line, b" [").is_none() || parts < 3 {
                 return None;
             }
         }
@@ -390,6 +415,19 @@ fn binaries(root: &Root<'_>, found: &mut Found) -> u64 {
                     Evidence {
                         location: root.location(&f.path, None, Some(off as u64)),
                         excerpt: format!("iptables … {v}"),
+                    },
+                );
+            }
+        }
+        if f.elf.is_some() {
+            for (name, v, off, ex) in super::banners::scan(&f.data) {
+                found.add(
+                    name,
+                    &v,
+                    "binary-format-banner",
+                    Evidence {
+                        location: root.location(&f.path, None, Some(off as u64)),
+                        excerpt: ex,
                     },
                 );
             }

@@ -28,7 +28,7 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const PROVS: &[&str] = &["5.1-1", "5.1-2", "5.4-3"];
+pub(super) const PROVS: &[&str] = &["5.1-1", "5.1-2", "5.4-3"];
 
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
@@ -47,6 +47,7 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
                 wifi_and_mqtt(root, f, &text, obs);
             } else if f.elf.is_some() {
                 binary_strings(root, f, obs);
+                super::bin_defaults::scan(ctx, root, f, obs);
             }
             if f.path.starts_with("/etc/")
                 && (f.base().ends_with(".xml") || f.base().ends_with(".gz"))
@@ -76,7 +77,7 @@ fn push_fact(obs: &mut Observations, ev: &Evidence, key: FactKey, reason: &str) 
     }
 }
 
-fn credential_facts(obs: &mut Observations, ev: &Evidence) {
+pub(super) fn credential_facts(obs: &mut Observations, ev: &Evidence) {
     push_fact(
         obs,
         ev,
@@ -231,7 +232,7 @@ fn is_http_auth_file(path: &str) -> bool {
 }
 
 /// Classifies a password field: empty, a crypt hash (cracked or not), or plain text.
-fn judge_secret(ctx: &Ctx<'_>, user: &str, value: &str) -> (Outcome, Severity, String) {
+pub(super) fn judge_secret(ctx: &Ctx<'_>, user: &str, value: &str) -> (Outcome, Severity, String) {
     if value.is_empty() {
         return (
             Outcome::Fail,
@@ -622,7 +623,7 @@ fn is_prompt(s: &str) -> bool {
 
 /// A string shaped like a password: one token, letters and digits, not an identifier,
 /// version, path or format string.
-fn password_like(s: &str) -> bool {
+pub(super) fn password_like(s: &str) -> bool {
     let n = s.len();
     let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
     let digits = s.bytes().filter(u8::is_ascii_digit).count();

@@ -6,6 +6,9 @@ use iotassure_core::finding::Observations;
 use crate::Ctx;
 
 pub mod accounts;
+pub mod banners;
+pub mod bin_defaults;
+pub mod bootgraph;
 pub mod components;
 pub mod credentials;
 pub mod crypto;
@@ -15,6 +18,7 @@ pub mod input;
 pub mod integrity;
 pub mod keys;
 pub mod reset;
+pub mod service_sources;
 pub mod services;
 pub mod update;
 

@@ -6,9 +6,10 @@
 //! UPnP without secure mode, serial consoles (a login prompt or a bare shell), and
 //! network-facing services that run as root.
 //!
-//! "Started at boot" is decided by reachability: inittab, rcS and rc.local run at boot; an
-//! init.d script runs when an rc.d `S` link points at it, when its name starts with `S??`
-//! (busybox rcS), or when a file that runs at boot names it.
+//! "Started at boot" is decided by reachability in the boot graph (`bootgraph`: start links,
+//! scripts named by boot scripts, folders run by loops or run-parts, to any depth), and by
+//! nvram tests judged against the factory defaults; the other service sources are in
+//! `service_sources`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,10 +17,11 @@ use iotassure_core::facts::{FactKey, InferredFact};
 use iotassure_core::finding::{
     Evidence, Finding, Location, Observations, Outcome, Severity, Source,
 };
-use iotassure_core::tree::EntryKind;
 
+use super::bootgraph::{self, launched, load_scripts, reachable, words, Script};
+use super::service_sources::{inetd, launched_by_binaries, nvram_services, systemd, uci_disabled};
 use super::Check;
-use crate::text::{excerpt, numbered_lines, strip_comment};
+use crate::text::{excerpt, strip_comment};
 use crate::{nvram, Ctx, Root};
 
 pub const CHECK: Check = Check {
@@ -32,7 +34,7 @@ pub const CHECK: Check = Check {
 
 /// Known daemons: (program, service, default ports, kind).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(super) enum Kind {
     /// Plaintext remote login (telnet, rlogin, rsh, rexec).
     RemoteShell,
     Ftp,
@@ -98,21 +100,11 @@ const DAEMONS: &[(&str, &str, &str, Kind)] = &[
     ("portmap", "rpc", "111/tcp", Kind::Net),
 ];
 
-fn daemon(prog: &str) -> Option<&'static (&'static str, &'static str, &'static str, Kind)> {
+pub(super) fn daemon(
+    prog: &str,
+) -> Option<&'static (&'static str, &'static str, &'static str, Kind)> {
     DAEMONS.iter().find(|d| d.0 == prog)
 }
-
-const BOOT_ROOTS: &[&str] = &[
-    "/etc/inittab",
-    "/etc/rc.local",
-    "/etc/rcS",
-    "/etc/init.d/rcS",
-    "/etc/rc.d/rcS",
-    "/etc/rc",
-    "/etc/rc.d/rc.local",
-    "/etc/rc.d/rc.sysinit",
-    "/etc/init.d/rc.local",
-];
 
 const SHELLS: &[&str] = &["sh", "ash", "bash", "hush", "msh", "dash", "zsh", "ksh"];
 
@@ -146,20 +138,6 @@ pub struct Service {
     pub line: String,
 }
 
-struct Script {
-    path: String,
-    lines: Vec<(u32, String)>,
-}
-
-fn is_boot_script_path(p: &str) -> bool {
-    p.starts_with("/etc/")
-        || p.starts_with("/sbin/")
-        || p.starts_with("/usr/sbin/")
-        || p.starts_with("/usr/etc/")
-        || p.starts_with("/lib/systemd/")
-        || p.starts_with("/usr/lib/systemd/")
-}
-
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
     for root in &ctx.roots {
@@ -178,179 +156,6 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
         service_list(&services, obs);
     }
     obs.ran(CHECK.id, Source::Firmware, CHECK.provisions, examined);
-}
-
-fn load_scripts(root: &Root<'_>) -> BTreeMap<String, Script> {
-    let mut out = BTreeMap::new();
-    for f in &root.files {
-        if !is_boot_script_path(&f.path) || f.data.len() > 256 << 10 || !f.is_text() {
-            continue;
-        }
-        out.insert(
-            f.path.clone(),
-            Script {
-                path: f.path.clone(),
-                lines: numbered_lines(&f.data),
-            },
-        );
-    }
-    out
-}
-
-/// Paths of scripts that run at boot.
-fn reachable(root: &Root<'_>, scripts: &BTreeMap<String, Script>) -> BTreeSet<String> {
-    let view = &root.view;
-    let mut on: BTreeSet<String> = BOOT_ROOTS
-        .iter()
-        .filter(|p| scripts.contains_key(**p))
-        .map(|p| p.to_string())
-        .collect();
-    for (path, e) in view.entries() {
-        let in_rc = path.starts_with("/etc/rc.d/")
-            || (path.starts_with("/etc/rc") && path.contains(".d/S"));
-        let base = path.rsplit('/').next().unwrap_or("");
-        if in_rc && base.starts_with('S') {
-            if let EntryKind::Symlink { .. } = e.kind {
-                if let Some((target, _)) = view.resolve(&path) {
-                    on.insert(target);
-                }
-            } else if scripts.contains_key(&path) {
-                on.insert(path.clone());
-            }
-        }
-        if path.starts_with("/etc/init.d/S")
-            && base.len() > 3
-            && base[1..3].bytes().all(|b| b.is_ascii_digit())
-        {
-            // busybox rcS runs `/etc/init.d/S??*`, and vendors often link those names to
-            // scripts kept elsewhere (DIR-300: S10system.sh -> /etc/scripts/system.sh).
-            if let EntryKind::Symlink { .. } = e.kind {
-                if let Some((target, _)) = view.resolve(&path) {
-                    on.insert(target);
-                }
-            } else if scripts.contains_key(&path) {
-                on.insert(path);
-            }
-        }
-    }
-    let by_base: BTreeMap<&str, Vec<&String>> = scripts.keys().fold(BTreeMap::new(), |mut m, k| {
-        m.entry(k.rsplit('/').next().unwrap_or(""))
-            .or_insert_with(Vec::new)
-            .push(k);
-        m
-    });
-    for _ in 0..6 {
-        let mut added = Vec::new();
-        for p in &on {
-            let Some(s) = scripts.get(p) else { continue };
-            for (_, line) in &s.lines {
-                let code = strip_comment(line);
-                if code.trim().is_empty() {
-                    continue;
-                }
-                for w in code.split(|c: char| {
-                    c.is_whitespace()
-                        || c == ';'
-                        || c == '"'
-                        || c == '\''
-                        || c == '`'
-                        || c == '('
-                        || c == ')'
-                }) {
-                    if w.is_empty() {
-                        continue;
-                    }
-                    if w.starts_with('/') && scripts.contains_key(w) && !on.contains(w) {
-                        added.push(w.to_string());
-                        continue;
-                    }
-                    let base = w.rsplit('/').next().unwrap_or("");
-                    if base.len() > 3 && base.contains('.') {
-                        for other in by_base.get(base).into_iter().flatten() {
-                            if !on.contains(*other) {
-                                added.push((*other).clone());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if added.is_empty() {
-            break;
-        }
-        on.extend(added);
-    }
-    on
-}
-
-/// Splits shell code into words (quotes trimmed).
-fn words(code: &str) -> Vec<&str> {
-    code.split(|c: char| {
-        c.is_whitespace() || c == ';' || c == '&' || c == '|' || c == '(' || c == '`'
-    })
-    .filter(|w| !w.is_empty())
-    .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
-    .filter(|w| !w.is_empty())
-    .collect()
-}
-
-const PREFIXES: &[&str] = &[
-    "exec",
-    "nice",
-    "nohup",
-    "command",
-    "--exec",
-    "-x",
-    "--startas",
-    "busybox",
-    "then",
-    "do",
-    "else",
-    "setsid",
-    "chroot",
-    "-a",
-];
-
-/// Programs a line of shell code launches (command positions only), with their word index.
-fn launched(code: &str) -> Vec<(usize, String)> {
-    let w = words(code);
-    let mut out = Vec::new();
-    for (i, word) in w.iter().enumerate() {
-        let prog = word.rsplit('/').next().unwrap_or("");
-        if prog.is_empty() {
-            continue;
-        }
-        let prev = if i == 0 { "" } else { w[i - 1] };
-        let cmd_pos = i == 0
-            || PREFIXES.contains(&prev)
-            || prev == "command" && w.get(i.wrapping_sub(2)) == Some(&"procd_set_param")
-            || prev == "service_start"
-            || prev.ends_with("procd_set_param") && *word == "command";
-        if PREFIXES.contains(word)
-            || [
-                "procd_set_param",
-                "start-stop-daemon",
-                "service_start",
-                "if",
-                "then",
-                "else",
-                "do",
-                "while",
-            ]
-            .contains(word)
-        {
-            continue;
-        }
-        let name_like = prog
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            && !prog.starts_with('-')
-            && !prog.contains("=");
-        if cmd_pos && name_like && !word.contains('$') {
-            out.push((i, prog.to_string()));
-        }
-    }
-    out
 }
 
 /// The user a launch line switches to, if it says.
@@ -379,7 +184,7 @@ fn user_switch(code: &str, prog: &str) -> Option<String> {
 }
 
 /// Daemons that drop to an unprivileged user by default (their documentation says so).
-fn default_user(prog: &str) -> Option<&'static str> {
+pub(super) fn default_user(prog: &str) -> Option<&'static str> {
     match prog {
         "dnsmasq" => Some("nobody"),
         "mosquitto" => Some("mosquitto"),
@@ -388,19 +193,59 @@ fn default_user(prog: &str) -> Option<&'static str> {
     }
 }
 
-fn ports_of(code: &str, d: &(&str, &str, &str, Kind)) -> String {
+pub(super) fn ports_of(code: &str, d: &(&str, &str, &str, Kind)) -> String {
     let w = words(code);
+    let proto = d.2.split('/').nth(1).unwrap_or("tcp");
+    let mut ports: Vec<String> = Vec::new();
     for (i, x) in w.iter().enumerate() {
-        if (*x == "-p" || *x == "--port") && w.get(i + 1).is_some_and(|p| p.parse::<u16>().is_ok())
-        {
-            let proto = d.2.split('/').nth(1).unwrap_or("tcp");
-            return format!("{}/{proto}", w[i + 1]);
+        let Some(v) = w.get(i + 1) else { continue };
+        // `-p 8080`, `-p 0.0.0.0:80`, `-p [::]:80`; uhttpd's `-s ADDR:PORT` is its TLS listener.
+        let tls = *x == "-s" && d.0 == "uhttpd";
+        if !(*x == "-p" || *x == "--port" || tls) {
+            continue;
+        }
+        let port = v.rsplit(':').next().unwrap_or(v);
+        if port.parse::<u16>().is_ok() {
+            let p = format!("{port}/{proto}{}", if tls { " (TLS)" } else { "" });
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
         }
     }
-    d.2.to_string()
+    if ports.is_empty() {
+        d.2.to_string()
+    } else {
+        ports.join(" ")
+    }
 }
 
-fn program_path(root: &Root<'_>, word: &str, prog: &str) -> Option<String> {
+/// uhttpd's listeners from its UCI config (`list listen_http`, `list listen_https`), which
+/// the init script passes as `-p`/`-s`.
+fn uhttpd_uci_ports(root: &Root<'_>) -> Option<String> {
+    let (_, text) = root.text("/etc/config/uhttpd")?;
+    let mut ports: Vec<String> = Vec::new();
+    for l in text.lines() {
+        let w: Vec<String> = strip_comment(l)
+            .split_whitespace()
+            .map(|x| x.trim_matches(['\'', '"']).to_string())
+            .collect();
+        if w.len() == 3 && w[0] == "list" && (w[1] == "listen_http" || w[1] == "listen_https") {
+            let port = w[2].rsplit(':').next().unwrap_or("");
+            if port.parse::<u16>().is_ok() {
+                let p = format!(
+                    "{port}/tcp{}",
+                    if w[1] == "listen_https" { " (TLS)" } else { "" }
+                );
+                if !ports.contains(&p) {
+                    ports.push(p);
+                }
+            }
+        }
+    }
+    (!ports.is_empty()).then(|| ports.join(" "))
+}
+
+pub(super) fn program_path(root: &Root<'_>, word: &str, prog: &str) -> Option<String> {
     if word.starts_with('/') {
         return root.view.resolve(word).map(|(p, _)| p);
     }
@@ -412,20 +257,40 @@ fn program_path(root: &Root<'_>, word: &str, prog: &str) -> Option<String> {
     None
 }
 
-/// Whether root has no password (for OpenWrt's "telnet only while root has no password").
-fn root_password_empty(root: &Root<'_>) -> Option<bool> {
-    let (_, shadow) = root.text("/etc/shadow")?;
-    let line = shadow.lines().find(|l| l.starts_with("root:"))?;
-    Some(line.split(':').nth(1).is_some_and(|p| p.is_empty()))
+/// Whether root has no password as the image's own scripts read it (OpenWrt starts telnet
+/// only then), with the reason when the field is not literally empty.
+fn root_password_empty(root: &Root<'_>) -> Option<(bool, String)> {
+    let st = crate::nopass::root_state(root)?;
+    let why = if st.empty_by_scripts() {
+        let f = &st.fields[0];
+        format!(
+            "{} holds `{}`, which {} reads as no password",
+            f.0,
+            f.3,
+            st.rules
+                .iter()
+                .map(|r| format!("{}:{}", r.path, r.line))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    } else {
+        String::new()
+    };
+    Some((st.no_password, why))
 }
 
 fn script_services(
     root: &Root<'_>,
     scripts: &BTreeMap<String, Script>,
-    enabled: &BTreeSet<String>,
+    enabled: &BTreeMap<String, String>,
     out: &mut Vec<Service>,
 ) {
+    let defaults = nvram::defaults(root);
     for s in scripts.values() {
+        // Shell scripts outside the boot folders count only when the boot graph reaches them.
+        if !bootgraph::is_boot_script_path(&s.path) && !enabled.contains_key(&s.path) {
+            continue;
+        }
         if s.path.ends_with("inetd.conf")
             || s.path.contains("/xinetd")
             || s.path.contains("/systemd/")
@@ -440,19 +305,39 @@ fn script_services(
                 .flatten()
         });
         let needs_no_root_pw = s.lines.iter().any(|(_, l)| l.contains("has_root_pwd"));
-        let mut depth = 0i32;
+        // Open `if`/`case`/`&& {` blocks, each with its nvram test when it has one; guards
+        // (`[ "$(nvram get x)" != 1 ] && exit`) hold for the rest of the script.
+        let mut blocks: Vec<Option<bootgraph::NvramCondition>> = Vec::new();
+        let mut guard: Option<bootgraph::NvramCondition> = None;
         for (n, line) in &s.lines {
             let code = strip_comment(line);
             let t = code.trim();
+            let line_cond = bootgraph::nvram_condition(t, &defaults);
             if t.starts_with("if ") || t.starts_with("case ") || t.ends_with("&& {") {
-                depth += 1;
+                blocks.push(line_cond.clone().filter(|_| !t.starts_with("case ")));
             }
             if t == "fi" || t.starts_with("fi ") || t == "esac" || t == "}" {
-                depth = (depth - 1).max(0);
+                blocks.pop();
             }
             if t.is_empty() {
                 continue;
             }
+            if let Some(c) = &line_cond {
+                let exits = t.ends_with("exit") || t.contains("exit 0") || t.contains("exit 1");
+                if exits && t.contains("&&") && !t.starts_with("if ") {
+                    guard = Some(bootgraph::NvramCondition {
+                        negated: !c.negated,
+                        ..c.clone()
+                    });
+                } else if exits && t.contains("||") {
+                    guard = Some(c.clone());
+                }
+            }
+            let depth = blocks.len();
+            let cond = line_cond
+                .filter(|_| t.contains("&&") && !t.starts_with("if "))
+                .or_else(|| blocks.iter().rev().flatten().next().cloned())
+                .or_else(|| guard.clone());
             let code = if is_inittab {
                 let f: Vec<&str> = code.splitn(4, ':').collect();
                 if f.len() != 4
@@ -505,30 +390,43 @@ fn script_services(
                         ),
                     },
                 };
-                let mut at_boot = enabled.contains(&s.path);
+                let mut at_boot = enabled.contains_key(&s.path);
+                let reached = enabled
+                    .get(&s.path)
+                    .filter(|how| how.contains('→'))
+                    .map(|how| format!(", reached {how}"))
+                    .unwrap_or_default();
                 let mut start = if is_inittab {
                     "inittab".to_string()
                 } else if at_boot {
                     format!(
-                        "at boot from {}{}",
+                        "at boot from {}{}{reached}",
                         s.path,
-                        if depth > 0 {
-                            " (inside a condition)"
-                        } else {
-                            ""
+                        match &cond {
+                            Some(c) => format!(" ({})", c.describe()),
+                            None if depth > 0 => " (inside a condition)".to_string(),
+                            None => String::new(),
                         }
                     )
                 } else {
                     format!("not started at boot by any script found ({})", s.path)
                 };
+                if at_boot && cond.as_ref().and_then(|c| c.holds_by_default()) == Some(false) {
+                    at_boot = false;
+                    start = format!(
+                        "{} ({})",
+                        cond.as_ref().map(|c| c.describe()).unwrap_or_default(),
+                        s.path
+                    );
+                }
                 if let Some(why) = uci_disabled(root, &s.path) {
                     at_boot = false;
                     start = why;
                 }
                 if needs_no_root_pw && d.is_some_and(|d| d.3 == Kind::RemoteShell) {
                     match root_password_empty(root) {
-                        Some(true) => start = format!("at boot from {}, because root has no password (the script starts it only then)", s.path),
-                        Some(false) => {
+                        Some((true, why)) => start = format!("at boot from {}, because root has no password{} (the script starts it only then)", s.path, if why.is_empty() { String::new() } else { format!(": {why}") }),
+                        Some((false, _)) => {
                             at_boot = false;
                             start = format!("only while root has no password ({}); root has one", s.path);
                         }
@@ -539,7 +437,13 @@ fn script_services(
                     program: prog.clone(),
                     path,
                     protocol: d.map(|d| d.1).unwrap_or("").to_string(),
-                    ports: d.map(|d| ports_of(code, d)).unwrap_or_default(),
+                    ports: match d {
+                        Some(d) if d.0 == "uhttpd" && procd => {
+                            uhttpd_uci_ports(root).unwrap_or_else(|| ports_of(code, d))
+                        }
+                        Some(d) => ports_of(code, d),
+                        None => String::new(),
+                    },
                     user,
                     user_basis: basis,
                     start,
@@ -555,267 +459,26 @@ fn script_services(
     }
 }
 
-/// An OpenWrt init script whose UCI config disables the service (`option disabled '1'` or
-/// `option enabled '0'`).
-fn uci_disabled(root: &Root<'_>, script: &str) -> Option<String> {
-    let name = script.strip_prefix("/etc/init.d/")?;
-    let path = format!("/etc/config/{name}");
-    let (_, text) = root.text(&path)?;
-    let opts: Vec<String> = text
-        .lines()
-        .map(|l| {
-            strip_comment(l)
-                .replace(['\'', '"'], "")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    let off = opts
-        .iter()
-        .any(|l| l == "option disabled 1" || l == "option enabled 0");
-    let on = opts
-        .iter()
-        .any(|l| l == "option disabled 0" || l == "option enabled 1");
-    (off && !on).then(|| format!("disabled in UCI ({path})"))
-}
-
-/// inetd.conf and xinetd.d: services started on connection.
-fn inetd(root: &Root<'_>, scripts: &BTreeMap<String, Script>, out: &mut Vec<Service>) {
-    for s in scripts.values() {
-        if s.path.ends_with("/inetd.conf") {
-            for (n, line) in &s.lines {
-                let code = strip_comment(line);
-                let f: Vec<&str> = code.split_whitespace().collect();
-                if f.len() < 6 {
-                    continue;
-                }
-                let server = f[5].rsplit('/').next().unwrap_or("");
-                let prog = if ["tcpd", "tcpsvd"].contains(&server) {
-                    f.get(6)
-                        .and_then(|a| a.rsplit('/').next())
-                        .unwrap_or(server)
-                } else {
-                    server
-                };
-                let d = daemon(prog);
-                out.push(Service {
-                    program: prog.to_string(),
-                    path: program_path(root, f[5], prog),
-                    protocol: d.map(|d| d.1).unwrap_or(f[0]).to_string(),
-                    ports: format!("{}/{}", f[0], f[2].trim_end_matches('6')),
-                    user: f[4].split(['.', ':']).next().unwrap_or("root").to_string(),
-                    user_basis: "inetd.conf user field".into(),
-                    start: format!("on connection, by inetd ({})", s.path),
-                    at_boot: true,
-                    evidence: Evidence {
-                        location: root.location(&s.path, Some(*n), None),
-                        excerpt: excerpt(line),
-                    },
-                    line: code.to_string(),
-                });
-            }
-        }
-        if s.path.starts_with("/etc/xinetd.d/") {
-            let get = |k: &str| {
-                s.lines.iter().find_map(|(n, l)| {
-                    let (a, b) = l.split_once('=')?;
-                    (a.trim() == k).then(|| (*n, b.trim().to_string()))
-                })
-            };
-            let disabled = get("disable").is_some_and(|(_, v)| v == "yes");
-            let Some((n, server)) = get("server") else {
-                continue;
-            };
-            let prog = server.rsplit('/').next().unwrap_or("").to_string();
-            let d = daemon(&prog);
-            out.push(Service {
-                program: prog.clone(),
-                path: program_path(root, &server, &prog),
-                protocol: d.map(|d| d.1).unwrap_or("").to_string(),
-                ports: get("port")
-                    .map(|(_, p)| p)
-                    .or_else(|| d.map(|d| d.2.to_string()))
-                    .unwrap_or_default(),
-                user: get("user").map(|(_, u)| u).unwrap_or_else(|| "root".into()),
-                user_basis: "xinetd user attribute".into(),
-                start: if disabled {
-                    format!("disabled in {}", s.path)
-                } else {
-                    format!("on connection, by xinetd ({})", s.path)
-                },
-                at_boot: !disabled,
-                evidence: Evidence {
-                    location: root.location(&s.path, Some(n), None),
-                    excerpt: format!("server = {server}"),
-                },
-                line: server,
-            });
-        }
-    }
-}
-
-/// systemd units enabled through *.wants links.
-fn systemd(root: &Root<'_>, out: &mut Vec<Service>) {
-    for (path, e) in root.view.entries() {
-        let unit_link = path.contains(".wants/") && path.ends_with(".service");
-        let linkable = matches!(e.kind, EntryKind::Symlink { .. } | EntryKind::File);
-        if !unit_link || !linkable {
-            continue;
-        }
-        let Some((unit_path, _)) = root.view.resolve(&path) else {
-            continue;
-        };
-        let Some((_, text)) = root.text(&unit_path) else {
-            continue;
-        };
-        let get = |k: &str| {
-            text.lines().enumerate().find_map(|(i, l)| {
-                l.trim()
-                    .strip_prefix(k)
-                    .and_then(|r| r.strip_prefix('='))
-                    .map(|v| (i as u32 + 1, v.trim().to_string()))
-            })
-        };
-        let Some((n, exec)) = get("ExecStart") else {
-            continue;
-        };
-        let cmd = exec.trim_start_matches(['-', '@', '+', '!']);
-        let first = cmd.split_whitespace().next().unwrap_or("");
-        let prog = first.rsplit('/').next().unwrap_or("").to_string();
-        let d = daemon(&prog);
-        let user = get("User").map(|(_, u)| u);
-        out.push(Service {
-            program: prog.clone(),
-            path: program_path(root, first, &prog),
-            protocol: d.map(|d| d.1).unwrap_or("").to_string(),
-            ports: d.map(|d| ports_of(cmd, d)).unwrap_or_default(),
-            user: user
-                .clone()
-                .or_else(|| default_user(&prog).map(str::to_string))
-                .unwrap_or_else(|| "root".into()),
-            user_basis: if user.is_some() {
-                "systemd User=".into()
-            } else {
-                "no User= in the unit".into()
-            },
-            start: format!("at boot (systemd, enabled by {path})"),
-            at_boot: true,
-            evidence: Evidence {
-                location: root.location(&unit_path, Some(n), None),
-                excerpt: format!("ExecStart={exec}"),
-            },
-            line: cmd.to_string(),
-        });
-    }
-}
-
-/// nvram service switches (`telnetd_enable=1`) read by the init binary.
-fn nvram_services(root: &Root<'_>, out: &mut Vec<Service>) {
-    let vars = nvram::defaults(root);
-    for v in &vars {
-        let Some(name) = v.key.strip_suffix("_enable") else {
-            continue;
-        };
-        let prog = match name {
-            "telnetd" | "telnet" => "telnetd",
-            "sshd" => "dropbear",
-            "http" | "httpd" => "httpd",
-            "upnp" => "upnpd",
-            "snmpd" | "snmp" => "snmpd",
-            "tftpd" | "tftp" => "tftpd",
-            "ftp" | "ftpd" | "proftpd" => "ftpd",
-            _ => continue,
-        };
-        // The switch matters only if a boot binary reads it.
-        let reader = root
-            .files
-            .iter()
-            .find(|f| f.elf.is_some() && memchr::memmem::find(&f.data, v.key.as_bytes()).is_some());
-        let Some(reader) = reader else { continue };
-        let on = v.value == "1";
-        let d = daemon(prog).expect("table");
-        out.push(Service {
-            program: prog.to_string(),
-            path: program_path(root, prog, prog),
-            protocol: d.1.to_string(),
-            ports: d.2.to_string(),
-            user: "root".into(),
-            user_basis: format!(
-                "started by the init binary ({}) with no user switch",
-                reader.path
-            ),
-            start: if on {
-                format!(
-                    "at boot: nvram default {}=1, read by {}",
-                    v.key, reader.path
-                )
-            } else {
-                format!("off by default ({}={})", v.key, v.value)
-            },
-            at_boot: on,
-            evidence: Evidence {
-                location: root.location(&v.path, v.line, v.offset),
-                excerpt: format!("{}={}", v.key, v.value),
-            },
-            line: format!("{}={}", v.key, v.value),
-        });
-    }
-}
-
-/// Daemons whose command lines are strings inside a boot-started binary (a vendor service
-/// manager such as TP-Link's `cos`).
-fn launched_by_binaries(root: &Root<'_>, out: &mut Vec<Service>) {
-    let starters: Vec<String> = out
-        .iter()
-        .filter(|s| s.at_boot && s.protocol.is_empty())
-        .filter_map(|s| s.path.clone())
-        .collect();
-    let mut seen: BTreeSet<String> = out.iter().map(|s| s.program.clone()).collect();
-    for sp in starters {
-        let Some(f) = root.file(&sp) else { continue };
-        for part in f.data.split(|b| *b == 0) {
-            let Ok(s) = std::str::from_utf8(part) else {
-                continue;
-            };
-            let first = s.split_whitespace().next().unwrap_or("");
-            let prog = first.rsplit('/').next().unwrap_or("");
-            let Some(d) = daemon(prog) else { continue };
-            // A command line: the bare name, or with arguments or `&`.
-            if !(s == first || s.starts_with(&format!("{first} ")))
-                || !seen.insert(prog.to_string())
-            {
-                continue;
-            }
-            let off = memchr::memmem::find(&f.data, part).unwrap_or(0);
-            out.push(Service {
-                program: prog.to_string(),
-                path: program_path(root, first, prog),
-                protocol: d.1.to_string(),
-                ports: d.2.to_string(),
-                user: "root".into(),
-                user_basis: format!("launched by {sp} (root) with no user switch visible",),
-                start: format!("launched by {sp} (the condition is inside the binary)"),
-                at_boot: false,
-                evidence: Evidence {
-                    location: root.location(&f.path, None, Some(off as u64)),
-                    excerpt: excerpt(s),
-                },
-                line: s.to_string(),
-            });
-        }
-    }
-}
-
 fn judge(root: &Root<'_>, services: &[Service], obs: &mut Observations) {
+    // Root has no password as the image reads it: a login session is a root shell.
+    let root_open = crate::nopass::root_state(root).is_some_and(|s| s.no_password);
     let mut as_root: Vec<&Service> = Vec::new();
     for s in services {
         let d = daemon(&s.program);
         let kind = d.map(|d| d.3);
+        // The program telnetd runs for a session: `-l PROG`, else login.
+        let w = words(&s.line);
+        let session = w
+            .iter()
+            .position(|x| *x == "-l")
+            .and_then(|i| w.get(i + 1))
+            .copied()
+            .unwrap_or("/bin/login");
         let no_login = s.line.contains(" -l /bin/sh")
             || s.line.contains(" -l /bin/ash")
             || s.line.contains(" -l sh")
-            || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"));
+            || (s.line.contains("-l /bin/login.sh") && s.start.contains("no password"))
+            || (root_open && session.rsplit('/').next().unwrap_or("").contains("login"));
         match kind {
             Some(Kind::RemoteShell) | Some(Kind::Ftp) | Some(Kind::Tftp) => {
                 let (outcome, sev) = if s.at_boot {
@@ -1010,6 +673,7 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
     let Some(inittab) = scripts.get("/etc/inittab") else {
         return;
     };
+    let root_open = crate::nopass::root_state(root).is_some_and(|s| s.no_password);
     for (n, line) in &inittab.lines {
         let code = strip_comment(line).trim();
         let f: Vec<&str> = code.splitn(4, ':').collect();
@@ -1023,8 +687,11 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let mut ws = process.split_whitespace();
         let prog = ws.next().unwrap_or("").trim_start_matches('-');
         let base = prog.rsplit('/').next().unwrap_or("");
-        let shell = SHELLS.contains(&base);
-        let login = base == "login" || base.contains("getty");
+        // A login wrapper (`/bin/login.sh`) asks for root's password, which the image may
+        // not have.
+        let wrapper = base.ends_with("login.sh");
+        let shell = SHELLS.contains(&base) || (wrapper && root_open);
+        let login = base == "login" || base.contains("getty") || wrapper;
         if !shell && !login {
             continue;
         }
@@ -1038,7 +705,11 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let (sev, what, provs): (_, _, &[&str]) = if shell {
             (
                 Severity::High,
-                format!("a root shell without login on {tty} ({action})"),
+                if wrapper {
+                    format!("a root shell without password on {tty} ({action}, {prog}: root has no password as the image reads it)")
+                } else {
+                    format!("a root shell without login on {tty} ({action})")
+                },
                 &["5.6-4", "5.6-1"],
             )
         } else {

@@ -101,6 +101,7 @@ fn is_update_script(path: &str, text: &str) -> bool {
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
     for root in &ctx.roots {
+        let first = obs.findings.len();
         let mut mechs: Vec<Mechanism> = Vec::new();
         let ev_at = |p: &str, line: Option<u32>, ex: String| Evidence {
             location: root.location(p, line, None),
@@ -184,6 +185,7 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
         ota_urls(root, &scripts, obs);
         automatic(root, obs);
         verify_calls(root, obs);
+        every_path(&mut obs.findings[first..]);
     }
     obs.ran(CHECK.id, Source::Firmware, CHECK.provisions, examined);
 }
@@ -357,6 +359,60 @@ fn sysupgrade(
                 .detail("The upgrade scripts verify image metadata or signatures before flashing. Whether a failed check is enforced (not only warned about) needs a device test.")
                 .evidence(root.location(p, Some(*n), None), excerpt(l)),
         );
+    }
+}
+
+/// Provisions about the update mechanism as a whole: a PASS on one of them speaks for every
+/// way the image can be updated.
+const UPDATE_PROVISIONS: &[&str] = &["5.3-7", "5.3-9", "5.3-10"];
+
+/// A PASS earned by one update path (opkg verifies package signatures) does not hold while
+/// another path of the same image fails (sysupgrade flashes unsigned images): the PASS becomes
+/// information naming the failing path, and the failing paths carry the provisions the PASS
+/// claimed, since an update mechanism is as secure as its weakest path.
+fn every_path(findings: &mut [Finding]) {
+    let on_update = |f: &Finding| {
+        f.check == CHECK.id
+            && f.provisions
+                .iter()
+                .any(|p| UPDATE_PROVISIONS.contains(&p.as_str()))
+    };
+    let failing: Vec<usize> = (0..findings.len())
+        .filter(|&i| findings[i].outcome == Outcome::Fail && on_update(&findings[i]))
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    let failing_titles: Vec<String> = failing.iter().map(|&i| findings[i].title.clone()).collect();
+    let mut claimed: Vec<String> = Vec::new();
+    for f in findings.iter_mut() {
+        if f.outcome != Outcome::Pass || !on_update(f) {
+            continue;
+        }
+        for p in &f.provisions {
+            if UPDATE_PROVISIONS.contains(&p.as_str()) && !claimed.contains(p) {
+                claimed.push(p.clone());
+            }
+        }
+        f.outcome = Outcome::Info;
+        f.title = format!("{} — but not on every update path", f.title);
+        let why = format!(
+            " This path alone does not make the update mechanism secure: another path of the image fails ({}).",
+            failing_titles.join("; ")
+        );
+        f.detail = Some(format!("{}{why}", f.detail.take().unwrap_or_default()));
+    }
+    for &i in &failing {
+        // Only the paths that install code without authenticating it answer for 5.3-7.
+        let f = &mut findings[i];
+        if !f.provisions.iter().any(|p| p == "5.3-10") {
+            continue;
+        }
+        for p in &claimed {
+            if !f.provisions.contains(p) {
+                f.provisions.push(p.clone());
+            }
+        }
     }
 }
 
