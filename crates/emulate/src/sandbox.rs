@@ -1,0 +1,385 @@
+//! The sealed sandbox one emulation run lives in.
+//!
+//! `setpriv` drops to an unprivileged outer user (no host file is writable by it except the
+//! copy, which is chowned to it), then `unshare` makes new user, mount, network and pid
+//! namespaces. Inside, a supervisor shell (the host's `/bin/sh`, before any firmware code
+//! runs):
+//! - mounts a private binfmt_misc instance (Linux ≥ 6.7 gives each user namespace its own)
+//!   and registers the QEMU interpreter there, so the host's binfmt settings are never touched
+//!   and firmware programs that exec other firmware programs run emulated too;
+//! - brings up `lo`, the only interface: there is no route out of the namespace;
+//! - mounts proc, a size-capped tmpfs on /tmp and bind-mounts the harmless host device nodes
+//!   (null, zero, random, urandom, tty) and a private devpts into the copy;
+//! - starts each service with `prlimit` (data segment, process count, CPU seconds) in a chroot
+//!   of the copy, recording its exit status and output;
+//! - sleeps out the wall-clock cap, then exits: pid 1 of the namespace dying kills every
+//!   process in it. The caller kills it sooner when it is done (`--kill-child` makes the
+//!   namespace die with the `unshare` process).
+//!
+//! The probes join only the network namespace (one thread, setns) and reach the services over
+//! the namespace's own loopback.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::arch::Arch;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Limits {
+    /// RLIMIT_DATA per process (bytes). The address-space limit is not used: QEMU reserves the
+    /// whole guest address space up front.
+    pub memory: u64,
+    /// RLIMIT_NPROC, counted for the sandbox's own user (so a fork bomb stops there).
+    pub nproc: u64,
+    /// RLIMIT_CPU per process (seconds).
+    pub cpu_secs: u64,
+    /// The whole run's wall-clock cap.
+    pub wall: Duration,
+    /// The unprivileged outer user every sandboxed process runs as.
+    pub outer_uid: u32,
+    /// Size of the tmpfs mounted on the copy's /tmp (bytes).
+    pub tmpfs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 256 << 20,
+            nproc: 96,
+            cpu_secs: 60,
+            wall: Duration::from_secs(60),
+            outer_uid: 0x7e00_0000,
+            tmpfs: 32 << 20,
+        }
+    }
+}
+
+/// One program to start in the chroot: `prep` commands run first, in order, then `argv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub name: String,
+    pub prep: Vec<Vec<String>>,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{0} is needed for the sandbox but was not found (Debian package {1})")]
+    Missing(String, &'static str),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("the sandbox did not come up within {secs} s: {log}")]
+    NotReady { secs: u64, log: String },
+    #[error("a command line from the image holds a NUL byte: {0:?}")]
+    Nul(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SandboxError {
+    let what = what.into();
+    move |source| SandboxError::Io { what, source }
+}
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/bin", "/usr/sbin", "/bin", "/sbin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+/// Single-quotes a word for sh: the image's text is never interpreted by the host shell.
+pub fn quote(s: &str) -> Result<String, SandboxError> {
+    if s.contains('\0') {
+        return Err(SandboxError::Nul(s.to_string()));
+    }
+    Ok(format!("'{}'", s.replace('\'', "'\\''")))
+}
+
+fn quote_all(v: &[String]) -> Result<String, SandboxError> {
+    Ok(v.iter()
+        .map(|s| quote(s))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(" "))
+}
+
+pub struct Sandbox {
+    child: Child,
+    pub state: PathBuf,
+    pub started: Instant,
+    pub limits: Limits,
+    pub jobs: Vec<Job>,
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobState {
+    pub name: String,
+    /// Exit status, once it exited (a daemon that forked exits 0 at once).
+    pub exit: Option<i32>,
+    /// The last lines it wrote (stdout and stderr), at most 2 KiB.
+    pub output: String,
+}
+
+impl Sandbox {
+    /// Starts the sandbox on the copy `root` and launches `jobs` in it. `state` is a folder
+    /// (outside the copy) for the supervisor's script, logs and exit statuses.
+    pub fn start(
+        root: &Path,
+        state: &Path,
+        arch: Arch,
+        jobs: Vec<Job>,
+        limits: Limits,
+    ) -> Result<Sandbox, SandboxError> {
+        for (tool, pkg) in [
+            ("setpriv", "util-linux"),
+            ("unshare", "util-linux"),
+            ("prlimit", "util-linux"),
+            ("chroot", "coreutils"),
+            ("ip", "iproute2"),
+        ] {
+            if which(tool).is_none() {
+                return Err(SandboxError::Missing(tool.into(), pkg));
+            }
+        }
+        let qemu = if arch.is_native() {
+            None
+        } else {
+            Some(
+                which(arch.qemu())
+                    .ok_or_else(|| SandboxError::Missing(arch.qemu().into(), "qemu-user-static"))?,
+            )
+        };
+        fs::create_dir_all(state).map_err(io(format!("creating {}", state.display())))?;
+        let script = supervisor(root, state, qemu.as_deref(), arch, &jobs, &limits)?;
+        let sp = state.join("supervisor.sh");
+        fs::write(&sp, script).map_err(io(format!("writing {}", sp.display())))?;
+        crate::rootcopy::chown_tree(state, limits.outer_uid).map_err(io(format!(
+            "handing {} to the sandbox user",
+            state.display()
+        )))?;
+        let uid = limits.outer_uid.to_string();
+        let log = fs::File::create(state.join("supervisor.log"))
+            .map_err(io("creating the supervisor log"))?;
+        let child = Command::new("setpriv")
+            .args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+                "--",
+                "unshare",
+                "--map-root-user",
+                "--mount",
+                "--net",
+                "--pid",
+                "--ipc",
+                "--uts",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                "--",
+                "/bin/sh",
+            ])
+            .arg(&sp)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(io("supervisor log"))?)
+            .stderr(log)
+            .spawn()
+            .map_err(io("starting setpriv/unshare"))?;
+        let mut sb = Sandbox {
+            child,
+            state: state.to_path_buf(),
+            started: Instant::now(),
+            limits,
+            jobs,
+        };
+        let wait = Duration::from_secs(10);
+        while !state.join("ready").exists() {
+            if sb.started.elapsed() > wait || sb.child.try_wait().ok().flatten().is_some() {
+                let log = fs::read_to_string(state.join("supervisor.log")).unwrap_or_default();
+                sb.stop();
+                return Err(SandboxError::NotReady {
+                    secs: wait.as_secs(),
+                    log: tail(&log, 1000),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(sb)
+    }
+
+    /// The network namespace the services live in.
+    pub fn netns(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.child.id()))
+    }
+
+    /// TCP ports in LISTEN state and bound UDP ports, inside the sandbox.
+    pub fn listening(&self) -> (Vec<u16>, Vec<u16>) {
+        let base = format!("/proc/{}/net", self.child.id());
+        let mut tcp = Vec::new();
+        let mut udp = Vec::new();
+        for (f, is_tcp) in [
+            ("tcp", true),
+            ("tcp6", true),
+            ("udp", false),
+            ("udp6", false),
+        ] {
+            let (list, want) = if is_tcp {
+                (&mut tcp, Some("0A"))
+            } else {
+                (&mut udp, None)
+            };
+            let Ok(text) = fs::read_to_string(format!("{base}/{f}")) else {
+                continue;
+            };
+            for line in text.lines().skip(1) {
+                let w: Vec<&str> = line.split_whitespace().collect();
+                if w.len() < 4 || want.is_some_and(|s| w[3] != s) {
+                    continue;
+                }
+                if let Some(port) = w[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|h| u16::from_str_radix(h, 16).ok())
+                {
+                    if !list.contains(&port) {
+                        list.push(port);
+                    }
+                }
+            }
+        }
+        tcp.sort_unstable();
+        udp.sort_unstable();
+        (tcp, udp)
+    }
+
+    pub fn job(&self, i: usize) -> JobState {
+        let exit = fs::read_to_string(self.state.join(format!("job{i}.exit")))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let raw = fs::read(self.state.join(format!("job{i}.log"))).unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw[raw.len().saturating_sub(2048)..]).into_owned();
+        JobState {
+            name: self.jobs[i].name.clone(),
+            exit,
+            output: text,
+        }
+    }
+
+    /// Runs `f` on a thread that has joined the sandbox's network namespace (only that one).
+    pub fn in_netns<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, SandboxError> {
+        let ns = self.netns();
+        let file = fs::File::open(&ns).map_err(io(format!("opening {}", ns.display())))?;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                rustix::thread::move_into_link_name_space(
+                    std::os::fd::AsFd::as_fd(&file),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .map_err(|e| SandboxError::Io {
+                    what: "joining the sandbox's network namespace".into(),
+                    source: e.into(),
+                })?;
+                Ok(f())
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SandboxError::Io {
+                    what: "the probing thread".into(),
+                    source: std::io::Error::other("panicked"),
+                })
+            })
+        })
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.limits.wall.saturating_sub(self.started.elapsed())
+    }
+
+    /// Kills every process of the sandbox and waits for the namespace to go.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let mut start = s.len().saturating_sub(n);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s[start..].trim().to_string()
+}
+
+fn supervisor(
+    root: &Path,
+    state: &Path,
+    qemu: Option<&Path>,
+    arch: Arch,
+    jobs: &[Job],
+    l: &Limits,
+) -> Result<String, SandboxError> {
+    let r = quote(&root.to_string_lossy())?;
+    let st = quote(&state.to_string_lossy())?;
+    let mut s = String::from("#!/bin/sh\n# Written by iotassure emulate: runs inside fresh user, mount, net and pid namespaces.\n");
+    let _ = writeln!(
+        s,
+        "R={r}\nS={st}\nfail() {{ echo \"sandbox set-up: $*\" >&2; exit 1; }}"
+    );
+    if let Some(q) = qemu {
+        let rule = arch.binfmt_rule("iotassure-emulate", &q.to_string_lossy());
+        let _ = writeln!(
+            s,
+            "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || fail 'no private binfmt_misc (needs Linux >= 6.7)'\nprintf '%s\\n' {} > /proc/sys/fs/binfmt_misc/register || fail 'binfmt register'",
+            quote(&rule)?
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"ip link set lo up || fail 'lo'
+mount -t proc proc "$R/proc" || fail proc
+mount -t tmpfs -o size={tmpfs},mode=1777 tmpfs "$R/tmp" || fail tmpfs
+mkdir -p "$R/tmp/var" "$R/dev/pts" 2>/dev/null
+for n in null zero random urandom tty; do
+  [ -L "$R/dev/$n" ] && rm -f "$R/dev/$n"
+  : > "$R/dev/$n" 2>/dev/null; mount --bind "/dev/$n" "$R/dev/$n" 2>/dev/null
+done
+if mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" 2>/dev/null; then
+  [ -L "$R/dev/ptmx" ] && rm -f "$R/dev/ptmx"
+  : > "$R/dev/ptmx" 2>/dev/null; mount --bind "$R/dev/pts/ptmx" "$R/dev/ptmx" 2>/dev/null
+fi
+: > "$S/ready""#,
+        tmpfs = l.tmpfs
+    );
+    let lim = format!(
+        "prlimit --data={} --nproc={} --cpu={} --core=0 --",
+        l.memory, l.nproc, l.cpu_secs
+    );
+    for (i, j) in jobs.iter().enumerate() {
+        let mut body = String::new();
+        for p in &j.prep {
+            let _ = write!(body, "{lim} chroot \"$R\" {}; ", quote_all(p)?);
+        }
+        let _ = writeln!(
+            s,
+            "( cd / && {body}{lim} chroot \"$R\" {}; echo $? > \"$S/job{i}.exit\" ) < /dev/null > \"$S/job{i}.log\" 2>&1 &",
+            quote_all(&j.argv)?
+        );
+    }
+    let _ = writeln!(s, ": > \"$S/started\"\nsleep {}\n", l.wall.as_secs().max(1));
+    Ok(s)
+}
