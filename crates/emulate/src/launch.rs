@@ -98,7 +98,8 @@ pub fn starts_at_boot(s: &BootService) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Launch {
     pub program: String,
-    pub job: Job,
+    /// None: started by the boot scripts run as a whole (the `boot` launch), not by itself.
+    pub job: Option<Job>,
     /// Where the command line came from.
     pub how: String,
     /// The port it should open.
@@ -283,6 +284,7 @@ fn has(argv: &[String], flag: &str) -> bool {
 pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Vec<String>) {
     let mut out: Vec<Launch> = Vec::new();
     let mut skipped = Vec::new();
+    let mut boot_needed = false;
     for s in services {
         if out.iter().any(|l| l.program == s.program) {
             continue;
@@ -292,6 +294,21 @@ pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Ve
         };
         if !starts_at_boot(s) {
             skipped.push(format!("{}: not started at boot ({})", s.program, s.start));
+            continue;
+        }
+        if let Some(by) = s.start.strip_prefix("launched by ") {
+            // A vendor binary decides and starts it: only the boot as a whole can.
+            let by = by.split(" (").next().unwrap_or(by).to_string();
+            boot_needed = true;
+            out.push(Launch {
+                program: s.program.clone(),
+                job: None,
+                how: format!(
+                    "launched by {by}, which the boot scripts start: the boot is run as a whole"
+                ),
+                port: Some(port),
+                udp,
+            });
             continue;
         }
         let scripted = s
@@ -388,17 +405,59 @@ pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Ve
         let port = explicit_port(&argv).unwrap_or(port);
         out.push(Launch {
             program: s.program.clone(),
-            job: Job {
+            job: Some(Job {
                 name: s.program.clone(),
                 prep,
                 argv,
-            },
+            }),
             how,
             port: Some(port),
             udp,
         });
     }
+    if boot_needed {
+        match boot_script(view) {
+            Some(script) => out.push(Launch {
+                program: "boot".into(),
+                job: Some(Job {
+                    name: "boot".into(),
+                    prep: Vec::new(),
+                    argv: vec![script.clone()],
+                }),
+                how: format!("the boot script {script}, run as a whole"),
+                port: None,
+                udp: false,
+            }),
+            None => {
+                skipped.push("the boot as a whole: no rcS or inittab sysinit script found".into());
+                out.retain(|l| l.job.is_some());
+            }
+        }
+    }
     (out, skipped)
+}
+
+/// The script init runs first: inittab's `sysinit` entry, else the usual rcS paths.
+fn boot_script(view: &RootfsView<'_>) -> Option<String> {
+    let is_file = |p: &str| {
+        view.resolve(p)
+            .is_some_and(|(_, e)| e.kind == EntryKind::File)
+    };
+    if let Ok((_, data)) = view.read("/etc/inittab", 64 << 10) {
+        for line in String::from_utf8_lossy(&data).lines() {
+            let f: Vec<&str> = line.trim().splitn(4, ':').collect();
+            if f.len() == 4 && f[2] == "sysinit" {
+                let cmd = words(f[3]);
+                if let Some(p) = cmd.into_iter().find(|w| w.starts_with('/') && is_file(w)) {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    ["/etc/init.d/rcS", "/etc/rcS", "/etc/rc.d/rcS"]
+        .into_iter()
+        .find(|p| is_file(p))
+        .map(String::from)
 }
 
 /// `-p 2323`, `-p 0.0.0.0:80`.

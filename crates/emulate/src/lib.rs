@@ -8,6 +8,8 @@
 //! the device probes → every process killed, the namespaces and the copy removed.
 
 pub mod arch;
+pub mod creds;
+pub mod firstboot;
 pub mod launch;
 pub mod rootcopy;
 pub mod sandbox;
@@ -71,6 +73,8 @@ pub struct Emulation {
     pub services: Vec<ServiceResult>,
     /// Boot services not started, and why.
     pub skipped: Vec<String>,
+    /// First-boot files written from the image's NVRAM defaults (path: why).
+    pub seeded: Vec<String>,
     /// Ports open in the sandbox after settling.
     pub tcp_open: Vec<u16>,
     pub udp_bound: Vec<u16>,
@@ -142,6 +146,7 @@ pub fn run(
         rootfs: String::new(),
         services: Vec::new(),
         skipped: Vec::new(),
+        seeded: Vec::new(),
         tcp_open: Vec::new(),
         udp_bound: Vec::new(),
         limits: opts.limits,
@@ -215,8 +220,30 @@ fn run_in(
             arch.qemu()
         }
     ));
-    let jobs: Vec<Job> = launches.iter().map(|l| l.job.clone()).collect();
-    let mut sb = Sandbox::start(&root, &dir.join("state"), arch, jobs, opts.limits)
+    let jobs: Vec<Job> = launches.iter().filter_map(|l| l.job.clone()).collect();
+    // Job index of each launch; services the boot starts take the boot job's state.
+    let boot_job = launches
+        .iter()
+        .filter(|l| l.job.is_some())
+        .position(|l| l.program == "boot");
+    let mut next = 0;
+    let job_of: Vec<Option<usize>> = launches
+        .iter()
+        .map(|l| {
+            if l.job.is_some() {
+                next += 1;
+                Some(next - 1)
+            } else {
+                boot_job
+            }
+        })
+        .collect();
+    let seeds = firstboot::seeds(&view);
+    e.seeded = seeds
+        .iter()
+        .map(|s| format!("{}: {}", s.path, s.why))
+        .collect();
+    let mut sb = Sandbox::start(&root, &dir.join("state"), arch, jobs, &seeds, opts.limits)
         .map_err(|x| x.to_string())?;
     let settle_start = Instant::now();
     let mut up_at: Vec<Option<f64>> = vec![None; launches.len()];
@@ -250,7 +277,17 @@ fn run_in(
     }
     e.settle_seconds = settle_start.elapsed().as_secs_f64();
     for (i, l) in launches.iter().enumerate() {
-        let st = sb.job(i);
+        if l.port.is_none() {
+            continue;
+        }
+        let st = match job_of[i] {
+            Some(j) => sb.job(j),
+            None => sandbox::JobState {
+                name: l.program.clone(),
+                exit: None,
+                output: String::new(),
+            },
+        };
         let up = up_at[i].is_some();
         let why = (!up).then(|| {
             let last: Vec<&str> = st
@@ -283,7 +320,7 @@ fn run_in(
         });
         e.services.push(ServiceResult {
             program: l.program.clone(),
-            argv: l.job.argv.clone(),
+            argv: l.job.as_ref().map(|j| j.argv.clone()).unwrap_or_default(),
             how: l.how.clone(),
             port: l.port,
             udp: l.udp,
@@ -305,7 +342,10 @@ fn run_in(
             .udp_bound
             .iter()
             .any(|p| [69, 161, 1900, 5353, 5683].contains(p));
-        iotassure_device_merge_creds(&mut po, &opts.credentials);
+        // The image's own credentials first, then the caller's lists, then the built-in list.
+        let mut first = creds::from_firmware(fw);
+        first.extend(opts.credentials.iter().cloned());
+        iotassure_device_merge_creds(&mut po, first);
         // Emulated services answer slower than the real device.
         po.io_timeout = Duration::from_secs(4);
         po.banner_wait = Duration::from_millis(1500);
@@ -331,10 +371,15 @@ fn run_in(
     Ok(())
 }
 
-fn iotassure_device_merge_creds(po: &mut iotassure_device::Options, extra: &[Credential]) {
-    for c in extra {
-        if !po.credentials.iter().any(|x| x == c) {
-            po.credentials.push(c.clone());
+fn iotassure_device_merge_creds(po: &mut iotassure_device::Options, first: Vec<Credential>) {
+    let rest = std::mem::take(&mut po.credentials);
+    for c in first.into_iter().chain(rest) {
+        if !po
+            .credentials
+            .iter()
+            .any(|x| x.user == c.user && x.pass == c.pass)
+        {
+            po.credentials.push(c);
         }
     }
 }

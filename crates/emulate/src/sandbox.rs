@@ -137,6 +137,7 @@ impl Sandbox {
         state: &Path,
         arch: Arch,
         jobs: Vec<Job>,
+        seeds: &[crate::firstboot::Seed],
         limits: Limits,
     ) -> Result<Sandbox, SandboxError> {
         for (tool, pkg) in [
@@ -159,7 +160,21 @@ impl Sandbox {
             )
         };
         fs::create_dir_all(state).map_err(io(format!("creating {}", state.display())))?;
-        let script = supervisor(root, state, qemu.as_deref(), arch, &jobs, &limits)?;
+        let mut seeded = Vec::new();
+        for (i, sd) in seeds.iter().enumerate() {
+            // Only plain paths under the fresh tmpfs: nothing there can be a symlink yet.
+            let rel = sd.path.trim_start_matches('/');
+            let ok = rel.starts_with("tmp/")
+                && rel
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != "..");
+            if ok {
+                let f = state.join(format!("seed{i}"));
+                fs::write(&f, &sd.data).map_err(io(format!("writing {}", f.display())))?;
+                seeded.push((format!("seed{i}"), rel.to_string()));
+            }
+        }
+        let script = supervisor(root, state, qemu.as_deref(), arch, &jobs, &seeded, &limits)?;
         let sp = state.join("supervisor.sh");
         fs::write(&sp, script).map_err(io(format!("writing {}", sp.display())))?;
         crate::rootcopy::chown_tree(state, limits.outer_uid).map_err(io(format!(
@@ -176,7 +191,7 @@ impl Sandbox {
                 "--clear-groups",
                 "--",
                 "unshare",
-                "--map-root-user",
+                "--user",
                 "--mount",
                 "--net",
                 "--pid",
@@ -201,6 +216,7 @@ impl Sandbox {
             limits,
             jobs,
         };
+        sb.map_ids().inspect_err(|_| sb.stop())?;
         let wait = Duration::from_secs(10);
         while !state.join("ready").exists() {
             if sb.started.elapsed() > wait || sb.child.try_wait().ok().flatten().is_some() {
@@ -214,6 +230,36 @@ impl Sandbox {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(sb)
+    }
+
+    /// Maps root inside the new user namespace to the outer user, written from here (a
+    /// privileged writer) rather than by `unshare --map-root-user`, so `setgroups` stays
+    /// allowed inside: `login` calls it, and an unprivileged mapping would have to deny it.
+    fn map_ids(&mut self) -> Result<(), SandboxError> {
+        let ours = fs::read_link("/proc/self/ns/user").map_err(io("reading our user namespace"))?;
+        let pid = self.child.id();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match fs::read_link(format!("/proc/{pid}/ns/user")) {
+                Ok(ns) if ns != ours => break,
+                _ if Instant::now() > deadline
+                    || self.child.try_wait().ok().flatten().is_some() =>
+                {
+                    return Err(SandboxError::NotReady {
+                        secs: 5,
+                        log: "unshare did not make a user namespace".into(),
+                    })
+                }
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        let line = format!("0 {} 1\n", self.limits.outer_uid);
+        for f in ["uid_map", "gid_map"] {
+            fs::write(format!("/proc/{pid}/{f}"), &line)
+                .map_err(io(format!("writing /proc/{pid}/{f}")))?;
+        }
+        fs::write(self.state.join("mapped"), b"").map_err(io("signalling the mapping"))?;
+        Ok(())
     }
 
     /// The network namespace the services live in.
@@ -331,6 +377,7 @@ fn supervisor(
     qemu: Option<&Path>,
     arch: Arch,
     jobs: &[Job],
+    seeds: &[(String, String)],
     l: &Limits,
 ) -> Result<String, SandboxError> {
     let r = quote(&root.to_string_lossy())?;
@@ -362,9 +409,20 @@ if mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" 2>
   [ -L "$R/dev/ptmx" ] && rm -f "$R/dev/ptmx"
   : > "$R/dev/ptmx" 2>/dev/null; mount --bind "$R/dev/pts/ptmx" "$R/dev/ptmx" 2>/dev/null
 fi
-: > "$S/ready""#,
+"#,
         tmpfs = l.tmpfs
     );
+    for (file, rel) in seeds {
+        let dir = rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("tmp");
+        let _ = writeln!(
+            s,
+            "mkdir -p \"$R\"/{} && cp \"$S\"/{} \"$R\"/{}",
+            quote(dir)?,
+            quote(file)?,
+            quote(rel)?
+        );
+    }
+    let _ = writeln!(s, ": > \"$S/ready\"");
     let lim = format!(
         "prlimit --data={} --nproc={} --cpu={} --core=0 --",
         l.memory, l.nproc, l.cpu_secs
