@@ -143,8 +143,8 @@ impl Sandbox {
         for (tool, pkg) in [
             ("setpriv", "util-linux"),
             ("unshare", "util-linux"),
-            ("prlimit", "util-linux"),
-            ("chroot", "coreutils"),
+            ("pivot_root", "util-linux"),
+            ("dash", "dash"),
             ("ip", "iproute2"),
         ] {
             if which(tool).is_none() {
@@ -159,7 +159,8 @@ impl Sandbox {
                     .ok_or_else(|| SandboxError::Missing(arch.qemu().into(), "qemu-user-static"))?,
             )
         };
-        fs::create_dir_all(state).map_err(io(format!("creating {}", state.display())))?;
+        fs::create_dir_all(state.join("out"))
+            .map_err(io(format!("creating {}", state.display())))?;
         let mut seeded = Vec::new();
         for (i, sd) in seeds.iter().enumerate() {
             // Only plain paths under the fresh tmpfs: nothing there can be a symlink yet.
@@ -174,7 +175,19 @@ impl Sandbox {
                 seeded.push((format!("seed{i}"), rel.to_string()));
             }
         }
-        let script = supervisor(root, state, qemu.as_deref(), arch, &jobs, &seeded, &limits)?;
+        // Static (Debian's busybox is): it runs after the host's libraries are detached.
+        let busybox = which("busybox").ok_or(SandboxError::Missing("busybox".into(), "busybox"))?;
+        let busybox = busybox.canonicalize().unwrap_or(busybox);
+        let script = supervisor(
+            root,
+            state,
+            qemu.as_deref(),
+            arch,
+            &jobs,
+            &seeded,
+            &busybox,
+            &limits,
+        )?;
         let sp = state.join("supervisor.sh");
         fs::write(&sp, script).map_err(io(format!("writing {}", sp.display())))?;
         crate::rootcopy::chown_tree(state, limits.outer_uid).map_err(io(format!(
@@ -201,10 +214,10 @@ impl Sandbox {
                 "--kill-child",
                 "--mount-proc",
                 "--",
-                "/bin/sh",
+                "/bin/dash",
             ])
             .arg(&sp)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(log.try_clone().map_err(io("supervisor log"))?)
             .stderr(log)
             .spawn()
@@ -218,7 +231,7 @@ impl Sandbox {
         };
         sb.map_ids().inspect_err(|_| sb.stop())?;
         let wait = Duration::from_secs(10);
-        while !state.join("ready").exists() {
+        while !state.join("out/ready").exists() {
             if sb.started.elapsed() > wait || sb.child.try_wait().ok().flatten().is_some() {
                 let log = fs::read_to_string(state.join("supervisor.log")).unwrap_or_default();
                 sb.stop();
@@ -308,10 +321,16 @@ impl Sandbox {
     }
 
     pub fn job(&self, i: usize) -> JobState {
-        let exit = fs::read_to_string(self.state.join(format!("job{i}.exit")))
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        let raw = fs::read(self.state.join(format!("job{i}.log"))).unwrap_or_default();
+        // The sandbox writes these files: never follow a link it may have put there.
+        let read = |name: String| {
+            iotassure_core::tree::read_limited(&self.state.join("out").join(name), 1 << 20)
+                .unwrap_or_default()
+        };
+        let exit = String::from_utf8_lossy(&read(format!("job{i}.exit")))
+            .trim()
+            .parse()
+            .ok();
+        let raw = read(format!("job{i}.log"));
         let text = String::from_utf8_lossy(&raw[raw.len().saturating_sub(2048)..]).into_owned();
         JobState {
             name: self.jobs[i].name.clone(),
@@ -352,6 +371,7 @@ impl Sandbox {
 
     /// Kills every process of the sandbox and waits for the namespace to go.
     pub fn stop(&mut self) {
+        drop(self.child.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -378,17 +398,22 @@ fn supervisor(
     arch: Arch,
     jobs: &[Job],
     seeds: &[(String, String)],
+    busybox: &Path,
     l: &Limits,
 ) -> Result<String, SandboxError> {
     let r = quote(&root.to_string_lossy())?;
     let st = quote(&state.to_string_lossy())?;
-    let mut s = String::from("#!/bin/sh\n# Written by iotassure emulate: runs inside fresh user, mount, net and pid namespaces.\n");
+    let mut s = String::from("#!/bin/dash\n# Written by iotassure emulate: runs inside fresh user, mount, net, pid, ipc and uts namespaces.\n");
     let _ = writeln!(
         s,
         "R={r}\nS={st}\nfail() {{ echo \"sandbox set-up: $*\" >&2; exit 1; }}"
     );
+    // The caller maps our user ids once the namespace exists; nothing runs before that.
+    let _ = writeln!(s, "n=0; while [ ! -e \"$S/mapped\" ]; do n=$((n+1)); [ $n -gt 500 ] && fail 'no id mapping'; sleep 0.01; done");
     if let Some(q) = qemu {
         let rule = arch.binfmt_rule("iotassure-emulate", &q.to_string_lossy());
+        // F: the kernel opens the interpreter now, so it still runs after the host's
+        // filesystem is gone from this namespace.
         let _ = writeln!(
             s,
             "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || fail 'no private binfmt_misc (needs Linux >= 6.7)'\nprintf '%s\\n' {} > /proc/sys/fs/binfmt_misc/register || fail 'binfmt register'",
@@ -398,9 +423,14 @@ fn supervisor(
     let _ = writeln!(
         s,
         r#"ip link set lo up || fail 'lo'
+mount --bind "$R" "$R" || fail 'bind the root'
 mount -t proc proc "$R/proc" || fail proc
+# The binfmt_misc instance lives while one of its mounts does: keep one inside the copy, or
+# detaching the host's filesystem would drop the QEMU entry.
+if [ -e /proc/sys/fs/binfmt_misc/iotassure-emulate ]; then mount -t binfmt_misc binfmt_misc "$R/proc/sys/fs/binfmt_misc" || fail binfmt_misc-in-the-copy; fi
 mount -t tmpfs -o size={tmpfs},mode=1777 tmpfs "$R/tmp" || fail tmpfs
-mkdir -p "$R/tmp/var" "$R/dev/pts" 2>/dev/null
+mkdir -p "$R/tmp/var" "$R/dev/pts" "$R/.iotassure" "$R/.oldroot" || fail 'mount points'
+mount --bind "$S/out" "$R/.iotassure" || fail 'bind the state folder'
 for n in null zero random urandom tty; do
   [ -L "$R/dev/$n" ] && rm -f "$R/dev/$n"
   : > "$R/dev/$n" 2>/dev/null; mount --bind "/dev/$n" "$R/dev/$n" 2>/dev/null
@@ -408,8 +438,7 @@ done
 if mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" 2>/dev/null; then
   [ -L "$R/dev/ptmx" ] && rm -f "$R/dev/ptmx"
   : > "$R/dev/ptmx" 2>/dev/null; mount --bind "$R/dev/pts/ptmx" "$R/dev/ptmx" 2>/dev/null
-fi
-"#,
+fi"#,
         tmpfs = l.tmpfs
     );
     for (file, rel) in seeds {
@@ -422,22 +451,38 @@ fi
             quote(rel)?
         );
     }
-    let _ = writeln!(s, ": > \"$S/ready\"");
+    // The copy becomes this namespace's root and the host's filesystem is detached (by the
+    // host's static busybox, which needs no library from the old root): a
+    // process that leaves its chroot or reads /proc/1/root finds only the copy. From here on
+    // only dash builtins run on the host side (the script is already open).
+    let _ = writeln!(
+        s,
+        r#"cd "$R" || fail cd
+pivot_root . .oldroot || fail pivot_root
+{bb} umount -l /.oldroot || fail 'detach the host filesystem'
+cd /
+: > /.iotassure/ready"#,
+        bb = quote(&format!("/.oldroot{}", busybox.to_string_lossy()))?
+    );
     let lim = format!(
-        "prlimit --data={} --nproc={} --cpu={} --core=0 --",
-        l.memory, l.nproc, l.cpu_secs
+        "ulimit -d {}; ulimit -p {}; ulimit -t {}; ulimit -c 0",
+        l.memory / 1024,
+        l.nproc,
+        l.cpu_secs
     );
     for (i, j) in jobs.iter().enumerate() {
         let mut body = String::new();
         for p in &j.prep {
-            let _ = write!(body, "{lim} chroot \"$R\" {}; ", quote_all(p)?);
+            let _ = write!(body, "{}; ", quote_all(p)?);
         }
         let _ = writeln!(
             s,
-            "( cd / && {body}{lim} chroot \"$R\" {}; echo $? > \"$S/job{i}.exit\" ) < /dev/null > \"$S/job{i}.log\" 2>&1 &",
+            "( ( {lim}; {body}exec {} ) < /dev/null > /.iotassure/job{i}.log 2>&1; echo $? > /.iotassure/job{i}.exit ) &",
             quote_all(&j.argv)?
         );
     }
-    let _ = writeln!(s, ": > \"$S/started\"\nsleep {}\n", l.wall.as_secs().max(1));
+    // Pid 1 stays until the caller closes our standard input (or dies): then every process of
+    // the namespace is killed with it.
+    let _ = writeln!(s, ": > /.iotassure/started\nread _ || true\n");
     Ok(s)
 }
