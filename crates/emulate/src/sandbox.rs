@@ -181,8 +181,7 @@ impl Sandbox {
         let script = supervisor(
             root,
             state,
-            qemu.as_deref(),
-            arch,
+            qemu.as_deref().map(|q| (q, arch)),
             &jobs,
             &seeded,
             &busybox,
@@ -394,8 +393,7 @@ fn tail(s: &str, n: usize) -> String {
 fn supervisor(
     root: &Path,
     state: &Path,
-    qemu: Option<&Path>,
-    arch: Arch,
+    emulator: Option<(&Path, Arch)>,
     jobs: &[Job],
     seeds: &[(String, String)],
     busybox: &Path,
@@ -410,7 +408,7 @@ fn supervisor(
     );
     // The caller maps our user ids once the namespace exists; nothing runs before that.
     let _ = writeln!(s, "n=0; while [ ! -e \"$S/mapped\" ]; do n=$((n+1)); [ $n -gt 500 ] && fail 'no id mapping'; sleep 0.01; done");
-    if let Some(q) = qemu {
+    if let Some((q, arch)) = emulator {
         let rule = arch.binfmt_rule("iotassure-emulate", &q.to_string_lossy());
         // F: the kernel opens the interpreter now, so it still runs after the host's
         // filesystem is gone from this namespace.
