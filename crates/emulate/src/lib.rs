@@ -199,8 +199,6 @@ fn run_in(
         .arch
         .ok_or("no ELF program for a supported CPU (MIPS, ARM, AArch64, x86, x86-64) in the root filesystem")?;
     e.arch = Some(arch);
-    rootcopy::chown_tree(&root, opts.limits.outer_uid)
-        .map_err(|x| format!("handing the copy to the sandbox user: {x}"))?;
 
     let services = launch::boot_services(fw);
     let (launches, skipped) = launch::plan(&view, &services);

@@ -189,6 +189,10 @@ impl Sandbox {
         )?;
         let sp = state.join("supervisor.sh");
         fs::write(&sp, script).map_err(io(format!("writing {}", sp.display())))?;
+        crate::rootcopy::chown_tree(root, limits.outer_uid).map_err(io(format!(
+            "handing {} to the sandbox user",
+            root.display()
+        )))?;
         crate::rootcopy::chown_tree(state, limits.outer_uid).map_err(io(format!(
             "handing {} to the sandbox user",
             state.display()
