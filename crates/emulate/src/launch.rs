@@ -358,11 +358,25 @@ pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Ve
                 if !has(&argv, "-p") {
                     argv.extend(["-p".into(), "22".into()]);
                 }
+                // Placeholder keys (0 bytes until first boot makes them) stop dropbear; first
+                // boot's job is done by the image's own dropbearkey.
+                let empty: Vec<String> = view
+                    .files()
+                    .into_iter()
+                    .filter(|(p, e)| {
+                        p.starts_with("/etc/dropbear/") && p.ends_with("_host_key") && e.size == 0
+                    })
+                    .map(|(p, _)| p)
+                    .collect();
                 let key = "/etc/dropbear/dropbear_rsa_host_key";
-                let missing = view.resolve(key).is_none_or(|(_, e)| e.size == 0);
-                if missing {
+                let rsa_missing = view.resolve(key).is_none_or(|(_, e)| e.size == 0);
+                if let (Some(rm), true) = (find_program(view, "rm"), !empty.is_empty()) {
+                    let mut cmd = vec![rm, "-f".to_string()];
+                    cmd.extend(empty.iter().cloned());
+                    prep.push(cmd);
+                }
+                if rsa_missing {
                     if let Some(kg) = find_program(view, "dropbearkey") {
-                        prep.push(vec!["rm".into(), "-f".into(), key.into()]);
                         prep.push(vec![
                             kg,
                             "-t".into(),
@@ -372,15 +386,11 @@ pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Ve
                             "-f".into(),
                             key.into(),
                         ]);
-                        how.push_str("; no host key in the image: the image's dropbearkey made one, as first boot does");
+                        how.push_str("; no host key in the image (placeholders removed): the image's dropbearkey made one, as first boot does");
                     }
                 }
-                // Rewriting a key is the prep's job: `rm` must exist in the image.
-                if find_program(view, "rm").is_none() {
-                    prep.retain(|p| p[0] != "rm");
-                }
             }
-            "uhttpd" if argv.len() == 1 => {
+            "uhttpd" if !has(&argv, "-p") => {
                 argv.extend(
                     [
                         "-f",
@@ -397,8 +407,21 @@ pub fn plan(view: &RootfsView<'_>, services: &[BootService]) -> (Vec<Launch>, Ve
                 );
                 how.push_str("; uhttpd's options from OpenWrt's default /etc/config/uhttpd (procd builds them from UCI)");
             }
-            "dnsmasq" if !has(&argv, "-k") => {
-                argv.push("-k".into());
+            "dnsmasq" => {
+                if !has(&argv, "-k") {
+                    argv.push("-k".into());
+                }
+                // The configuration procd generates from UCI at boot is not in the image:
+                // dnsmasq runs on its built-in defaults instead, and says so.
+                if let Some(i) = argv.iter().position(|a| a == "-C") {
+                    if argv.get(i + 1).is_some_and(|c| view.resolve(c).is_none()) {
+                        how.push_str(&format!(
+                            "; {} is generated at boot: built-in defaults instead",
+                            argv[i + 1]
+                        ));
+                        argv[i + 1] = "/dev/null".into();
+                    }
+                }
             }
             _ => {}
         }

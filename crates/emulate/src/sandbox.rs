@@ -431,7 +431,7 @@ mount -t proc proc "$R/proc" || fail proc
 # detaching the host's filesystem would drop the QEMU entry.
 if [ -e /proc/sys/fs/binfmt_misc/iotassure-emulate ]; then mount -t binfmt_misc binfmt_misc "$R/proc/sys/fs/binfmt_misc" || fail binfmt_misc-in-the-copy; fi
 mount -t tmpfs -o size={tmpfs},mode=1777 tmpfs "$R/tmp" || fail tmpfs
-mkdir -p "$R/tmp/var" "$R/dev/pts" "$R/.iotassure" "$R/.oldroot" || fail 'mount points'
+mkdir -p "$R/tmp/var/run" "$R/tmp/var/lock" "$R/tmp/var/log" "$R/tmp/run" "$R/tmp/lock" "$R/tmp/log" "$R/tmp/etc" "$R/dev/pts" "$R/.iotassure" "$R/.oldroot" || fail mount-points
 mount --bind "$S/out" "$R/.iotassure" || fail 'bind the state folder'
 for n in null zero random urandom tty; do
   [ -L "$R/dev/$n" ] && rm -f "$R/dev/$n"
