@@ -425,7 +425,9 @@ fn supervisor(
     let _ = writeln!(
         s,
         r#"ip link set lo up || fail 'lo'
-mount --bind "$R" "$R" || fail 'bind the root'
+# Writes land in a size-capped tmpfs above the copy (overlayfs), never on the host's disk.
+mkdir -p "$S/ovl" && mount -t tmpfs -o size={tmpfs} tmpfs "$S/ovl" && mkdir -p "$S/ovl/up" "$S/ovl/work" || fail 'overlay tmpfs'
+mount -t overlay overlay -o "lowerdir=$R,upperdir=$S/ovl/up,workdir=$S/ovl/work" "$R" || mount --bind "$R" "$R" || fail 'bind the root'
 mount -t proc proc "$R/proc" || fail proc
 # The binfmt_misc instance lives while one of its mounts does: keep one inside the copy, or
 # detaching the host's filesystem would drop the QEMU entry.
@@ -467,7 +469,7 @@ cd /
         bb = quote(&format!("/.oldroot{}", busybox.to_string_lossy()))?
     );
     let lim = format!(
-        "ulimit -d {}; ulimit -p {}; ulimit -t {}; ulimit -c 0",
+        "ulimit -d {}; ulimit -p {}; ulimit -t {}; ulimit -c 0; ulimit -f 32768",
         l.memory / 1024,
         l.nproc,
         l.cpu_secs

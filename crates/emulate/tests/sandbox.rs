@@ -102,7 +102,9 @@ fn hostile_firmware_achieves_nothing_and_the_run_ends() {
          echo ROUTES:$(busybox ip route 2>/dev/null | busybox wc -l); \
          echo pwned > {o}/abs 2>/dev/null && echo WROTE-ABS; \
          echo pwned > /proc/1/root{o}/via-proc1 2>/dev/null && echo WROTE-PROC1; \
-         busybox ls -a /proc/1/root/ | busybox tr '\\n' ' '; echo; echo DONE"
+         busybox ls -a /proc/1/root/ | busybox tr '\\n' ' '; echo; \
+         echo x > /written && echo WROTE-ROOT; \
+         busybox dd if=/dev/zero of=/big bs=1048576 count=100 2>/dev/null; echo BIG:$(busybox wc -c < /big); echo DONE"
     );
     // The bomb runs in the background of a shell that then reports whether it can still fork.
     let bomb = "busybox sleep 3; b() { b | b & }; b; busybox sleep 2; echo FORKS:$(busybox ps 2>/dev/null | busybox wc -l)";
@@ -162,6 +164,17 @@ fn hostile_firmware_achieves_nothing_and_the_run_ends() {
     assert!(esc.contains("WROTE-ABS"), "{esc}");
     // /proc/1/root is the copy: it holds our marker folder, not the host's /usr.
     assert!(esc.contains(".iotassure") && !esc.contains("usr "), "{esc}");
+    // Writes to the root land in the capped tmpfs above the copy: the copy on disk is
+    // untouched, and filling the disk stops at the cap (32 MiB).
+    assert!(esc.contains("WROTE-ROOT"), "{esc}");
+    assert!(!root.join("written").exists() && !root.join("big").exists());
+    let big: u64 = esc
+        .split("BIG:")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(big <= 32 << 20, "{esc}");
     // The seed was written before anything ran, inside the sandbox's own /tmp.
     assert!(
         !Path::new("/tmp/seeded").exists()
