@@ -78,6 +78,8 @@ pub enum SandboxError {
     },
     #[error("the sandbox did not come up within {secs} s: {log}")]
     NotReady { secs: u64, log: String },
+    #[error("the sandbox needs root: it drops to an unprivileged user inside new namespaces, and setting those up takes root")]
+    NotRoot,
     #[error("a command line from the image holds a NUL byte: {0:?}")]
     Nul(String),
 }
@@ -140,6 +142,9 @@ impl Sandbox {
         seeds: &[crate::firstboot::Seed],
         limits: Limits,
     ) -> Result<Sandbox, SandboxError> {
+        if !rustix::process::geteuid().is_root() {
+            return Err(SandboxError::NotRoot);
+        }
         for (tool, pkg) in [
             ("setpriv", "util-linux"),
             ("unshare", "util-linux"),
