@@ -181,8 +181,22 @@ impl Sandbox {
             }
         }
         // Static (Debian's busybox is): it runs after the host's libraries are detached.
-        let busybox = which("busybox").ok_or(SandboxError::Missing("busybox".into(), "busybox"))?;
+        let busybox =
+            which("busybox").ok_or(SandboxError::Missing("busybox".into(), "busybox-static"))?;
         let busybox = busybox.canonicalize().unwrap_or(busybox);
+        let head = iotassure_core::tree::read_limited(&busybox, 4096).unwrap_or_default();
+        if head
+            .windows(8)
+            .any(|w| w == b"/lib64/l" || w == b"/lib/ld-")
+        {
+            return Err(SandboxError::Missing(
+                format!(
+                    "a static busybox ({} is dynamically linked)",
+                    busybox.display()
+                ),
+                "busybox-static",
+            ));
+        }
         let script = supervisor(
             root,
             state,

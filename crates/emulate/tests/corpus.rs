@@ -104,7 +104,7 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
     for q in ["qemu-mips-static", "qemu-mipsel-static", "qemu-arm-static"] {
         require_tool(q, "qemu-user-static");
     }
-    require_tool("busybox", "busybox");
+    require_tool("busybox", "busybox-static");
     require_tool("dash", "dash");
     let images = [
         "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin",

@@ -57,7 +57,7 @@ fn wait_exit(sb: &Sandbox, i: usize, limit: Duration) -> Option<i32> {
 #[test]
 fn hostile_firmware_achieves_nothing_and_the_run_ends() {
     require_root();
-    let busybox = require_tool("busybox", "busybox");
+    let busybox = require_tool("busybox", "busybox-static");
     for (t, p) in [
         ("dash", "dash"),
         ("unshare", "util-linux"),
