@@ -192,6 +192,7 @@ fn decide_one(
         v.verdict = Verdict::Fail;
         v.basis = Basis::Verified;
         v.reason = format!("Evidence shows a violation: {}.", titles(&fails));
+        v.reason.push_str(&emulated_note(obs, &fails));
         if let Some(c) = failing_condition {
             v.reason.push_str(&format!(
                 " The declared profile would make it not applicable (condition {}), but the evidence contradicts the declaration.",
@@ -210,6 +211,7 @@ fn decide_one(
         v.verdict = Verdict::Pass;
         v.basis = Basis::Verified;
         v.reason = format!("Evidence shows the measure in place: {}.", titles(&passes));
+        v.reason.push_str(&emulated_note(obs, &passes));
         if let Some(e) = &entry {
             if e.support == Some(Support::N) {
                 v.reason
@@ -330,7 +332,7 @@ fn decide_one(
     };
     let checked = Sources {
         firmware: ran_from(Source::Firmware),
-        device: ran_from(Source::Device),
+        device: ran_from(Source::Device) || ran_from(Source::Emulation),
         documents: ran_from(Source::Documents),
     };
     let needs = needed_evidence(cat, req.id, sources, checked, statement.is_some());
@@ -339,6 +341,20 @@ fn decide_one(
     }
     v.reason = reason;
     v
+}
+
+/// Evidence from the firmware's services run under emulation is live evidence, but not from
+/// the device itself: the verdict says so, so a label page or an assurance level can tell.
+fn emulated_note(obs: &Observations, idx: &[usize]) -> String {
+    let emulated = idx
+        .iter()
+        .filter(|&&i| obs.findings[i].source == Source::Emulation)
+        .count();
+    match emulated {
+        0 => String::new(),
+        n if n == idx.len() => " Verified on an emulated device (the image's services under QEMU user mode), not on the device itself.".into(),
+        _ => " Partly verified on an emulated device (the image's services under QEMU user mode).".into(),
+    }
 }
 
 /// What would decide the provision. `checked` says which sources had a check for it that ran:

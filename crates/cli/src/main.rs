@@ -48,6 +48,8 @@ enum Command {
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
     Probe(cmd::probe::Args),
+    /// Run the image's boot services under QEMU user mode in a sealed sandbox and probe them.
+    Emulate(Box<cmd::emulate::Args>),
     /// Test the device as a TLS client: serve untrusted certificates where the lab steers it.
     Intercept(cmd::intercept::Args),
     /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd::diff::run(a),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
         Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Emulate(a) => cmd::emulate::run(*a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),

@@ -17,6 +17,9 @@ pub enum Source {
     Documents,
     /// The maker's conformance statement (table B.1) and declared profile.
     Statement,
+    /// The firmware's own services run under emulation (QEMU user mode) and probed: live
+    /// evidence, but not from the real device.
+    Emulation,
 }
 
 impl Source {
@@ -26,6 +29,7 @@ impl Source {
             Source::Device => "device",
             Source::Documents => "documents",
             Source::Statement => "statement",
+            Source::Emulation => "emulation",
         }
     }
 }

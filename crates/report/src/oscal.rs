@@ -138,7 +138,7 @@ fn subject_uuid(src: Source, ids: &Ids) -> String {
 
 fn method(src: Source) -> &'static str {
     match src {
-        Source::Device => "TEST",
+        Source::Device | Source::Emulation => "TEST",
         Source::Firmware | Source::Documents | Source::Statement => "EXAMINE",
     }
 }
@@ -167,6 +167,7 @@ pub fn oscal_results(r: &Report) -> Value {
     let has_subject = |s: Source| match s {
         Source::Firmware => r.subject.firmware.is_some(),
         Source::Device => r.subject.device.is_some(),
+        Source::Emulation => r.findings.iter().any(|f| f.source == Source::Emulation),
         Source::Documents => !r.subject.documents.is_empty(),
         Source::Statement => r.statement.is_some(),
     };

@@ -89,6 +89,13 @@ pub struct Args {
     /// Who the assessment is for, on the report's front page.
     #[arg(long, value_name = "NAME")]
     pub client: Option<String>,
+    /// Also run the image's boot services under QEMU user mode in a sealed sandbox and probe
+    /// them: findings with source `emulation`, verdicts marked "verified on an emulated
+    /// device" (see `iotassure emulate`; needs root, Linux >= 6.7 and qemu-user-static).
+    #[arg(long)]
+    pub emulate: bool,
+    #[command(flatten)]
+    pub emulation: super::emulate::EmulateArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -367,6 +374,13 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         // firmware evidence is PARTIAL, and the report lists the limit.
         unpacked.summary.partial = true;
         unpacked.summary.limits_hit.extend(inspected.limits_hit);
+    }
+    if args.emulate {
+        let eo = args.emulation.options(&args.creds)?;
+        let em =
+            super::emulate::emulate(&unpacked.tree, &observations, scratch.path(), &eo, progress);
+        super::emulate::write(&em, &staged.dir)?;
+        observations.extend(em.observations);
     }
 
     let gathered = live::gather(

@@ -6,6 +6,7 @@ pub mod assess;
 pub mod attest;
 pub mod catalog;
 pub mod diff;
+pub mod emulate;
 pub mod ics;
 pub mod intercept;
 pub mod live;

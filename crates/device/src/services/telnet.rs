@@ -233,9 +233,22 @@ pub enum Login {
 pub const PROOF_CMD: &str = "echo IOTA$((40+2))SURE";
 pub const PROOF_OUT: &str = "IOTA42SURE";
 
-/// Proves a shell: sends `PROOF_CMD`, looks for `PROOF_OUT`.
+/// For shells without arithmetic expansion (BusyBox 1.00's msh answers `syntax error`): the
+/// quotes still make the output differ from the echo.
+pub const PROOF_CMD_QUOTED: &str = "echo IOTA'42'SURE";
+
+/// Proves a shell: sends `PROOF_CMD`, looks for `PROOF_OUT`; when the shell answered but
+/// could not run it, once more with `PROOF_CMD_QUOTED`.
 pub fn prove_shell(s: &mut Session, ex: &mut Exchange<'_>, timeout: Duration) -> Option<String> {
     s.line(ex, PROOF_CMD);
+    let out = s.read_while(ex, timeout, |t| !t.contains(PROOF_OUT));
+    if out.contains(PROOF_OUT) {
+        return Some(PROOF_OUT.to_string());
+    }
+    if s.conn.eof || !out.to_ascii_lowercase().contains("syntax error") {
+        return None;
+    }
+    s.line(ex, PROOF_CMD_QUOTED);
     let out = s.read_while(ex, timeout, |t| !t.contains(PROOF_OUT));
     out.contains(PROOF_OUT).then(|| PROOF_OUT.to_string())
 }
