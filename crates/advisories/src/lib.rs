@@ -13,14 +13,22 @@
 
 pub mod cvss;
 mod db;
+pub mod feeds;
+pub mod matching;
 pub mod model;
 mod osv;
 mod pass;
+pub mod store;
 pub mod version;
 
-pub use db::{builtin, today, Db, Eol, FeedReport, Hit, Match, Skipped, ADVISORY_FILES};
+pub use db::{
+    builtin, today, Corrections, CpeAlias, Db, Eol, FeedReport, Hit, Ignore, Match, Skipped,
+    ADVISORY_FILES,
+};
+pub use matching::{FeedHit, KernelConfig, MatchResult, Matcher, SetAside};
 pub use model::{Advisory, ComponentInfo, Role};
 pub use pass::{assess, assess_with, Options};
+pub use store::{ImportReport, Snapshot, Store};
 pub use version::{Scheme, Version, VersionError};
 
 /// Errors loading advisory data.
