@@ -178,9 +178,19 @@ impl Matcher<'_> {
             .and_then(split_purl)
             .filter(|(t, _, _)| t != "generic");
         if let Some((ptype, ns, pname)) = &purl {
+            let mine_distro = c
+                .purl
+                .as_deref()
+                .and_then(crate::feeds::purl_distro)
+                .unwrap_or_default();
             for cand in self.store.by_purl(ptype, pname)? {
-                if let Target::Purl { namespace, .. } = &cand.target {
-                    if namespace == ns {
+                if let Target::Purl {
+                    namespace, distro, ..
+                } = &cand.target
+                {
+                    let same_release =
+                        distro.is_empty() || mine_distro.is_empty() || *distro == mine_distro;
+                    if namespace == ns && same_release {
                         let why = format!("purl pkg:{ptype}/{ns}/{pname} is the component's");
                         rows.push((Via::Purl, cand, why));
                     }
@@ -225,6 +235,14 @@ impl Matcher<'_> {
         };
         let purl_order = purl.is_some();
         let mut by_id: BTreeMap<String, Vec<(Via, Candidate, String)>> = BTreeMap::new();
+        // Ids for which NVD's analysed CPE ranges name this component: NVD splits a fix across
+        // stable branches (5.15.149, 6.1.76, …) where a CNA often gives one coarse range.
+        let mut nvd_named: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (via, cand, _) in &rows {
+            if cand.source == FeedSource::Nvd && *via == Via::Cpe {
+                nvd_named.insert(canonical_id(cand));
+            }
+        }
         for (via, cand, why) in rows {
             match contains(&cand.bounds, &parsed, scheme, purl_order) {
                 Ok(true) => by_id
@@ -243,6 +261,19 @@ impl Matcher<'_> {
         for (id, mut list) in by_id {
             // NVD's configurations are the most precise statement of ranges, then the CNA's.
             list.sort_by_key(|(via, c, _)| (c.source != FeedSource::Nvd, *via == Via::Named));
+            if nvd_named.contains(&id) && list[0].1.source != FeedSource::Nvd {
+                out.set_aside.push(SetAside {
+                    id: id.clone(),
+                    component: name.clone(),
+                    version: version.clone(),
+                    reason: format!(
+                        "NVD's ranges for this component do not include {version}; the {} record's coarser range ({}) is not used",
+                        list[0].1.source.as_str(),
+                        list[0].1.bounds.describe()
+                    ),
+                });
+                continue;
+            }
             let (via, first, why) = list[0].clone();
             if let Some(curated) = self.curated(&name, &id) {
                 out.set_aside.push(SetAside {

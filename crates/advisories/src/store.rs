@@ -313,16 +313,16 @@ impl Store {
                         product: k2.to_string(),
                     },
                     _ => {
-                        let (ns, eco) = k3
-                            .unwrap_or_default()
-                            .split_once('\u{1f}')
-                            .map(|(a, b)| (a.to_string(), b.to_string()))
-                            .unwrap_or_default();
+                        let k3 = k3.unwrap_or_default();
+                        let mut it = k3.split('\u{1f}').map(str::to_string);
+                        let mut next = || it.next().unwrap_or_default();
+                        let (namespace, distro, ecosystem) = (next(), next(), next());
                         Target::Purl {
                             ptype: k1.to_string(),
-                            namespace: ns,
+                            namespace,
                             name: k2.to_string(),
-                            ecosystem: eco,
+                            distro,
+                            ecosystem,
                         }
                     }
                 };
@@ -430,13 +430,14 @@ fn import_one(
                 ptype,
                 namespace,
                 name,
+                distro,
                 ecosystem,
             } => (
                 "purl",
                 None,
                 ptype.as_str(),
                 name.as_str(),
-                Some(format!("{namespace}\u{1f}{ecosystem}")),
+                Some(format!("{namespace}\u{1f}{distro}\u{1f}{ecosystem}")),
             ),
         };
         ins.execute(params![

@@ -148,6 +148,7 @@ fn osv_distribution_records_keep_their_purl_and_cve() {
             ptype: "deb".into(),
             namespace: "ubuntu".into(),
             name: "busybox".into(),
+            distro: "focal".into(),
             ecosystem: "Ubuntu:20.04:LTS".into()
         }
     );

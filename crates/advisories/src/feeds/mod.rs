@@ -11,7 +11,7 @@ mod cve5;
 mod nvd;
 mod osv;
 
-pub(crate) use osv::split_purl;
+pub(crate) use osv::{purl_distro, split_purl};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,9 @@ pub enum Target {
         ptype: String,
         namespace: String,
         name: String,
+        /// The `distro` qualifier (`focal`, `bookworm`), when the purl has one: one distribution
+        /// release's fix says nothing about another's package.
+        distro: String,
         ecosystem: String,
     },
 }

@@ -218,10 +218,12 @@ fn target(p: &Package) -> Option<Target> {
     let eco = p.ecosystem.clone();
     if let Some(purl) = p.purl.as_deref() {
         if let Some((ptype, namespace, name)) = split_purl(purl) {
+            let distro = purl_distro(purl).unwrap_or_default();
             return Some(Target::Purl {
                 ptype,
                 namespace,
                 name,
+                distro,
                 ecosystem: eco,
             });
         }
@@ -245,6 +247,7 @@ fn target(p: &Package) -> Option<Target> {
         ptype: ptype.to_string(),
         namespace: ns.to_string(),
         name: p.name.to_ascii_lowercase(),
+        distro: String::new(),
         ecosystem: eco,
     })
 }
@@ -262,4 +265,14 @@ pub(crate) fn split_purl(purl: &str) -> Option<(String, String, String)> {
     let ptype = parts.remove(0).to_ascii_lowercase();
     let name = parts.pop()?.to_ascii_lowercase();
     Some((ptype, parts.join("/").to_ascii_lowercase(), name))
+}
+
+/// The `distro` qualifier of a purl (Ubuntu writes `?arch=src?distro=focal`, so every `?` or `&`
+/// starts a qualifier here).
+pub(crate) fn purl_distro(purl: &str) -> Option<String> {
+    let (_, q) = purl.split_once('?')?;
+    q.split(['?', '&', '#'])
+        .find_map(|kv| kv.strip_prefix("distro="))
+        .map(|d| d.to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
 }
