@@ -13,6 +13,7 @@
 
 pub mod cvss;
 mod db;
+mod feed_pass;
 pub mod feeds;
 pub mod matching;
 pub mod model;
@@ -25,6 +26,7 @@ pub use db::{
     builtin, today, Corrections, CpeAlias, Db, Eol, FeedReport, Hit, Ignore, Match, Skipped,
     ADVISORY_FILES,
 };
+pub use feed_pass::{summary_notes, summary_notes_now};
 pub use matching::{FeedHit, KernelConfig, MatchResult, Matcher, SetAside};
 pub use model::{Advisory, ComponentInfo, Role};
 pub use pass::{assess, assess_with, Options};

@@ -24,6 +24,9 @@ pub struct Options {
     /// The source recorded for the checks when no component was found at all (so a
     /// device-only run says "device").
     pub default_source: Source,
+    /// Lines added to the pass's summary finding (the advisory database snapshot, a staleness
+    /// warning, records the feed matcher set aside).
+    pub notes: Vec<String>,
 }
 
 impl Default for Options {
@@ -31,6 +34,7 @@ impl Default for Options {
         Options {
             today: crate::today(),
             default_source: Source::Firmware,
+            notes: Vec::new(),
         }
     }
 }
@@ -230,7 +234,7 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
         _ => (Outcome::Fail, false),
     };
     for rule in &map.advisories {
-        let hits: Vec<&Hit<'_>> = m
+        let all: Vec<&Hit<'_>> = m
             .advisories
             .iter()
             .filter(|h| match rule.role {
@@ -238,9 +242,52 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
                 Some(role) => h.advisory.bears_on(role, &m.component.roles),
             })
             .collect();
+        // A match that depends on a build option the evidence cannot decide is INCONCLUSIVE
+        // with that reason, apart from the matches that stand on the version alone.
+        let (conditional, hits): (Vec<&Hit<'_>>, Vec<&Hit<'_>>) = all
+            .into_iter()
+            .partition(|h| h.advisory.condition.is_some());
+        if !conditional.is_empty() {
+            let mut lines = vec![format!(
+                "{} ({}) is within the affected range of these advisories, but each applies only to some builds:",
+                g.label(),
+                g.methods.join(", ")
+            )];
+            for h in sorted(&conditional) {
+                lines.push(format!(
+                    "- {}: {} ({}) {}",
+                    h.advisory.label(),
+                    h.advisory.condition.as_deref().unwrap_or(""),
+                    h.advisory.summary,
+                    h.advisory.source
+                ));
+            }
+            lines.push(
+                "INCONCLUSIVE rather than FAIL: give the kernel's build configuration to decide."
+                    .into(),
+            );
+            obs.findings.push(
+                with_evidence(Finding::new(
+                    &rule.check,
+                    &strs(&rule.provisions),
+                    Outcome::Inconclusive,
+                    Severity::Info,
+                    g.source(),
+                    format!(
+                        "{}: {} known vulnerabilit{} that depend on build options",
+                        g.label(),
+                        conditional.len(),
+                        if conditional.len() == 1 { "y" } else { "ies" }
+                    ),
+                ))
+                .detail(lines.join("\n"))
+                .heuristic(),
+            );
+        }
         if hits.is_empty() {
             continue;
         }
+        let guess = hits.iter().all(|h| h.advisory.low_confidence);
         let mut f = with_evidence(
             Finding::new(
                 &rule.check,
@@ -256,7 +303,7 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
             )
             .detail(detail(g, &hits, rule, backport.as_ref())),
         );
-        if heuristic {
+        if heuristic || guess {
             f = f.heuristic();
         }
         obs.findings.push(f);
@@ -524,6 +571,9 @@ fn record_runs(
             "\nNot in the component table (not matched): {}.",
             stats.unknown.join(", ")
         ));
+    }
+    for n in &opts.notes {
+        detail.push_str(&format!("\n{n}"));
     }
     for f in db.feeds() {
         detail.push_str(&format!(

@@ -104,6 +104,11 @@ impl Snapshot {
         Some((now - t).whole_days())
     }
 
+    /// [`Snapshot::age_days`] as of now.
+    pub fn age_days_now(&self) -> Option<i64> {
+        self.age_days(time::OffsetDateTime::now_utc())
+    }
+
     pub fn records(&self) -> u64 {
         self.sources.iter().map(|s| s.records).sum()
     }

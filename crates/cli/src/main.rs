@@ -47,9 +47,12 @@ enum Command {
     /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
-    Probe(cmd::probe::Args),
+    Probe(Box<cmd::probe::Args>),
     /// Test the device as a TLS client: serve untrusted certificates where the lab steers it.
     Intercept(cmd::intercept::Args),
+    /// The local advisory database (CVE JSON 5, NVD 2.0, OSV feeds): update, status.
+    #[command(subcommand)]
+    Advisories(cmd::advisories_db::Command),
     /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
     #[command(subcommand)]
     Ics(cmd::ics::Command),
@@ -83,8 +86,9 @@ fn main() -> ExitCode {
         Command::Assess(a) => cmd::assess::run(*a, &progress),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
-        Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Probe(a) => cmd::probe::run(*a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),
+        Command::Advisories(c) => cmd::advisories_db::run(c),
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Report(c) => cmd::report::run(c),

@@ -370,6 +370,14 @@ pub(crate) fn severity_word(w: &str) -> Option<Severity> {
     }
 }
 
+/// A severity word as the store keeps it (`Severity::as_str`), back to the severity.
+pub fn severity_of_word(w: &str) -> Option<Severity> {
+    severity_word(w).or(match w {
+        "info" => Some(Severity::Info),
+        _ => None,
+    })
+}
+
 /// Splits a CPE 2.3 formatted string into (part, vendor, product, version, update), unescaping
 /// `\:`-style escapes in the parts kept.
 pub(crate) fn split_cpe(cpe: &str) -> Option<(char, String, String, String, String)> {
