@@ -21,6 +21,7 @@ mod osv;
 mod pass;
 pub mod store;
 pub mod version;
+pub mod vex;
 
 pub use db::{
     builtin, today, Corrections, CpeAlias, Db, Eol, FeedReport, Hit, Ignore, Match, Skipped,
@@ -32,6 +33,7 @@ pub use model::{Advisory, ComponentInfo, Role};
 pub use pass::{assess, assess_with, Options};
 pub use store::{ImportReport, Snapshot, Store};
 pub use version::{Scheme, Version, VersionError};
+pub use vex::{Vex, VexState, VexStatement};
 
 /// Errors loading advisory data.
 #[derive(Debug, thiserror::Error)]

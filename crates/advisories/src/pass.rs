@@ -27,6 +27,11 @@ pub struct Options {
     /// Lines added to the pass's summary finding (the advisory database snapshot, a staleness
     /// warning, records the feed matcher set aside).
     pub notes: Vec<String>,
+    /// The maker's VEX statements.
+    pub vex: Option<crate::vex::Vex>,
+    /// The assessed product's identifier (purl or name), which VEX statements naming a product
+    /// must match.
+    pub product: Option<String>,
 }
 
 impl Default for Options {
@@ -35,6 +40,8 @@ impl Default for Options {
             today: crate::today(),
             default_source: Source::Firmware,
             notes: Vec::new(),
+            vex: None,
+            product: None,
         }
     }
 }
@@ -129,9 +136,12 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
             stats.no_data.push(g.label());
             continue;
         }
-        let m = db
+        let mut m = db
             .lookup_on(&info.name, &g.version, opts.today)
             .expect("identified components are in the table");
+        if let Some(vex) = &opts.vex {
+            apply_vex(vex, opts.product.as_deref(), db, g, &mut m, &mut obs);
+        }
         judge(db, g, &m, &mut obs, &mut stats);
     }
     record_runs(db, &groups, &stats, opts, &mut obs);
@@ -605,4 +615,71 @@ fn record_runs(
         )
         .detail(detail),
     );
+}
+
+/// Sets aside the matches the maker's VEX says do not affect this product (kept visible as an
+/// info finding with the justification) and records the statements that confirm a match.
+fn apply_vex(
+    vex: &crate::vex::Vex,
+    product: Option<&str>,
+    db: &Db,
+    g: &Group<'_>,
+    m: &mut Match<'_>,
+    obs: &mut Observations,
+) {
+    let general = &db.mapping().advisories[0];
+    let mut kept = Vec::new();
+    for h in std::mem::take(&mut m.advisories) {
+        let mut ids: Vec<&str> = vec![h.advisory.id.as_str()];
+        ids.extend(h.advisory.aliases.iter().map(String::as_str));
+        let Some(st) = vex.find(&ids, m.component, &g.version, product) else {
+            kept.push(h);
+            continue;
+        };
+        let why = format!(
+            "{}{}{} ({})",
+            st.state.as_str(),
+            st.justification
+                .as_deref()
+                .map(|j| format!(", justification {j}"))
+                .unwrap_or_default(),
+            st.detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default(),
+            st.file
+        );
+        let title = if st.state.suppresses() {
+            format!(
+                "{}: {} set aside by the maker's VEX ({})",
+                g.label(),
+                h.advisory.label(),
+                st.state.as_str()
+            )
+        } else {
+            format!(
+                "{}: the maker's VEX says {} is {}",
+                g.label(),
+                h.advisory.label(),
+                st.state.as_str()
+            )
+        };
+        obs.findings.push(
+            Finding::new(&general.check, &strs(&general.provisions), Outcome::Info, Severity::Info, g.source(), title).detail(
+                format!(
+                    "The advisory matched {} by version; the maker's VEX statement for this vulnerability, component and product says {why}. {}",
+                    g.label(),
+                    if st.state.suppresses() {
+                        "It is not counted as a known vulnerability; the statement is the maker's claim, not verified evidence."
+                    } else {
+                        "The match stands."
+                    }
+                ),
+            ),
+        );
+        if !st.state.suppresses() {
+            kept.push(h);
+        }
+    }
+    m.advisories = kept;
 }

@@ -10,7 +10,7 @@ fn opts() -> Options {
     Options {
         today: date!(2026 - 11 - 21),
         default_source: Source::Firmware,
-        notes: Vec::new(),
+        ..Options::default()
     }
 }
 

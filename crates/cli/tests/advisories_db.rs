@@ -189,3 +189,54 @@ fn assess_uses_the_database_under_the_curated_table() {
         .any(|(o, x)| *o != "info" && x.contains("CVE-2024-1086")));
     assert!(d.iter().any(|(_, x)| x.contains("Set aside: CVE-2024-1086 for linux 3.18.9: affects the nf_tables subsystem (CONFIG_NF_TABLES)")), "{d:#?}");
 }
+
+#[test]
+fn assess_applies_the_makers_vex_for_its_product_only() {
+    let Some(img) = corpus_image("openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin")
+    else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let vex = t.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.invalid/vex/7","author":"Freifunk","timestamp":"2026-01-01T00:00:00Z","version":1,
+            "statements":[{"vulnerability":{"name":"CVE-2016-7406"},"products":[{"@id":"pkg:generic/freifunk/wr841n@r45001","subcomponents":[{"@id":"pkg:generic/dropbear@2014.65"}]}],
+            "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}"#,
+    )
+    .unwrap();
+    let mine = assess(
+        &img,
+        &[
+            "--vex".as_ref(),
+            vex.as_os_str(),
+            "--vex-product".as_ref(),
+            "pkg:generic/freifunk/wr841n@r45001".as_ref(),
+        ],
+        &t.path().join("a"),
+    );
+    let d = details(&mine, "5.3-8-advisories");
+    assert!(
+        !d.iter()
+            .any(|(o, x)| *o == "fail" && x.contains("CVE-2016-7406")),
+        "{d:#?}"
+    );
+    assert!(
+        d.iter()
+            .any(|(o, x)| *o == "info" && x.contains("vulnerable_code_not_in_execute_path")),
+        "{d:#?}"
+    );
+    let other = assess(
+        &img,
+        &[
+            "--vex".as_ref(),
+            vex.as_os_str(),
+            "--vex-product".as_ref(),
+            "pkg:generic/other/product@1".as_ref(),
+        ],
+        &t.path().join("b"),
+    );
+    assert!(details(&other, "5.3-8-advisories")
+        .iter()
+        .any(|(o, x)| *o == "fail" && x.contains("CVE-2016-7406")));
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use iotassure_advisories::{summary_notes_now, Db};
-use iotassure_advisories::{KernelConfig, Matcher, Options, Snapshot, Store};
+use iotassure_advisories::{KernelConfig, Matcher, Options, Snapshot, Store, Vex};
 use iotassure_core::finding::{Observations, Source};
 
 use crate::progress::Stderr;
@@ -35,6 +35,15 @@ pub struct AdvisoryArgs {
     /// not build is set aside (and shown so); without it such CVEs are INCONCLUSIVE.
     #[arg(long = "kernel-config", value_name = "FILE")]
     pub kernel_config: Option<PathBuf>,
+    /// The maker's VEX (OpenVEX or CycloneDX VEX). A statement applies to the vulnerability, the
+    /// component (purl or CPE) and the product it names, never to a CVE id alone; `not_affected`
+    /// sets a match aside and keeps it visible. Repeatable.
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// The assessed product as VEX documents name it (a purl such as
+    /// `pkg:generic/acme/router@1.0`); statements scoped to a product apply only when it is given.
+    #[arg(long = "vex-product", value_name = "ID")]
+    pub vex_product: Option<String>,
 }
 
 /// Everything the advisory step needs, loaded before the assessment starts.
@@ -44,6 +53,8 @@ pub struct Advisories {
     kernel: Option<KernelConfig>,
     max_age: i64,
     note: Option<String>,
+    vex: Option<Vex>,
+    product: Option<String>,
 }
 
 impl AdvisoryArgs {
@@ -104,12 +115,27 @@ impl AdvisoryArgs {
             )),
             None => None,
         };
+        let vex = if self.vex.is_empty() {
+            None
+        } else {
+            let mut v = Vex::default();
+            for p in &self.vex {
+                let n = v.load(p)?;
+                progress.line(&format!(
+                    "advisories: {n} VEX statements from {}",
+                    p.display()
+                ));
+            }
+            Some(v)
+        };
         Ok(Advisories {
             db,
             feed,
             kernel,
             max_age: self.max_age,
             note,
+            vex,
+            product: self.vex_product.clone(),
         })
     }
 }
@@ -142,6 +168,8 @@ pub fn judge(a: &Advisories, obs: &mut Observations, default_source: Source) {
         &Options {
             default_source,
             notes,
+            vex: a.vex.clone(),
+            product: a.product.clone(),
             ..Options::default()
         },
     );
