@@ -22,6 +22,7 @@ mod pass;
 pub mod store;
 pub mod version;
 pub mod vex;
+mod vex_out;
 
 pub use db::{
     builtin, today, Corrections, CpeAlias, Db, Eol, FeedReport, Hit, Ignore, Match, Skipped,
@@ -34,6 +35,7 @@ pub use pass::{assess, assess_with, Options};
 pub use store::{ImportReport, Snapshot, Store};
 pub use version::{Scheme, Version, VersionError};
 pub use vex::{Vex, VexState, VexStatement};
+pub use vex_out::cyclonedx_vex;
 
 /// Errors loading advisory data.
 #[derive(Debug, thiserror::Error)]

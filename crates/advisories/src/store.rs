@@ -225,6 +225,12 @@ impl Store {
             params![stamp],
         )
         .map_err(sql(&path))?;
+        let digest = digest_of(&tx).map_err(sql(&path))?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('digest', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![digest],
+        )
+        .map_err(sql(&path))?;
         tx.commit().map_err(sql(&path))?;
         Ok(report)
     }
@@ -254,23 +260,24 @@ impl Store {
             })
             .optional()
             .map_err(&e)?;
-        let mut h = Sha256::new();
-        let mut st = self
+        // Computed once per update (a full scan of 250,000 rows takes most of a second), so an
+        // assessment only reads it.
+        let stored: Option<String> = self
             .conn
-            .prepare("SELECT source, id, modified FROM record ORDER BY source, id")
+            .query_row("SELECT value FROM meta WHERE key = 'digest'", [], |r| {
+                r.get(0)
+            })
+            .optional()
             .map_err(&e)?;
-        let mut rows = st.query([]).map_err(&e)?;
-        while let Some(r) = rows.next().map_err(&e)? {
-            for i in 0..3 {
-                h.update(r.get_ref(i).map_err(&e)?.as_str().unwrap_or("").as_bytes());
-                h.update([0]);
-            }
-        }
+        let digest = match stored {
+            Some(d) => d,
+            None => digest_of(&self.conn).map_err(&e)?,
+        };
         Ok(Snapshot {
             path: self.path.display().to_string(),
             sources,
             updated_at,
-            digest: hex::encode(h.finalize()),
+            digest,
         })
     }
 
@@ -359,6 +366,20 @@ impl Store {
             .map_err(&e)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&e)
     }
+}
+
+/// SHA-256 over every (source, id, modified), in order.
+fn digest_of(conn: &Connection) -> rusqlite::Result<String> {
+    let mut h = Sha256::new();
+    let mut st = conn.prepare("SELECT source, id, modified FROM record ORDER BY source, id")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        for i in 0..3 {
+            h.update(r.get_ref(i)?.as_str().unwrap_or("").as_bytes());
+            h.update([0]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 fn import_one(

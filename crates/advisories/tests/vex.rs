@@ -167,3 +167,61 @@ fn cyclonedx_vex_by_cpe_and_a_cve_alone_is_refused() {
     let e = Vex::default().load(&p).unwrap_err().to_string();
     assert!(e.contains("bare.json") && e.contains("CVE alone"), "{e}");
 }
+
+#[test]
+fn vex_out_states_each_match_with_its_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("vex.json");
+    std::fs::write(
+        &p,
+        openvex(
+            "pkg:generic/acme/router@1.0",
+            "pkg:generic/dropbear@2014.65",
+            "not_affected",
+        ),
+    )
+    .unwrap();
+    let mut v = Vex::default();
+    v.load(&p).unwrap();
+    let opts = Options {
+        today: date!(2026 - 11 - 21),
+        vex: Some(v),
+        product: Some("pkg:generic/acme/router@1.0".into()),
+        ..Options::default()
+    };
+    let doc = iotassure_advisories::cyclonedx_vex(&Db::builtin(), &comps(), &opts);
+    assert_eq!(doc["specVersion"], "1.6");
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    let by = |id: &str| {
+        vulns
+            .iter()
+            .find(|x| x["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    let set_aside = by("CVE-2016-7406");
+    assert_eq!(set_aside["analysis"]["state"], "not_affected");
+    assert_eq!(set_aside["analysis"]["justification"], "code_not_present");
+    assert_eq!(
+        set_aside["affects"][0]["ref"],
+        "pkg:generic/dropbear@2014.65"
+    );
+    // Another dropbear CVE stands: exploitable, with the upgrade as the response.
+    let standing = vulns
+        .iter()
+        .find(|x| {
+            x["affects"][0]["ref"] == "pkg:generic/dropbear@2014.65" && x["id"] != "CVE-2016-7406"
+        })
+        .unwrap();
+    assert_eq!(standing["analysis"]["state"], "exploitable");
+    assert_eq!(standing["analysis"]["response"][0], "update");
+    // Every affects ref names a component of the document.
+    let refs: Vec<&str> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
+    assert!(vulns
+        .iter()
+        .all(|x| refs.contains(&x["affects"][0]["ref"].as_str().unwrap())));
+}

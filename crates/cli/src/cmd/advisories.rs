@@ -140,8 +140,9 @@ impl AdvisoryArgs {
     }
 }
 
-/// Judges every component in `obs` (whatever source found it) and adds the findings.
-pub fn judge(a: &Advisories, obs: &mut Observations, default_source: Source) {
+/// Judges every component in `obs` (whatever source found it) and adds the findings. Returns the
+/// assessment's own VEX (CycloneDX 1.6 `vulnerabilities`) for `vex.cdx.json`.
+pub fn judge(a: &Advisories, obs: &mut Observations, default_source: Source) -> serde_json::Value {
     let mut notes: Vec<String> = a.note.iter().cloned().collect();
     let mut owned = None;
     if let Some((store, snap)) = &a.feed {
@@ -162,16 +163,16 @@ pub fn judge(a: &Advisories, obs: &mut Observations, default_source: Source) {
             )),
         }
     }
-    let judged = iotassure_advisories::assess_with(
-        owned.as_ref().unwrap_or(&a.db),
-        &obs.components,
-        &Options {
-            default_source,
-            notes,
-            vex: a.vex.clone(),
-            product: a.product.clone(),
-            ..Options::default()
-        },
-    );
+    let opts = Options {
+        default_source,
+        notes,
+        vex: a.vex.clone(),
+        product: a.product.clone(),
+        ..Options::default()
+    };
+    let db = owned.as_ref().unwrap_or(&a.db);
+    let judged = iotassure_advisories::assess_with(db, &obs.components, &opts);
+    let vex = iotassure_advisories::cyclonedx_vex(db, &obs.components, &opts);
     obs.extend(judged);
+    vex
 }

@@ -393,7 +393,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         documents.push(origin.clone());
     }
     let fw = iotassure_core::finding::Source::Firmware;
-    super::advisories::judge(&advisories, &mut observations, fw);
+    let vex_out = super::advisories::judge(&advisories, &mut observations, fw);
 
     progress.stage("judging");
     let report = iotassure_assess::assemble(
@@ -421,6 +421,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     std::fs::write(
         dir.join("sbom.cdx.json"),
         serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
+    )?;
+    std::fs::write(
+        dir.join("vex.cdx.json"),
+        serde_json::to_string_pretty(&vex_out)?,
     )?;
     write_extras(&report, &args.format, sign_key.as_ref(), dir)?;
     if args.keep_extracted {
