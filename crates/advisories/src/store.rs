@@ -72,7 +72,7 @@ pub struct ImportReport {
 }
 
 /// Per-source counts and dates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SourceStatus {
     pub source: String,
     pub records: u64,
@@ -226,6 +226,13 @@ impl Store {
         )
         .map_err(sql(&path))?;
         let digest = digest_of(&tx).map_err(sql(&path))?;
+        let sources =
+            serde_json::to_string(&sources_of(&tx).map_err(sql(&path))?).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('sources', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![sources],
+        )
+        .map_err(sql(&path))?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('digest', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![digest],
@@ -238,21 +245,18 @@ impl Store {
     /// Records per source, newest dates, last update and the digest.
     pub fn snapshot(&self) -> Result<Snapshot, Error> {
         let e = sql(&self.path);
-        let mut st = self
+        // Counted once per update, like the digest: an assessment only reads them.
+        let stored: Option<String> = self
             .conn
-            .prepare("SELECT source, COUNT(*), MAX(modified) FROM record GROUP BY source ORDER BY source")
-            .map_err(&e)?;
-        let sources = st
-            .query_map([], |r| {
-                Ok(SourceStatus {
-                    source: r.get(0)?,
-                    records: r.get::<_, i64>(1)? as u64,
-                    newest: r.get(2)?,
-                })
+            .query_row("SELECT value FROM meta WHERE key = 'sources'", [], |r| {
+                r.get(0)
             })
-            .map_err(&e)?
-            .collect::<Result<Vec<_>, _>>()
+            .optional()
             .map_err(&e)?;
+        let sources = match stored.and_then(|j| serde_json::from_str(&j).ok()) {
+            Some(v) => v,
+            None => sources_of(&self.conn).map_err(&e)?,
+        };
         let updated_at = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'updated_at'", [], |r| {
@@ -366,6 +370,21 @@ impl Store {
             .map_err(&e)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&e)
     }
+}
+
+/// Records and newest date per source.
+fn sources_of(conn: &Connection) -> rusqlite::Result<Vec<SourceStatus>> {
+    let mut st = conn.prepare(
+        "SELECT source, COUNT(*), MAX(modified) FROM record GROUP BY source ORDER BY source",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(SourceStatus {
+            source: r.get(0)?,
+            records: r.get::<_, i64>(1)? as u64,
+            newest: r.get(2)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// SHA-256 over every (source, id, modified), in order.
