@@ -99,10 +99,12 @@ impl Vex {
             ))
         })?;
         let before = self.statements.len();
-        if v.get("@context")
-            .and_then(Value::as_str)
-            .is_some_and(|c| c.contains("openvex"))
-        {
+        // Canonical's OpenVEX puts the document fields under `metadata`.
+        let context = v
+            .get("@context")
+            .or_else(|| v.get("metadata").and_then(|m| m.get("@context")))
+            .and_then(Value::as_str);
+        if context.is_some_and(|c| c.contains("openvex")) {
             self.openvex(&v, &name).map_err(bad)?;
         } else if v.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
             self.cyclonedx(&v, &name).map_err(bad)?;

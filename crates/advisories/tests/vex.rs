@@ -225,3 +225,35 @@ fn vex_out_states_each_match_with_its_analysis() {
         .iter()
         .all(|x| refs.contains(&x["affects"][0]["ref"].as_str().unwrap())));
 }
+
+#[test]
+fn ubuntus_real_openvex_is_read_and_does_not_touch_a_firmware_busybox() {
+    // Canonical's statement that its busybox packages are `fixed` (document fields under
+    // `metadata`) names Ubuntu packages: it says nothing about an upstream BusyBox in firmware,
+    // which a CVE-keyed VEX would wrongly clear.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/feeds/vex/ubuntu-CVE-2022-48174.openvex.json");
+    let mut v = Vex::default();
+    assert_eq!(v.load(&p).unwrap(), 1);
+    assert_eq!(v.statements[0].state, iotassure_advisories::VexState::Fixed);
+    assert_eq!(v.statements[0].components.len(), 5);
+    let bb = [Component {
+        name: "busybox".into(),
+        version: "1.21.0".into(),
+        purl: None,
+        cpe: None,
+        method: "binary-banner".into(),
+        evidence: Vec::new(),
+    }];
+    let o = assess_with(
+        &Db::builtin(),
+        &bb,
+        &Options {
+            today: date!(2026 - 11 - 21),
+            vex: Some(v),
+            ..Options::default()
+        },
+    );
+    assert!(fails_on(&o, "CVE-2022-48174"));
+    assert!(!o.findings.iter().any(|f| f.title.contains("maker's VEX")));
+}
