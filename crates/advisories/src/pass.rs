@@ -59,6 +59,8 @@ struct Group<'a> {
     evidence: Vec<Evidence>,
     methods: Vec<String>,
     sources: Vec<Source>,
+    /// The purls the evidence gave it (a distribution package's own).
+    purls: Vec<String>,
 }
 
 impl Group<'_> {
@@ -103,8 +105,14 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
                 info,
                 evidence: Vec::new(),
                 methods: Vec::new(),
+                purls: Vec::new(),
                 sources: Vec::new(),
             });
+        if let Some(p) = &c.purl {
+            if !g.purls.contains(p) {
+                g.purls.push(p.clone());
+            }
+        }
         for m in c.method.split(", ") {
             if !g.methods.iter().any(|x| x == m) {
                 g.methods.push(m.to_string());
@@ -632,7 +640,7 @@ fn apply_vex(
     for h in std::mem::take(&mut m.advisories) {
         let mut ids: Vec<&str> = vec![h.advisory.id.as_str()];
         ids.extend(h.advisory.aliases.iter().map(String::as_str));
-        let Some(st) = vex.find(&ids, m.component, &g.version, product) else {
+        let Some(st) = vex.find(&ids, m.component, &g.version, &g.purls, product) else {
             kept.push(h);
             continue;
         };

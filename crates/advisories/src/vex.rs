@@ -293,18 +293,24 @@ impl Vex {
     /// The statement about vulnerability `id` (or one of `aliases`) in component `c` at `version`
     /// of `product`, when there is one. A statement naming a product applies only when the
     /// assessed product is given and is that product.
+    /// `own` are the purls the evidence itself gave the component (a distribution package's
+    /// `pkg:deb/ubuntu/busybox@…`), matched exactly as well.
     pub fn find(
         &self,
         ids: &[&str],
         c: &ComponentInfo,
         version: &str,
+        own: &[String],
         product: Option<&str>,
     ) -> Option<&VexStatement> {
         self.statements.iter().find(|s| {
             let vuln = ids
                 .iter()
                 .any(|i| *i == s.vulnerability || s.aliases.iter().any(|a| a == i));
-            let comp = s.components.iter().any(|x| names_component(x, c, version));
+            let comp = s
+                .components
+                .iter()
+                .any(|x| names_component(x, c, version) || own.iter().any(|o| same_purl(x, o)));
             let prod = s.products.is_empty()
                 || product.is_some_and(|p| s.products.iter().any(|x| same_product(x, p)));
             vuln && comp && prod
@@ -361,6 +367,21 @@ fn names_component(x: &str, c: &ComponentInfo, version: &str) -> bool {
             && (v == "*" || v == "-" || v == version);
     }
     false
+}
+
+/// Two purls name the same package version (qualifiers such as `arch` aside).
+fn same_purl(x: &str, own: &str) -> bool {
+    let ver = |p: &str| {
+        p.split(['?', '#'])
+            .next()
+            .and_then(|b| b.rsplit_once('@'))
+            .map(|(_, v)| v.to_string())
+    };
+    x.starts_with("pkg:")
+        && split_purl(x).is_some()
+        && split_purl(x) == split_purl(own)
+        && ver(x).is_some()
+        && ver(x) == ver(own)
 }
 
 fn same_product(x: &str, p: &str) -> bool {

@@ -53,10 +53,15 @@ pub fn cyclonedx_vex(db: &Db, components: &[Component], opts: &Options) -> Value
             let a = h.advisory;
             let mut ids: Vec<&str> = vec![a.id.as_str()];
             ids.extend(a.aliases.iter().map(String::as_str));
-            let statement = opts
-                .vex
-                .as_ref()
-                .and_then(|v| v.find(&ids, info, &version, opts.product.as_deref()));
+            let statement = opts.vex.as_ref().and_then(|v| {
+                v.find(
+                    &ids,
+                    info,
+                    &version,
+                    c.purl.as_slice(),
+                    opts.product.as_deref(),
+                )
+            });
             let mut analysis = match statement {
                 Some(s) if s.state.suppresses() => {
                     let mut x = json!({

@@ -256,4 +256,35 @@ fn ubuntus_real_openvex_is_read_and_does_not_touch_a_firmware_busybox() {
     );
     assert!(fails_on(&o, "CVE-2022-48174"));
     assert!(!o.findings.iter().any(|f| f.title.contains("maker's VEX")));
+
+    // Ubuntu's own package at the fixed revision, as a package database reports it: the
+    // statement names it exactly, so the match is set aside as fixed.
+    let p2 = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/feeds/vex/ubuntu-CVE-2022-48174.openvex.json");
+    let mut v = Vex::default();
+    v.load(&p2).unwrap();
+    let deb = [Component {
+        name: "busybox".into(),
+        version: "1:1.21.0-1ubuntu1.4+esm1".into(),
+        purl: Some("pkg:deb/ubuntu/busybox@1:1.21.0-1ubuntu1.4+esm1?arch=amd64".into()),
+        cpe: None,
+        method: "dpkg-status".into(),
+        evidence: Vec::new(),
+    }];
+    let o = assess_with(
+        &Db::builtin(),
+        &deb,
+        &Options {
+            today: date!(2026 - 11 - 21),
+            vex: Some(v),
+            ..Options::default()
+        },
+    );
+    assert!(
+        o.findings.iter().any(|f| f
+            .title
+            .contains("CVE-2022-48174 set aside by the maker's VEX (fixed)")),
+        "{:#?}",
+        o.findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
 }
