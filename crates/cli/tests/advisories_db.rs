@@ -240,3 +240,73 @@ fn assess_applies_the_makers_vex_for_its_product_only() {
         .iter()
         .any(|(o, x)| *o == "fail" && x.contains("CVE-2016-7406")));
 }
+
+/// Serves `body` to `n` requests on loopback (200 for `/feed.json`, 404 otherwise).
+fn serve(body: Vec<u8>, n: usize) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(n) {
+            let mut s = s.unwrap();
+            let mut req = [0u8; 2048];
+            let k = s.read(&mut req).unwrap_or(0);
+            let ok = String::from_utf8_lossy(&req[..k]).starts_with("GET /feed.json ");
+            let (status, b): (&str, &[u8]) = if ok {
+                ("200 OK", &body)
+            } else {
+                ("404 Not Found", b"no")
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                b.len()
+            );
+            let _ = s.write_all(b);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn update_from_a_mirror_url() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("m/adv.db");
+    let base = serve(
+        std::fs::read(feeds().join("nvd/CVE-2022-48174.json")).unwrap(),
+        2,
+    );
+    let url = format!("{base}/feed.json");
+    let o = run(&[
+        "advisories".as_ref(),
+        "update".as_ref(),
+        "--advisories-db".as_ref(),
+        db.as_os_str(),
+        "--from".as_ref(),
+        url.as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("{url}: 1 records read")));
+    // The download does not stay behind.
+    let left: Vec<_> = std::fs::read_dir(t.path().join("m"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| n.to_string_lossy().starts_with("adv.db")),
+        "{left:?}"
+    );
+    // A missing file on the mirror is an error naming the URL.
+    let bad = format!("{base}/nope.json");
+    let o = run(&[
+        "advisories".as_ref(),
+        "update".as_ref(),
+        "--advisories-db".as_ref(),
+        db.as_os_str(),
+        "--from".as_ref(),
+        bad.as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope.json"));
+}

@@ -1,7 +1,8 @@
 //! `iotassure advisories update --from PATH…` and `iotassure advisories status`: the local
 //! advisory database that `assess --advisories-db` (and the default data-folder database) uses.
 //! The user brings the feed files (cvelistV5 folders or its bulk zip, NVD 2.0 JSON, OSV files,
-//! folders or ecosystem zips); nothing here reaches the network.
+//! folders or ecosystem zips), or points `--from` at a URL of their own mirror; an assessment
+//! never reaches the network.
 
 use std::path::PathBuf;
 
@@ -14,9 +15,10 @@ pub enum Command {
     /// Import feed files into the advisory database (idempotent; newer records replace older
     /// ones by their dateUpdated / lastModified / modified; withdrawn ones are removed).
     Update {
-        /// A feed file, folder or zip (CVE JSON 5, NVD CVE API 2.0, OSV). Repeatable.
-        #[arg(long = "from", value_name = "PATH", required = true, num_args = 1..)]
-        from: Vec<PathBuf>,
+        /// A feed file, folder or zip (CVE JSON 5, NVD CVE API 2.0, OSV), or the http(s) URL of one
+        /// file on your own mirror (downloaded next to the database, then imported). Repeatable.
+        #[arg(long = "from", value_name = "PATH|URL", required = true, num_args = 1..)]
+        from: Vec<String>,
         #[command(flatten)]
         db: DbArg,
         /// Print the import reports as JSON.
@@ -54,6 +56,35 @@ impl DbArg {
     }
 }
 
+/// A downloaded feed is refused past this size (NVD's and cvelistV5's largest files are a few
+/// hundred MiB).
+const MAX_DOWNLOAD: u64 = 4 << 30;
+
+/// Downloads one feed file from the user's mirror into a temporary file beside the database.
+fn fetch(url: &str, db: &std::path::Path) -> Result<tempfile::NamedTempFile> {
+    let dir = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(3600)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".feed-")
+        .tempfile_in(dir)
+        .with_context(|| format!("a temporary file in {}", dir.display()))?;
+    let mut reader = resp.body_mut().with_config().limit(MAX_DOWNLOAD).reader();
+    std::io::copy(&mut reader, tmp.as_file_mut())
+        .with_context(|| format!("downloading {url} (at most {} MiB)", MAX_DOWNLOAD >> 20))?;
+    Ok(tmp)
+}
+
 pub fn run(c: Command) -> Result<u8> {
     match c {
         Command::Update { from, db, json } => {
@@ -62,7 +93,19 @@ pub fn run(c: Command) -> Result<u8> {
             let mut reports = Vec::new();
             for f in &from {
                 let t = std::time::Instant::now();
-                let r = store.update_from(f)?;
+                let download = if f.starts_with("http://") || f.starts_with("https://") {
+                    Some(fetch(f, &path)?)
+                } else {
+                    None
+                };
+                let local = download
+                    .as_ref()
+                    .map(|d| d.path().to_path_buf())
+                    .unwrap_or_else(|| PathBuf::from(f));
+                let mut r = store.update_from(&local)?;
+                if download.is_some() {
+                    r.path = f.clone();
+                }
                 if !json {
                     println!(
                         "{}: {} records read in {:.1} s: {} added, {} updated, {} unchanged, {} withdrawn, {} documents not records",
