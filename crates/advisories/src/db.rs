@@ -12,6 +12,8 @@ use crate::Error;
 pub(crate) const COMPONENTS: (&str, &str) =
     ("components.yaml", include_str!("../data/components.yaml"));
 pub(crate) const EOL: (&str, &str) = ("eol.yaml", include_str!("../data/eol.yaml"));
+pub(crate) const CORRECTIONS: (&str, &str) =
+    ("corrections.yaml", include_str!("../data/corrections.yaml"));
 pub(crate) const PROVISIONS: (&str, &str) =
     ("provisions.yaml", include_str!("../data/provisions.yaml"));
 pub const ADVISORY_FILES: &[(&str, &str)] = &[
@@ -144,6 +146,35 @@ pub struct Db {
     by_component: HashMap<usize, Vec<usize>>,
     pub(crate) mapping: Mapping,
     pub(crate) feeds: Vec<FeedReport>,
+    pub(crate) corrections: Corrections,
+}
+
+/// Curated corrections to the feeds (`data/corrections.yaml`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Corrections {
+    #[serde(default)]
+    pub cpe_aliases: Vec<CpeAlias>,
+    #[serde(default)]
+    pub ignore: Vec<Ignore>,
+}
+
+/// Another CPE vendor:product a component is filed under.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpeAlias {
+    pub component: String,
+    pub cpe: String,
+    pub reason: String,
+}
+
+/// A feed record that does not apply to a component, whatever its CPE or range says.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    pub id: String,
+    pub component: String,
+    pub reason: String,
 }
 
 static BUILTIN: LazyLock<Db> = LazyLock::new(|| {
@@ -225,9 +256,20 @@ impl Db {
             by_component: HashMap::new(),
             mapping,
             feeds: Vec::new(),
+            corrections: Corrections::default(),
         };
         for c in components {
             db.add_component(c).map_err(|e| data(COMPONENTS.0, &e))?;
+        }
+        let corrections: Corrections =
+            serde_yaml_ng::from_str(CORRECTIONS.1).map_err(|e| data(CORRECTIONS.0, &e))?;
+        for a in &corrections.cpe_aliases {
+            db.add_cpe_alias(a.clone())
+                .map_err(|e| data(CORRECTIONS.0, &e))?;
+        }
+        for i in &corrections.ignore {
+            db.add_ignore(i.clone())
+                .map_err(|e| data(CORRECTIONS.0, &e))?;
         }
         let rules: Vec<EolRule> = serde_yaml_ng::from_str(EOL.1).map_err(|e| data(EOL.0, &e))?;
         for r in rules {
@@ -399,6 +441,60 @@ impl Db {
             ranges,
         });
         Ok(false)
+    }
+
+    /// Adds a curated CPE alias (validated: a known component, `vendor:product`, a reason).
+    pub fn add_cpe_alias(&mut self, a: CpeAlias) -> Result<(), String> {
+        let c = self
+            .component(&a.component)
+            .ok_or_else(|| format!("cpe alias for unknown component `{}`", a.component))?;
+        if c.name != a.component {
+            return Err(format!(
+                "cpe alias names `{}`; use `{}`",
+                a.component, c.name
+            ));
+        }
+        if a.cpe.split(':').count() != 2 || a.reason.trim().is_empty() {
+            return Err(format!(
+                "{}: cpe `{}` must be vendor:product, with a reason",
+                a.component, a.cpe
+            ));
+        }
+        self.corrections.cpe_aliases.push(a);
+        Ok(())
+    }
+
+    /// Adds a curated "this feed record does not apply" correction.
+    pub fn add_ignore(&mut self, i: Ignore) -> Result<(), String> {
+        if self.component(&i.component).is_none()
+            || i.reason.trim().is_empty()
+            || i.id.trim().is_empty()
+        {
+            return Err(format!(
+                "ignore {} for {}: a known component, an id and a reason are needed",
+                i.id, i.component
+            ));
+        }
+        self.corrections.ignore.push(i);
+        Ok(())
+    }
+
+    /// The curated CPE aliases of a component (canonical name).
+    pub fn cpe_aliases<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.corrections
+            .cpe_aliases
+            .iter()
+            .filter(move |a| a.component == component)
+            .map(|a| a.cpe.as_str())
+    }
+
+    /// The curated reason a feed record does not apply to a component, when there is one.
+    pub fn ignored(&self, component: &str, id: &str) -> Option<&str> {
+        self.corrections
+            .ignore
+            .iter()
+            .find(|i| i.component == component && i.id == id)
+            .map(|i| i.reason.as_str())
     }
 
     fn index(&self, name: &str) -> Option<usize> {

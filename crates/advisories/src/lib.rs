@@ -13,15 +13,29 @@
 
 pub mod cvss;
 mod db;
+mod feed_pass;
+pub mod feeds;
+pub mod matching;
 pub mod model;
 mod osv;
 mod pass;
+pub mod store;
 pub mod version;
+pub mod vex;
+mod vex_out;
 
-pub use db::{builtin, today, Db, Eol, FeedReport, Hit, Match, Skipped, ADVISORY_FILES};
+pub use db::{
+    builtin, today, Corrections, CpeAlias, Db, Eol, FeedReport, Hit, Ignore, Match, Skipped,
+    ADVISORY_FILES,
+};
+pub use feed_pass::{summary_notes, summary_notes_now};
+pub use matching::{FeedHit, KernelConfig, MatchResult, Matcher, SetAside};
 pub use model::{Advisory, ComponentInfo, Role};
 pub use pass::{assess, assess_with, Options};
+pub use store::{ImportReport, Snapshot, Store};
 pub use version::{Scheme, Version, VersionError};
+pub use vex::{Vex, VexState, VexStatement};
+pub use vex_out::cyclonedx_vex;
 
 /// Errors loading advisory data.
 #[derive(Debug, thiserror::Error)]

@@ -275,6 +275,8 @@ pub enum Origin {
     Builtin { file: String },
     /// An OSV record loaded at run time.
     Osv { file: String },
+    /// A record of the advisory database (`advisories update`), matched as `via` says.
+    Feed { source: String, via: String },
 }
 
 /// A published vulnerability in one component.
@@ -309,6 +311,13 @@ pub struct Advisory {
     pub note: Option<String>,
     #[serde(skip_deserializing, default = "no_origin")]
     pub origin: Origin,
+    /// A build option the match depends on and the evidence cannot decide: the verdict is
+    /// INCONCLUSIVE with this reason.
+    #[serde(skip)]
+    pub condition: Option<String>,
+    /// Matched on a CPE alone for a component identified only from a binary.
+    #[serde(skip)]
+    pub low_confidence: bool,
 }
 
 fn no_origin() -> Origin {

@@ -325,13 +325,19 @@ impl Db {
             origin: Origin::Osv {
                 file: file.to_string(),
             },
+            condition: None,
+            low_confidence: false,
         };
         validate_advisory(&adv)?;
         Ok((adv, notes))
     }
 
     /// Adds a component for a package the table does not know.
-    fn feed_component(&mut self, name: &str, purl: Option<&str>) -> Result<String, String> {
+    pub(crate) fn feed_component(
+        &mut self,
+        name: &str,
+        purl: Option<&str>,
+    ) -> Result<String, String> {
         let canonical = name.trim().to_ascii_lowercase();
         if canonical.is_empty() || canonical.len() > 200 {
             return Err(format!("package name `{name}` is not usable"));

@@ -24,6 +24,14 @@ pub struct Options {
     /// The source recorded for the checks when no component was found at all (so a
     /// device-only run says "device").
     pub default_source: Source,
+    /// Lines added to the pass's summary finding (the advisory database snapshot, a staleness
+    /// warning, records the feed matcher set aside).
+    pub notes: Vec<String>,
+    /// The maker's VEX statements.
+    pub vex: Option<crate::vex::Vex>,
+    /// The assessed product's identifier (purl or name), which VEX statements naming a product
+    /// must match.
+    pub product: Option<String>,
 }
 
 impl Default for Options {
@@ -31,6 +39,9 @@ impl Default for Options {
         Options {
             today: crate::today(),
             default_source: Source::Firmware,
+            notes: Vec::new(),
+            vex: None,
+            product: None,
         }
     }
 }
@@ -48,6 +59,8 @@ struct Group<'a> {
     evidence: Vec<Evidence>,
     methods: Vec<String>,
     sources: Vec<Source>,
+    /// The purls the evidence gave it (a distribution package's own).
+    purls: Vec<String>,
 }
 
 impl Group<'_> {
@@ -92,8 +105,14 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
                 info,
                 evidence: Vec::new(),
                 methods: Vec::new(),
+                purls: Vec::new(),
                 sources: Vec::new(),
             });
+        if let Some(p) = &c.purl {
+            if !g.purls.contains(p) {
+                g.purls.push(p.clone());
+            }
+        }
         for m in c.method.split(", ") {
             if !g.methods.iter().any(|x| x == m) {
                 g.methods.push(m.to_string());
@@ -125,9 +144,12 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
             stats.no_data.push(g.label());
             continue;
         }
-        let m = db
+        let mut m = db
             .lookup_on(&info.name, &g.version, opts.today)
             .expect("identified components are in the table");
+        if let Some(vex) = &opts.vex {
+            apply_vex(vex, opts.product.as_deref(), db, g, &mut m, &mut obs);
+        }
         judge(db, g, &m, &mut obs, &mut stats);
     }
     record_runs(db, &groups, &stats, opts, &mut obs);
@@ -230,7 +252,7 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
         _ => (Outcome::Fail, false),
     };
     for rule in &map.advisories {
-        let hits: Vec<&Hit<'_>> = m
+        let all: Vec<&Hit<'_>> = m
             .advisories
             .iter()
             .filter(|h| match rule.role {
@@ -238,9 +260,52 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
                 Some(role) => h.advisory.bears_on(role, &m.component.roles),
             })
             .collect();
+        // A match that depends on a build option the evidence cannot decide is INCONCLUSIVE
+        // with that reason, apart from the matches that stand on the version alone.
+        let (conditional, hits): (Vec<&Hit<'_>>, Vec<&Hit<'_>>) = all
+            .into_iter()
+            .partition(|h| h.advisory.condition.is_some());
+        if !conditional.is_empty() {
+            let mut lines = vec![format!(
+                "{} ({}) is within the affected range of these advisories, but each applies only to some builds:",
+                g.label(),
+                g.methods.join(", ")
+            )];
+            for h in sorted(&conditional) {
+                lines.push(format!(
+                    "- {}: {} ({}) {}",
+                    h.advisory.label(),
+                    h.advisory.condition.as_deref().unwrap_or(""),
+                    h.advisory.summary,
+                    h.advisory.source
+                ));
+            }
+            lines.push(
+                "INCONCLUSIVE rather than FAIL: give the kernel's build configuration to decide."
+                    .into(),
+            );
+            obs.findings.push(
+                with_evidence(Finding::new(
+                    &rule.check,
+                    &strs(&rule.provisions),
+                    Outcome::Inconclusive,
+                    Severity::Info,
+                    g.source(),
+                    format!(
+                        "{}: {} known vulnerabilit{} that depend on build options",
+                        g.label(),
+                        conditional.len(),
+                        if conditional.len() == 1 { "y" } else { "ies" }
+                    ),
+                ))
+                .detail(lines.join("\n"))
+                .heuristic(),
+            );
+        }
         if hits.is_empty() {
             continue;
         }
+        let guess = hits.iter().all(|h| h.advisory.low_confidence);
         let mut f = with_evidence(
             Finding::new(
                 &rule.check,
@@ -256,7 +321,7 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
             )
             .detail(detail(g, &hits, rule, backport.as_ref())),
         );
-        if heuristic {
+        if heuristic || guess {
             f = f.heuristic();
         }
         obs.findings.push(f);
@@ -525,6 +590,9 @@ fn record_runs(
             stats.unknown.join(", ")
         ));
     }
+    for n in &opts.notes {
+        detail.push_str(&format!("\n{n}"));
+    }
     for f in db.feeds() {
         detail.push_str(&format!(
             "\nFeed {}: {} records in {} files, {} advisories added, {} replaced built-in ones, {} parts skipped.",
@@ -555,4 +623,71 @@ fn record_runs(
         )
         .detail(detail),
     );
+}
+
+/// Sets aside the matches the maker's VEX says do not affect this product (kept visible as an
+/// info finding with the justification) and records the statements that confirm a match.
+fn apply_vex(
+    vex: &crate::vex::Vex,
+    product: Option<&str>,
+    db: &Db,
+    g: &Group<'_>,
+    m: &mut Match<'_>,
+    obs: &mut Observations,
+) {
+    let general = &db.mapping().advisories[0];
+    let mut kept = Vec::new();
+    for h in std::mem::take(&mut m.advisories) {
+        let mut ids: Vec<&str> = vec![h.advisory.id.as_str()];
+        ids.extend(h.advisory.aliases.iter().map(String::as_str));
+        let Some(st) = vex.find(&ids, m.component, &g.version, &g.purls, product) else {
+            kept.push(h);
+            continue;
+        };
+        let why = format!(
+            "{}{}{} ({})",
+            st.state.as_str(),
+            st.justification
+                .as_deref()
+                .map(|j| format!(", justification {j}"))
+                .unwrap_or_default(),
+            st.detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default(),
+            st.file
+        );
+        let title = if st.state.suppresses() {
+            format!(
+                "{}: {} set aside by the maker's VEX ({})",
+                g.label(),
+                h.advisory.label(),
+                st.state.as_str()
+            )
+        } else {
+            format!(
+                "{}: the maker's VEX says {} is {}",
+                g.label(),
+                h.advisory.label(),
+                st.state.as_str()
+            )
+        };
+        obs.findings.push(
+            Finding::new(&general.check, &strs(&general.provisions), Outcome::Info, Severity::Info, g.source(), title).detail(
+                format!(
+                    "The advisory matched {} by version; the maker's VEX statement for this vulnerability, component and product says {why}. {}",
+                    g.label(),
+                    if st.state.suppresses() {
+                        "It is not counted as a known vulnerability; the statement is the maker's claim, not verified evidence."
+                    } else {
+                        "The match stands."
+                    }
+                ),
+            ),
+        );
+        if !st.state.suppresses() {
+            kept.push(h);
+        }
+    }
+    m.advisories = kept;
 }

@@ -127,6 +127,20 @@ impl Version {
         self.revision.as_deref()
     }
 
+    /// Orders distribution packages: the upstream release first, then the packaging revision
+    /// (`1:1.30.1-4ubuntu6.4` < `1:1.30.1-4ubuntu6.5`), which [`Ord`] ignores on purpose.
+    pub fn cmp_package(&self, other: &Version) -> Ordering {
+        self.cmp(other).then_with(|| {
+            let a = tokens(self.revision.as_deref().unwrap_or(""));
+            let b = tokens(other.revision.as_deref().unwrap_or(""));
+            let n = a.len().max(b.len());
+            (0..n)
+                .map(|i| cmp_tok(a.get(i), b.get(i)))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        })
+    }
+
     /// True when `self` lies on `branch` (`1.0.2n` on `1.0.2`, not `1.0.20`; `3.18.77` on `3.18`).
     pub fn on_branch(&self, branch: &Branch) -> bool {
         let n = branch.0.len();

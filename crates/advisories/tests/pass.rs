@@ -10,6 +10,7 @@ fn opts() -> Options {
     Options {
         today: date!(2026 - 11 - 21),
         default_source: Source::Firmware,
+        ..Options::default()
     }
 }
 

@@ -47,11 +47,14 @@ enum Command {
     /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
-    Probe(cmd::probe::Args),
+    Probe(Box<cmd::probe::Args>),
     /// Run the image's boot services under QEMU user mode in a sealed sandbox and probe them.
     Emulate(Box<cmd::emulate::Args>),
     /// Test the device as a TLS client: serve untrusted certificates where the lab steers it.
     Intercept(cmd::intercept::Args),
+    /// The local advisory database (CVE JSON 5, NVD 2.0, OSV feeds): update, status.
+    #[command(subcommand)]
+    Advisories(cmd::advisories_db::Command),
     /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
     #[command(subcommand)]
     Ics(cmd::ics::Command),
@@ -85,9 +88,10 @@ fn main() -> ExitCode {
         Command::Assess(a) => cmd::assess::run(*a, &progress),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
-        Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Probe(a) => cmd::probe::run(*a, &progress),
         Command::Emulate(a) => cmd::emulate::run(*a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),
+        Command::Advisories(c) => cmd::advisories_db::run(c),
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Report(c) => cmd::report::run(c),

@@ -19,7 +19,7 @@ use crate::progress::Stderr;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html and OUT/sbom.cdx.json (CycloneDX 1.6), and with --format: OUT/report.sarif (sarif), OUT/oscal-assessment-results.json + oscal-assessment-plan.json + oscal-catalog.json (oscal), OUT/declarations.cdx.json (cyclonedx), OUT/sbom.spdx.json (spdx), OUT/report.pdf (pdf: the HTML report printed by headless Chromium); see docs/formats.md. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes (and, with --fail-on, no FAIL finding is that severe); 1 = the profile fails or is incomplete (some provisions INCONCLUSIVE), or a FAIL finding is at or above --fail-on; 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted\n  iotassure assess firmware.bin --format sarif --fail-on high --out report/   # a CI gate"
+    after_help = "Writes OUT/report.json (canonical), OUT/report.md, OUT/report.html, OUT/sbom.cdx.json (CycloneDX 1.6) and OUT/vex.cdx.json (the advisory matches as CycloneDX 1.6 vulnerabilities with analysis), and with --format: OUT/report.sarif (sarif), OUT/oscal-assessment-results.json + oscal-assessment-plan.json + oscal-catalog.json (oscal), OUT/declarations.cdx.json (cyclonedx), OUT/sbom.spdx.json (spdx), OUT/report.pdf (pdf: the HTML report printed by headless Chromium); see docs/formats.md. The folder appears complete or not at all.\n\nExit status: 0 = the profile passes (and, with --fail-on, no FAIL finding is that severe); 1 = the profile fails or is incomplete (some provisions INCONCLUSIVE), or a FAIL finding is at or above --fail-on; 2 = error.\n\nExamples:\n  iotassure assess firmware.bin --out report/\n  iotassure assess rootfs.squashfs --ics statement.yaml --profile uk-psti --out report/\n  iotassure assess firmware.bin --creds extra-passwords.txt --out report/ --keep-extracted\n  iotassure assess firmware.bin --format sarif --fail-on high --out report/   # a CI gate"
 )]
 pub struct Args {
     /// The firmware image (any supported format) or an extracted root folder.
@@ -410,7 +410,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         documents.push(origin.clone());
     }
     let fw = iotassure_core::finding::Source::Firmware;
-    super::advisories::judge(&advisories, &mut observations, fw);
+    let vex_out = super::advisories::judge(&advisories, &mut observations, fw);
 
     progress.stage("judging");
     let report = iotassure_assess::assemble(
@@ -438,6 +438,10 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     std::fs::write(
         dir.join("sbom.cdx.json"),
         serde_json::to_string_pretty(&iotassure_report::cyclonedx(&report))?,
+    )?;
+    std::fs::write(
+        dir.join("vex.cdx.json"),
+        serde_json::to_string_pretty(&vex_out)?,
     )?;
     write_extras(&report, &args.format, sign_key.as_ref(), dir)?;
     if args.keep_extracted {

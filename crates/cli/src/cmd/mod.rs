@@ -2,6 +2,7 @@
 //! the exit status.
 
 pub mod advisories;
+pub mod advisories_db;
 pub mod assess;
 pub mod attest;
 pub mod catalog;
