@@ -220,6 +220,66 @@ pub async fn load(st: &AppState, who: &Caller, body: &[u8]) -> ApiResult<Loaded>
     })
 }
 
+/// The feed database's records that apply to one stored component, with the advisories loaded
+/// into the trust center as the curated layer on top (the matcher's rule: curated wins). A record
+/// whose application depends on a build option the evidence cannot decide is left out: it is
+/// INCONCLUSIVE in the assessment report and no ground to suspend a certificate. A CPE-only
+/// match for a component read from a binary is kept and says so in its label.
+fn feed_matches(
+    store: &iotassure_advisories::store::Store,
+    db: &Db,
+    fw: &str,
+    c: &iotassure_core::finding::Component,
+) -> ApiResult<Vec<(Key, Found)>> {
+    let matcher = iotassure_advisories::matching::Matcher {
+        store,
+        db,
+        kernel_config: None,
+    };
+    let mut r = iotassure_advisories::matching::MatchResult::default();
+    matcher
+        .match_one(c, &mut r)
+        .map_err(|e| Problem::internal(format!("matching {} {}: {e}", c.name, c.version)))?;
+    Ok(r.hits
+        .into_iter()
+        .filter(|h| h.condition.is_none())
+        .map(|h| {
+            let severity = match h.cvss {
+                Some(s) if s >= 9.0 => Severity::Critical,
+                Some(s) if s >= 7.0 => Severity::High,
+                Some(s) if s >= 4.0 => Severity::Medium,
+                Some(s) if s > 0.0 => Severity::Low,
+                Some(_) => Severity::Info,
+                None => h
+                    .severity
+                    .as_deref()
+                    .and_then(parse_severity)
+                    .unwrap_or(Severity::Medium),
+            };
+            let confidence = if h.low_confidence {
+                "; CPE match on a binary's banner"
+            } else {
+                ""
+            };
+            let found = Found {
+                version: c.version.clone(),
+                severity,
+                score: h.cvss,
+                fixed: None,
+                label: format!(
+                    "{} ({}, {} {}; feed {}{confidence})",
+                    h.id,
+                    severity.as_str(),
+                    c.name,
+                    c.version,
+                    h.place
+                ),
+            };
+            ((fw.to_string(), h.id, h.component), found)
+        })
+        .collect())
+}
+
 /// A re-check on its own (new VEX, a daily sweep of the dates).
 pub async fn run(st: &AppState, who: &Caller) -> ApiResult<Run> {
     who.require(&[Role::Admin, Role::Certifier])?;
@@ -254,7 +314,7 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
         }
     }
     let comps = sqlx::query(
-        "SELECT DISTINCT m.firmware_id, m.name, m.version FROM components m \
+        "SELECT DISTINCT m.firmware_id, m.name, m.version, m.purl, m.cpe, m.method FROM components m \
          WHERE m.firmware_id IN (SELECT firmware_id FROM certificates WHERE status IN ('valid', 'suspended'))",
     )
     .fetch_all(&mut **tx)
@@ -268,11 +328,40 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
     .collect();
     let mut firmware = HashSet::new();
     let mut current: HashMap<Key, Found> = HashMap::new();
+    let feeds = match &st.config.advisories_db {
+        Some(path) => Some(
+            iotassure_advisories::store::Store::open_existing(path).map_err(|e| {
+                Problem::internal(format!(
+                    "the advisory database {} cannot be read: {e}",
+                    path.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
     for r in &comps {
         let fw: String = r.try_get("firmware_id")?;
         let name: String = r.try_get("name")?;
         let version: String = r.try_get("version")?;
         firmware.insert(fw.clone());
+        if let Some(store) = &feeds {
+            let component = iotassure_core::finding::Component {
+                name: name.clone(),
+                version: version.clone(),
+                purl: r.try_get("purl")?,
+                cpe: r.try_get("cpe")?,
+                method: r
+                    .try_get::<Option<String>, _>("method")?
+                    .unwrap_or_else(|| "binary-banner".into()),
+                evidence: Vec::new(),
+                files: Vec::new(),
+            };
+            for (key, found) in feed_matches(store, &db, &fw, &component)? {
+                if !vex.contains(&key) {
+                    current.entry(key).or_insert(found);
+                }
+            }
+        }
         let Some(m) = db.lookup(&name, &version) else {
             continue;
         };

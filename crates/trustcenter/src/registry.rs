@@ -595,12 +595,13 @@ pub async fn store_report(
                 if c.version.is_empty() || !seen.insert((c.name.clone(), c.version.clone())) {
                     continue;
                 }
-                sqlx::query("INSERT INTO components (firmware_id, name, version, purl, cpe) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query("INSERT INTO components (firmware_id, name, version, purl, cpe, method) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&id)
                     .bind(&c.name)
                     .bind(&c.version)
                     .bind(&c.purl)
                     .bind(&c.cpe)
+                    .bind(&c.method)
                     .execute(&mut **tx)
                     .await?;
             }

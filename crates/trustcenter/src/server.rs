@@ -51,6 +51,9 @@ pub struct Config {
     pub body_idle: Duration,
     /// Connections served at once; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// The local feed database (`iotassure advisories update`): the re-check matches certified
+    /// components against it as well as against the advisories loaded into the trust center.
+    pub advisories_db: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(15),
             body_idle: Duration::from_secs(30),
             max_connections: 1024,
+            advisories_db: None,
         }
     }
 }

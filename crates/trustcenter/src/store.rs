@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "desk", include_str!("../migrations/0002_desk.sql")),
     (3, "web", include_str!("../migrations/0003_web.sql")),
+    (
+        4,
+        "component_method",
+        include_str!("../migrations/0004_component_method.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

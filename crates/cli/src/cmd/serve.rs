@@ -32,11 +32,16 @@ pub struct Args {
     /// Largest request body accepted (a report.json, a batch of advisories), in MiB.
     #[arg(long = "max-body", default_value_t = 32, value_name = "MIB")]
     pub max_body_mib: usize,
-    /// Answer every admission query from the database (no cache); for benchmarks.
     /// The public base URL label pages and QR codes point at (https://tc.example.org). Default:
     /// http://LISTEN, right for a trust center on this machine only.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// The local feed database (CVE JSON 5, NVD 2.0, OSV; filled by `iotassure advisories
+    /// update`): every re-check matches certified components against it too, with the
+    /// advisories loaded through `tc advisories load` as the curated layer on top.
+    #[arg(long = "advisories-db", value_name = "FILE")]
+    pub advisories_db: Option<PathBuf>,
+    /// Answer every admission query from the database (no cache); for benchmarks.
     #[arg(long = "no-admission-cache", hide = true)]
     pub no_admission_cache: bool,
 }
@@ -56,6 +61,11 @@ pub fn run(args: Args) -> Result<u8> {
     if !(1..=4096).contains(&args.max_body_mib) {
         bail!("--max-body: 1 to 4096 MiB");
     }
+    if let Some(db) = &args.advisories_db {
+        // Refused at start, not at the first re-check: a typo must not look like "no matches".
+        iotassure_advisories::store::Store::open_existing(db)
+            .with_context(|| format!("--advisories-db {}", db.display()))?;
+    }
     let public_url = match args.public_url {
         Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
             u.trim_end_matches('/').to_string()
@@ -73,6 +83,7 @@ pub fn run(args: Args) -> Result<u8> {
             .expect("clap checked it"),
         max_body: args.max_body_mib << 20,
         admission_cache: !args.no_admission_cache,
+        advisories_db: args.advisories_db,
         ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
