@@ -47,7 +47,7 @@ enum Command {
     /// Unpack a firmware image into a folder, printing its layout (like binwalk -Me).
     Unpack(cmd::unpack::Args),
     /// Probe a live device over the network (ports, services, TLS, default credentials).
-    Probe(cmd::probe::Args),
+    Probe(Box<cmd::probe::Args>),
     /// Test the device as a TLS client: serve untrusted certificates where the lab steers it.
     Intercept(cmd::intercept::Args),
     /// Work with implementation conformance statements (EN 303 645 Annex B, table B.1).
@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         Command::Assess(a) => cmd::assess::run(*a, &progress),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Unpack(a) => cmd::unpack::run(a, &progress),
-        Command::Probe(a) => cmd::probe::run(a, &progress),
+        Command::Probe(a) => cmd::probe::run(*a, &progress),
         Command::Intercept(a) => cmd::intercept::run(a, &progress),
         Command::Ics(c) => cmd::ics::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
