@@ -14,6 +14,12 @@ use crate::doc::{Doc, Origin};
 
 pub const CHECK: &str = "5.3-13-doc-public-access";
 
+fn not_updateable(d: &Doc) -> bool {
+    d.units()
+        .iter()
+        .any(|u| crate::checks::support::says_not_updateable(&u.text))
+}
+
 /// Path words of login and registration pages.
 const LOGIN_PATHS: &[&str] = &[
     "login", "log-in", "signin", "sign-in", "sign_in", "logon", "register", "signup", "sign-up",
@@ -89,10 +95,10 @@ pub fn judge(docs: &[Doc], walled: &[(String, String)], obs: &mut Observations) 
         );
         return;
     }
-    let fail = |name: &str, why: &str| {
+    let fail = |name: &str, why: &str, provs: &[&str]| {
         Finding::new(
             CHECK,
-            &["5.3-13"],
+            provs,
             Outcome::Fail,
             Severity::Medium,
             Source::Documents,
@@ -104,11 +110,16 @@ pub fn judge(docs: &[Doc], walled: &[(String, String)], obs: &mut Observations) 
         .evidence(url_location(name), why.to_string())
     };
     for (url, why) in walled {
-        obs.findings.push(fail(url, why));
+        obs.findings.push(fail(url, why, &["5.3-13"]));
     }
     for d in docs {
         if let Some(why) = &d.login_wall {
-            obs.findings.push(fail(&d.name, why));
+            let provs: &[&str] = if not_updateable(d) {
+                &["5.3-13", "5.3-14"]
+            } else {
+                &["5.3-13"]
+            };
+            obs.findings.push(fail(&d.name, why, provs));
         }
     }
     let support: Vec<&Doc> = docs.iter().filter(|d| d.is(Kind::SupportPeriod)).collect();
@@ -152,10 +163,44 @@ pub fn judge(docs: &[Doc], walled: &[(String, String)], obs: &mut Observations) 
             )),
         );
     }
+    // 5.3-14-2b: the statement that the device cannot be updated, judged the same way.
+    for d in docs
+        .iter()
+        .filter(|d| not_updateable(d) && d.login_wall.is_none())
+    {
+        let (o, title, why) = if d.final_url.is_some() {
+            (
+                Outcome::Pass,
+                format!("The statement that the device cannot be updated ({}) is fetched anonymously", d.name),
+                "read without credentials, no redirect to a login page, no login form or registration prompt (TS 103 701 5.3-14-2b)",
+            )
+        } else {
+            (
+                Outcome::Inconclusive,
+                format!("Public access to {} is not shown: it was read from a local file", d.name),
+                "a local file proves nothing about public access (TS 103 701 5.3-14-2b); give the published URL with --doc",
+            )
+        };
+        obs.findings.push(
+            Finding::new(
+                CHECK,
+                &["5.3-14"],
+                o,
+                Severity::Info,
+                Source::Documents,
+                title,
+            )
+            .detail(format!(
+                "{}: {why}.",
+                d.final_url.as_deref().unwrap_or(&d.name)
+            ))
+            .evidence(url_location(&d.name), why.to_string()),
+        );
+    }
     obs.ran(
         CHECK,
         Source::Documents,
-        &["5.3-13"],
+        &["5.3-13", "5.3-14"],
         (docs.len() + walled.len()) as u64,
     );
 }

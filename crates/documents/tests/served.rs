@@ -716,4 +716,29 @@ fn login_walls_are_not_public_access() {
         dump(files)
     );
     assert!(with(files, check, Outcome::Pass).is_empty());
+
+    // 5.3-14-2b: the statement that the device cannot be updated, gated and open.
+    let fixed = "<html><body><p>The X100 sensor cannot be updated: its firmware is in mask ROM.</p></body></html>";
+    std::fs::write(root.path().join("fixed.html"), fixed).unwrap();
+    std::fs::write(
+        root.path().join("members/fixed.html"),
+        fixed.replace("<body>", "<body><input type=\"password\" name=\"pw\">"),
+    )
+    .unwrap();
+    let obs = run(&["/members/fixed.html"]);
+    assert!(
+        with(&obs, check, Outcome::Fail)
+            .iter()
+            .any(|f| f.provisions.iter().any(|p| p == "5.3-14")),
+        "{}",
+        dump(&obs)
+    );
+    let obs = run(&["/fixed.html"]);
+    assert!(
+        with(&obs, check, Outcome::Pass)
+            .iter()
+            .any(|f| f.provisions == ["5.3-14"]),
+        "{}",
+        dump(&obs)
+    );
 }
