@@ -18,6 +18,7 @@ pub mod options;
 pub mod outage;
 pub mod pace;
 pub mod plan;
+pub mod power;
 pub mod scan;
 pub mod services;
 pub mod ssh;

@@ -284,6 +284,8 @@ pub struct Options {
     pub capture: Option<crate::capture::CaptureOptions>,
     /// The outage test, if asked for.
     pub outage: Option<OutageOptions>,
+    /// The power test (`--power-switch`), if asked for.
+    pub power: Option<crate::power::PowerOptions>,
     /// Results of an earlier `iotassure intercept` run to judge with the rest (listen address,
     /// records).
     pub intercept: Option<(String, Vec<crate::intercept::Record>)>,
@@ -319,6 +321,7 @@ impl Options {
             declared: Declared::default(),
             capture: None,
             outage: None,
+            power: None,
             intercept: None,
             other_unit: None,
         }

@@ -223,17 +223,17 @@ impl Drop for Capture {
     }
 }
 
-struct Target {
-    port: u16,
-    udp: bool,
-    proto: Proto,
-    tls: bool,
-    label: String,
-    basic: Option<String>,
+pub(crate) struct Target {
+    pub(crate) port: u16,
+    pub(crate) udp: bool,
+    pub(crate) proto: Proto,
+    pub(crate) tls: bool,
+    pub(crate) label: String,
+    pub(crate) basic: Option<String>,
 }
 
 /// One bounded liveness exchange: Ok(what answered) or Err(why not).
-fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
+pub(crate) fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
     let addr = SocketAddr::new(ctx.opts.ip, t.port);
     let timeout = ctx.opts.io_timeout.min(Duration::from_secs(3));
     ctx.pacer.acquire();
@@ -294,7 +294,7 @@ fn alive(ctx: &Ctx<'_>, t: &Target) -> Result<String, String> {
     }
 }
 
-fn targets(ctx: &Ctx<'_>, services: &[Service]) -> (Vec<Target>, Vec<String>) {
+pub(crate) fn targets(ctx: &Ctx<'_>, services: &[Service]) -> (Vec<Target>, Vec<String>) {
     let mut v: Vec<Target> = Vec::new();
     let mut untestable = Vec::new();
     for b in &ctx.opts.declared.basic_functions {

@@ -340,6 +340,21 @@ pub fn plan(o: &Options) -> Vec<PlannedProbe> {
             ),
         ));
     }
+    if let Some(pw) = &o.power {
+        v.push(p(
+            crate::power::CHECK,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            format!("the power switch {}", pw.switch.url),
+            "--power-switch, last of all",
+            format!(
+                "each declared basic function and open service checked (and its SSH host key or banner read); GET {} (relay off) for {} s; every service must be silent; GET {} (relay on, repeated on every exit path); the checks repeat every 0.25 s for ≤ {} s, and the host key or banner is compared with the one before",
+                pw.switch.kind_path(false),
+                pw.off.as_secs(),
+                pw.switch.kind_path(true),
+                pw.recovery.as_secs()
+            ),
+        ));
+    }
     v
 }
 

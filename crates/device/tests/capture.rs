@@ -304,6 +304,32 @@ fn device_traffic_is_judged_against_the_declared_connections() {
         summary(&fb)
     );
 
+    // Without the update connection declared, the update-looking destination fails the update
+    // provisions too (5.3-6-2a, 5.3-10-1c), not only 6-5.
+    let no_update: String = IXIT
+        .lines()
+        .filter(|l| !l.contains("update.example.com"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let nu = judge(&path, device, Some(&no_update));
+    for p in ["5.3-6", "5.3-10", "6-5"] {
+        assert!(
+            nu.iter().any(|x| x.outcome == Outcome::Fail
+                && x.provisions.iter().any(|q| q == p)
+                && x.title.contains("update.example.com")),
+            "{p}: {}",
+            summary(&nu)
+        );
+    }
+    // An undeclared destination that is not update traffic stays on 6-5 alone.
+    assert!(
+        nu.iter().any(|x| x.outcome == Outcome::Fail
+            && x.provisions == ["6-5"]
+            && x.title.contains("mqtt.example.com")),
+        "{}",
+        summary(&nu)
+    );
+
     // The same capture as pcapng (written by pcap-file's writer) reads the same.
     let ng = dir.path().join("device.pcapng");
     to_pcapng(&path, &ng);

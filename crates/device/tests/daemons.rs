@@ -436,6 +436,12 @@ fn fuzz_covers_ssh_and_names_services_it_cannot_test() {
         "{}",
         summary(&ssh)
     );
+    // The verdict names what it rests on: a fixed, bounded case set, not fuzzing.
+    let d = pass.detail.as_deref().unwrap_or("");
+    assert!(
+        d.contains("bounded case set (") && d.contains("not coverage-guided fuzzing"),
+        "{d}"
+    );
     // An SSDP responder has no case set: 5.13-1 cannot pass over it.
     let u = fx::loopback();
     let _ssdp = fx::ssdp_responder(&u, 8089);

@@ -103,6 +103,20 @@ fn mqtt_authentication_against_the_declaration_and_test_accounts() {
         "{}",
         summary(&good)
     );
+    // The match itself is a verdict for 5.1-1-2a, not an Info.
+    assert!(
+        good.observations
+            .findings
+            .iter()
+            .any(|f| f.provisions == ["5.1-1"]
+                && f.outcome == Outcome::Pass
+                && f.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("5.1-1-2a: the authentication mechanism seen is the documented one")),
+        "{}",
+        summary(&good)
+    );
     let pass = good
         .observations
         .findings
@@ -252,5 +266,40 @@ fn web_ui_declared_https_but_cleartext_fails_5_5_1() {
             .any(|c| c.name == "lighttpd" && c.method.contains("http-server")),
         "{:?}",
         o.observations.components
+    );
+}
+
+#[test]
+fn mechanism_that_cannot_be_told_keeps_5_1_1_inconclusive() {
+    fx::require_root();
+    let h = fx::loopback();
+    // A web server whose pages show no login at all: the declared password cannot be seen.
+    let _web = fx::busybox_httpd(&h, 8080, "<html><body>status</body></html>");
+    let o = run(
+        h.ip,
+        &[8080],
+        &ixit("interfaces:\n  - { port: 8080, service: http, authentication: password }\n"),
+        |_| {},
+    );
+    assert!(
+        o.observations
+            .findings
+            .iter()
+            .any(|f| f.provisions == ["5.1-1"]
+                && f.outcome == Outcome::Inconclusive
+                && f.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("5.1-1-2a: could not tell")),
+        "{}",
+        summary(&o)
+    );
+    assert!(
+        !o.observations
+            .findings
+            .iter()
+            .any(|f| f.provisions == ["5.1-1"] && f.outcome == Outcome::Pass),
+        "{}",
+        summary(&o)
     );
 }

@@ -55,6 +55,8 @@ pub struct Doc {
     /// The URL finally read after redirects, for URLs.
     pub final_url: Option<String>,
     pub links: Vec<PolicyLink>,
+    /// Why a fetched page is a login or registration wall (`access::login_signs`), if it is.
+    pub login_wall: Option<String>,
 }
 
 impl Doc {
@@ -71,6 +73,7 @@ impl Doc {
             content_type: None,
             final_url: None,
             links: Vec::new(),
+            login_wall: None,
         }
     }
 

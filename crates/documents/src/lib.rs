@@ -10,6 +10,7 @@
 //! Flow: read ([`fetch`]) → text ([`text`], [`html`]) → kinds ([`classify`]) → security.txt
 //! fields ([`securitytxt`]) → Policy links followed → [`checks`] → [`Observations`].
 
+pub mod access;
 pub mod checks;
 pub mod classify;
 pub mod dates;
@@ -165,7 +166,7 @@ pub fn assess_texts_at(docs: &[(String, String)], now: OffsetDateTime) -> Observ
             .collect();
         d.links = links;
     }
-    judge(read, Vec::new(), now)
+    judge(read, Vec::new(), &[], now)
 }
 
 /// What reading one document took.
@@ -200,6 +201,7 @@ pub(crate) fn assess_at(
     let mut fetcher =
         Fetcher::new(opts, named_hosts.clone(), trust).map_err(|e| err("trust anchors", e))?;
     let mut read: Vec<(Doc, Read)> = Vec::new();
+    let mut walled: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for s in sources {
         let name = s.name();
@@ -209,8 +211,20 @@ pub(crate) fn assess_at(
         progress.note(&format!("reading {name}"));
         let (doc, r) = match s {
             DocSource::File(p) => read_file(p, &name, opts.max_bytes, Origin::Given)?,
-            DocSource::Url(u) => read_url(&mut fetcher, u, "named by the user", Origin::Given)
-                .map_err(|e| err(u, e.to_string()))?,
+            DocSource::Url(u) => {
+                match read_url(&mut fetcher, u, "named by the user", Origin::Given) {
+                    Ok(x) => x,
+                    // Refused to an anonymous reader: a finding (not public), not an error.
+                    Err(FetchError::Status(code @ (401 | 403 | 407), m)) => {
+                        walled.push((
+                            u.clone(),
+                            format!("the server refuses an anonymous reader: HTTP {code} {m}"),
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(err(u, e.to_string())),
+                }
+            }
         };
         read.push((doc, r));
     }
@@ -223,7 +237,7 @@ pub(crate) fn assess_at(
         .cloned()
         .collect();
     let documents = read.iter().map(|(d, _)| d.name.clone()).collect();
-    let observations = judge(read, failed, now);
+    let observations = judge(read, failed, &walled, now);
     Ok(Assessment {
         observations,
         fetched: records,
@@ -279,6 +293,7 @@ fn read_url(
     let mut doc = Doc::new(url, &text, fetch::is_html_type(ct), origin);
     doc.content_type = got.content_type.clone();
     doc.final_url = Some(got.final_url.clone());
+    doc.login_wall = access::login_signs(&text, url, &got.final_url);
     Ok((
         doc,
         Read {
@@ -491,6 +506,7 @@ fn transcript(r: &FetchRecord) -> Evidence {
 fn judge(
     read: Vec<(Doc, Read)>,
     failed_fetches: Vec<FetchRecord>,
+    walled: &[(String, String)],
     now: OffsetDateTime,
 ) -> Observations {
     let mut obs = Observations::default();
@@ -573,5 +589,6 @@ fn judge(
     obs.ran(SOURCE_CHECK, Source::Documents, &[], docs.len() as u64);
     let ctx = checks::Ctx { docs: &docs, now };
     checks::run_all(&ctx, &mut obs);
+    access::judge(&docs, walled, &mut obs);
     obs
 }

@@ -637,3 +637,108 @@ fn a_silent_server_times_out() {
     assert!(e.contains("timed out"), "{e}");
     hold.join().unwrap();
 }
+
+#[test]
+fn login_walls_are_not_public_access() {
+    let root = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(examples().join("good/support-period.html")).unwrap();
+    // A members-only copy of the same statement, a redirect to a login page, and a folder the
+    // server refuses to anonymous readers.
+    let gated = good.replacen(
+        "<body>",
+        "<body><form action=\"/login\"><input type=\"password\" name=\"pw\"></form>",
+        1,
+    );
+    assert_ne!(gated, good, "the example has a <body> to gate");
+    std::fs::create_dir_all(root.path().join("members")).unwrap();
+    std::fs::create_dir_all(root.path().join("private")).unwrap();
+    std::fs::write(root.path().join("members/support.html"), &gated).unwrap();
+    std::fs::write(root.path().join("private/support.html"), &good).unwrap();
+    std::fs::write(
+        root.path().join("login.html"),
+        "<html><body><h1>Sign in</h1><p>Please sign in to continue.</p></body></html>",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("support.html"), &good).unwrap();
+    let s = Lighttpd::start(
+        "127.0.0.1",
+        root.path(),
+        "server.modules += (\"mod_access\")\n$HTTP[\"url\"] =~ \"^/private/\" { url.access-deny = (\"\") }\nurl.redirect = (\"^/eol\\.html$\" => \"/login.html?next=/eol.html\")\n",
+    );
+    let run = |paths: &[&str]| {
+        assess_with(
+            &urls(&s, paths),
+            &DocOptions::default(),
+            &Trust::default(),
+            &NoProgress,
+        )
+        .unwrap_or_else(|e| panic!("{paths:?}: {e}"))
+        .observations
+    };
+    let check = "5.3-13-doc-public-access";
+    for (path, why) in [
+        ("/members/support.html", "password field"),
+        ("/eol.html", "redirected to a login page"),
+        ("/private/support.html", "HTTP 403"),
+    ] {
+        let obs = run(&[path]);
+        let f = with(&obs, check, Outcome::Fail);
+        assert!(
+            f.iter()
+                .any(|f| f.provisions == ["5.3-13"]
+                    && f.detail.as_deref().unwrap_or("").contains(why)),
+            "{path}: {}",
+            dump(&obs)
+        );
+        assert_verdict(&obs, "5.3-13", Verdict::Fail);
+    }
+    // The same statement served openly: fetched anonymously, PASS, no wall.
+    let obs = run(&["/support.html"]);
+    assert!(
+        with(&obs, check, Outcome::Fail).is_empty(),
+        "{}",
+        dump(&obs)
+    );
+    assert_eq!(with(&obs, check, Outcome::Pass).len(), 1, "{}", dump(&obs));
+    // A local file proves nothing about public access.
+    let files = iotassure_documents::assess(
+        &[DocSource::File(root.path().join("support.html"))],
+        &DocOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let files = &files;
+    let inc = with(files, check, Outcome::Inconclusive);
+    assert!(
+        inc.iter()
+            .any(|f| f.detail.as_deref().unwrap_or("").contains("local file")),
+        "{}",
+        dump(files)
+    );
+    assert!(with(files, check, Outcome::Pass).is_empty());
+
+    // 5.3-14-2b: the statement that the device cannot be updated, gated and open.
+    let fixed = "<html><body><p>The X100 sensor cannot be updated: its firmware is in mask ROM.</p></body></html>";
+    std::fs::write(root.path().join("fixed.html"), fixed).unwrap();
+    std::fs::write(
+        root.path().join("members/fixed.html"),
+        fixed.replace("<body>", "<body><input type=\"password\" name=\"pw\">"),
+    )
+    .unwrap();
+    let obs = run(&["/members/fixed.html"]);
+    assert!(
+        with(&obs, check, Outcome::Fail)
+            .iter()
+            .any(|f| f.provisions.iter().any(|p| p == "5.3-14")),
+        "{}",
+        dump(&obs)
+    );
+    let obs = run(&["/fixed.html"]);
+    assert!(
+        with(&obs, check, Outcome::Pass)
+            .iter()
+            .any(|f| f.provisions == ["5.3-14"]),
+        "{}",
+        dump(&obs)
+    );
+}

@@ -101,6 +101,22 @@ pub struct ProbeOpts {
     /// How long to wait for recovery after the link returns, in seconds (≤ 300).
     #[arg(long = "recovery", default_value_t = 30, value_name = "SECS")]
     pub recovery_secs: u64,
+    /// Opt-in: a networked power switch feeding the device (`tasmota://HOST[:PORT]`,
+    /// `shelly://HOST[:PORT]`, or `http://...` with --power-switch-kind). After every other
+    /// probe its relay is turned off for --power-off seconds and on again; the services must
+    /// answer again within --power-recovery seconds with the same SSH host key or banner
+    /// (5.9-1, 5.9-2, 5.3-15).
+    #[arg(long, value_name = "URL")]
+    pub power_switch: Option<String>,
+    /// The switch's protocol when the URL's scheme is http: tasmota or shelly.
+    #[arg(long, value_name = "KIND", requires = "power_switch")]
+    pub power_switch_kind: Option<String>,
+    /// How long the power stays off, in seconds (1-600).
+    #[arg(long = "power-off", default_value_t = 10, value_name = "SECS")]
+    pub power_off_secs: u64,
+    /// How long to wait for the services after power returns, in seconds (1-600).
+    #[arg(long = "power-recovery", default_value_t = 120, value_name = "SECS")]
+    pub power_recovery_secs: u64,
     /// Stop early: `none` (send nothing: judge only --pcap/--intercept), `scan` (ports only),
     /// `identify` (and what answers), `tls` (and the TLS probe), or `all`.
     #[arg(long, default_value = "all", value_name = "STAGE")]
@@ -137,6 +153,10 @@ impl Default for ProbeOpts {
             uplink: None,
             outage_secs: 30,
             recovery_secs: 30,
+            power_switch: None,
+            power_switch_kind: None,
+            power_off_secs: 10,
+            power_recovery_secs: 120,
             dry_run: false,
         }
     }
@@ -207,6 +227,16 @@ impl ProbeOpts {
             });
             iotassure_device::outage::preflight(o.outage.as_ref().expect("set"))
                 .map_err(|e| anyhow::anyhow!("--outage-test: {e}"))?;
+        }
+        if let Some(url) = &self.power_switch {
+            let switch =
+                iotassure_device::power::PowerSwitch::parse(url, self.power_switch_kind.as_deref())
+                    .map_err(|e| anyhow::anyhow!("--power-switch: {e}"))?;
+            o.power = Some(iotassure_device::power::PowerOptions {
+                switch,
+                off: Duration::from_secs(self.power_off_secs),
+                recovery: Duration::from_secs(self.power_recovery_secs),
+            });
         }
         Ok(o)
     }
@@ -394,6 +424,7 @@ pub fn absorb(live: &mut Live, outcome: ProbeOutcome) {
         "tls": outcome.tls,
         "capture": outcome.capture,
         "outage": outcome.outage,
+        "power": outcome.power,
     }));
     live.log = outcome.log;
 }

@@ -23,7 +23,7 @@ Writes OUT/report.{json,md,html} (device verdicts), OUT/probe.json (services, TL
 
 Exit status: 0 = the profile passes; 1 = it fails or is incomplete; 2 = error.
 
-With --ics, the statement's IXIT decides what is undeclared (ports, services, authentication) and its test accounts log in (5.5-4). --pcap judges a capture of the device's own traffic (--only none: the capture alone, nothing sent). --intercept merges the results of `iotassure intercept`. --outage-test (on the device's gateway) cuts --uplink for --outage seconds and checks local function and recovery.
+With --ics, the statement's IXIT decides what is undeclared (ports, services, authentication) and its test accounts log in (5.5-4). --pcap judges a capture of the device's own traffic (--only none: the capture alone, nothing sent). --intercept merges the results of `iotassure intercept`. --outage-test (on the device's gateway) cuts --uplink for --outage seconds and checks local function and recovery. --power-switch (a Tasmota or Shelly Gen1 switch feeding the device) cuts its power for --power-off seconds and checks that its services come back, with the same SSH host key or banner, within --power-recovery seconds.
 
 Examples:
   iotassure probe 192.168.1.20 --out probe/
@@ -32,6 +32,7 @@ Examples:
   iotassure probe 10.0.0.5 --ics statement.yaml --pcap device.pcapng --out probe/
   iotassure probe 10.0.0.5 --only none --pcap device.pcap --ics statement.yaml --out traffic/
   ip netns exec gw iotassure probe 10.0.0.5 --ics statement.yaml --outage-test --uplink wan0 --outage 60 --out outage/
+  iotassure probe 10.0.0.5 --power-switch tasmota://10.0.0.9 --power-off 30 --out power/
   iotassure probe 10.0.0.5 --dry-run"
 )]
 pub struct Args {

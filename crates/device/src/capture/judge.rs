@@ -290,9 +290,16 @@ pub fn judge(cap: &Capture, decl: &Declared<'_>, out: &mut Out) {
                 let update = looks_like_update(c);
                 let attempts = convs.len();
                 let answered = convs.iter().filter(|c| c.answered).count();
+                // Undeclared update traffic bears on the update provisions too, so table B.1's
+                // 5.3-6 and 5.3-10 rows see it (TS 103 701 5.3-6-2a, 5.3-10-1c).
+                let provs: &[&str] = if update {
+                    &["6-5", "5.3-6", "5.3-10"]
+                } else {
+                    &["6-5"]
+                };
                 let f = Finding::new(
                     ids::CAP_DESTINATIONS,
-                    &["6-5"],
+                    provs,
                     Outcome::Fail,
                     Severity::Medium,
                     Source::Device,

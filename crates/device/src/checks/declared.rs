@@ -307,7 +307,38 @@ pub fn auth_mechanism(
             format!("{} authenticates differently from its declaration", svc.label()),
             "The mechanism seen is not the documented one (TS 103 701 5.1-1-2a).",
         ),
-        _ => {}
+        // 5.1-1-2a asks for a verdict per mechanism, so a match is a PASS and "could not tell"
+        // is named, rather than left as a silent Info.
+        (Some(a), seen) => {
+            let matched = match (a, seen) {
+                (Authentication::None, AuthSeen::None(_)) => Some(true),
+                (Authentication::Password, AuthSeen::Password(_)) => Some(true),
+                (Authentication::Certificate, AuthSeen::Key(_)) => Some(true),
+                (_, AuthSeen::Unknown(_)) => None,
+                // Token, pairing and other schemes: what a probe sees cannot confirm them.
+                _ => Some(false),
+            };
+            match matched {
+                Some(true) => out.tally(
+                    "5.1-1",
+                    ids::AUTH_DECLARED,
+                    label,
+                    Tallied::Pass(
+                        format!("5.1-1-2a: the authentication mechanism seen is the documented one ({line})"),
+                        Some(svc_location(ctx, svc)),
+                    ),
+                ),
+                _ => out.tally(
+                    "5.1-1",
+                    ids::AUTH_DECLARED,
+                    label,
+                    Tallied::Undecided(format!(
+                        "5.1-1-2a: could not tell whether the mechanism is the documented one ({line})"
+                    )),
+                ),
+            }
+        }
+        (None, _) => {}
     }
     Some(line)
 }

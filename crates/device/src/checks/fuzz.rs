@@ -530,7 +530,7 @@ pub fn run(ctx: &Ctx<'_>, svc: &Service, label: &str, hp: Option<&HttpPaths>, ou
     }
     if !failed {
         if statuses.len() == cases.len() {
-            out.tally("5.13-1", ids::FUZZ, label, Tallied::Pass(format!("{} malformed inputs rejected or handled and the service kept answering{}: {summary}", statuses.len(), if svc.proto == Proto::Http { ", no input reflected" } else { "" }), Some(loc)));
+            out.tally("5.13-1", ids::FUZZ, label, Tallied::Pass(format!("bounded case set ({} cases, fixed malformed inputs, not coverage-guided fuzzing): all rejected or handled and the service kept answering{}: {summary}", statuses.len(), if svc.proto == Proto::Http { ", no input reflected" } else { "" }), Some(loc)));
         } else {
             out.tally(
                 "5.13-1",

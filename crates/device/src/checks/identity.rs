@@ -73,6 +73,16 @@ impl OtherUnit {
     }
 }
 
+/// The SSH host key blob on `port` (one key exchange, no authentication), logged under `check`.
+pub(crate) fn ssh_host_key(ctx: &Ctx<'_>, check: &str, port: u16) -> Option<Vec<u8>> {
+    let mut ex = ctx.exchange(check, port, "ssh");
+    let c = ctx.connect(&mut ex, port).ok()?;
+    let s = ssh::Session::establish(c, &mut ex, ctx.opts.io_timeout).ok()?;
+    let blob = s.host_key.clone();
+    s.close();
+    (!blob.is_empty()).then_some(blob)
+}
+
 /// The SSH host key: one key exchange, no authentication.
 pub fn ssh(ctx: &Ctx<'_>, svc: &Service, label: &str, out: &mut Out) {
     let mut ex = ctx.exchange(ids::KEY_IDENTITY, svc.port, "ssh");

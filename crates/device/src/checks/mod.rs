@@ -255,6 +255,8 @@ pub struct ProbeOutcome {
     pub capture: Option<crate::capture::Capture>,
     /// The outage test's record (`--outage-test`).
     pub outage: Option<crate::outage::OutageReport>,
+    /// The power test's record (`--power-switch`).
+    pub power: Option<crate::power::PowerReport>,
     pub elapsed: Duration,
 }
 
@@ -269,6 +271,8 @@ pub enum ProbeError {
     Capture(#[from] crate::capture::read::ReadError),
     #[error("outage test: {0}")]
     Outage(String),
+    #[error("power test: {0}")]
+    Power(String),
 }
 
 /// Runs every probe the options allow against the one target.
@@ -284,6 +288,9 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
     };
     if let Some(o) = &opts.outage {
         crate::outage::preflight(o).map_err(ProbeError::Outage)?;
+    }
+    if let Some(p) = &opts.power {
+        crate::power::preflight(p).map_err(ProbeError::Power)?;
     }
     let ctx = Ctx::new(opts, progress);
     let host = opts.ip.to_string();
@@ -427,6 +434,14 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         }
         _ => None,
     };
+    // After the outage test: a power cut restarts everything, so it goes last.
+    let power = match (&opts.power, opts.stage) {
+        (Some(p), Stage::All) => {
+            progress.stage(&format!("probing {host}: power test via {}", p.switch.url));
+            Some(crate::power::run(&ctx, p, &all_services, &mut out).map_err(ProbeError::Power)?)
+        }
+        _ => None,
+    };
     // The capture taken during the outage test, if any, is judged with the one given.
     let mut capture = capture;
     if let Some(p) = outage.as_ref().and_then(|r| r.capture.clone()) {
@@ -492,6 +507,21 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
             Source::Device,
             &["5.9-1", "5.9-2", "5.3-15"],
             "opt-in: run on the device's gateway with --outage-test --uplink IFACE",
+        );
+    }
+    if power.is_some() {
+        obs.ran(
+            crate::power::CHECK,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            all_services.len() as u64,
+        );
+    } else {
+        obs.skipped(
+            crate::power::CHECK,
+            Source::Device,
+            &["5.9-1", "5.9-2", "5.3-15"],
+            "opt-in: --power-switch URL (a Tasmota or Shelly switch feeding the device)",
         );
     }
 
@@ -649,6 +679,7 @@ pub fn probe(opts: &Options, progress: &dyn Progress) -> Result<ProbeOutcome, Pr
         documents: out.documents,
         capture,
         outage,
+        power,
         elapsed: started.elapsed(),
     })
 }
@@ -711,6 +742,7 @@ fn passive(
         documents: Vec::new(),
         capture,
         outage: None,
+        power: None,
         elapsed: started.elapsed(),
     }
 }

@@ -269,7 +269,7 @@ fn run_period(ctx: &Ctx<'_>, obs: &mut Observations) {
 }
 
 /// A unit that says the device cannot be updated at all (not "will not be updated after …").
-fn says_not_updateable(t: &str) -> bool {
+pub(crate) fn says_not_updateable(t: &str) -> bool {
     if !TABLE.is_match("not_updateable", t) {
         return false;
     }
