@@ -6,6 +6,7 @@ mod bin_defaults;
 mod bootgraph;
 mod components_id;
 mod elf_kind;
+mod fwtool_metadata;
 mod nopass;
 mod update_paths;
 
