@@ -10,6 +10,7 @@ pub mod banners;
 pub mod bin_defaults;
 pub mod bootgraph;
 pub mod components;
+pub mod console_wrapper;
 pub mod credentials;
 pub mod crypto;
 pub mod disclosure;

@@ -5,6 +5,7 @@
 mod bin_defaults;
 mod bootgraph;
 mod components_id;
+mod console_option;
 mod elf_kind;
 mod fwtool_metadata;
 mod nopass;
