@@ -18,6 +18,7 @@ pub mod elf;
 pub mod input;
 pub mod integrity;
 pub mod keys;
+pub mod mcu_components;
 pub mod mcu_strings;
 pub mod reset;
 pub mod service_sources;
