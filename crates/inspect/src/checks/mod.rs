@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod disclosure;
 pub mod elf;
 pub mod input;
+pub mod install_scripts;
 pub mod integrity;
 pub mod keys;
 pub mod mcu_components;
@@ -34,6 +35,7 @@ pub struct Check {
 pub static CHECKS: &[Check] = &[
     accounts::CHECK,
     credentials::CHECK,
+    install_scripts::CHECK,
     keys::CHECK,
     services::CHECK,
     elf::CHECK,

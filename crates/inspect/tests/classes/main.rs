@@ -8,6 +8,7 @@ mod components_id;
 mod console_option;
 mod elf_kind;
 mod fwtool_metadata;
+mod install_scripts;
 mod nopass;
 mod update_paths;
 
