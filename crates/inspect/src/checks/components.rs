@@ -255,6 +255,9 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             for (name, version, ev) in crate::mcu_sdk::components(&b.data, &b.blob.provenance) {
                 found.add(name, &version, "sdk-strings", ev);
             }
+            for (name, version, ev) in super::mcu_components::scan(&b.data, &b.blob.provenance) {
+                found.add(name, &version, "mcu-strings", ev);
+            }
         }
     }
     if let Some((name, data)) = &ctx.image {

@@ -11,9 +11,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 use iotassure_core::facts::{FactKey, InferredFact};
-use iotassure_core::finding::{
-    Evidence, Finding, Location, Observations, Outcome, Severity, Source,
-};
+use iotassure_core::finding::{Evidence, Finding, Observations, Outcome, Severity, Source};
 use iotassure_core::tree::BlobKind;
 
 use super::Check;
@@ -60,7 +58,7 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     for b in &ctx.blobs {
         if b.blob.kind == BlobKind::McuFirmware {
             examined += 1;
-            mcu_strings(ctx, &b.data, &b.blob.provenance, b.blob.base_address, obs);
+            super::mcu_strings::scan(ctx, &b.data, &b.blob.provenance, b.blob.base_address, obs);
         }
     }
     obs.ran(CHECK.id, Source::Firmware, CHECK.provisions, examined);
@@ -589,38 +587,6 @@ fn xml_defaults(root: &Root<'_>, f: &FileRec<'_>, obs: &mut Observations) {
     }
 }
 
-/// Printable strings of at least 4 bytes, with offsets.
-fn strings(data: &[u8]) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, &b) in data.iter().enumerate() {
-        let printable = b.is_ascii_graphic() || b == b' ';
-        match (printable, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                if i - s >= 4 {
-                    if let Ok(t) = std::str::from_utf8(&data[s..i]) {
-                        out.push((s, t));
-                    }
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn is_prompt(s: &str) -> bool {
-    let l = s.to_ascii_lowercase();
-    (l.contains("pass")
-        || l.contains("pwd")
-        || l.contains("pin ")
-        || l.contains("login")
-        || l.contains("secret"))
-        && !s.contains('_')
-}
-
 /// A string shaped like a password: one token, letters and digits, not an identifier,
 /// version, path or format string.
 pub(super) fn password_like(s: &str) -> bool {
@@ -637,64 +603,6 @@ pub(super) fn password_like(s: &str) -> bool {
         && s.bytes().any(|b| b.is_ascii_lowercase())
         && !s.contains(".c")
         && !s.contains(".h")
-}
-
-/// Password-like strings near a password prompt in microcontroller firmware (heuristic).
-pub fn mcu_strings(
-    ctx: &Ctx<'_>,
-    data: &[u8],
-    provenance: &str,
-    base: Option<u64>,
-    obs: &mut Observations,
-) {
-    let strs = strings(data);
-    let prompts: Vec<usize> = strs
-        .iter()
-        .filter(|(_, s)| is_prompt(s))
-        .map(|(o, _)| *o)
-        .collect();
-    let words: std::collections::HashSet<&str> = ctx
-        .opts
-        .wordlist
-        .words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| w.len() >= 6)
-        .collect();
-    let mut reported = 0;
-    for (off, s) in &strs {
-        let near = prompts.iter().any(|p| p.abs_diff(*off) <= 256 && p != off);
-        let listed = words.contains(s);
-        if !(near && (password_like(s) || listed)) {
-            continue;
-        }
-        let addr = base
-            .map(|b| format!(" (flash address 0x{:X})", b + *off as u64))
-            .unwrap_or_default();
-        let loc = Location::Image {
-            offset: *off as u64,
-            length: Some(s.len() as u64),
-            provenance: provenance.to_string(),
-        };
-        credential_facts(
-            obs,
-            &Evidence {
-                location: loc.clone(),
-                excerpt: s.to_string(),
-            },
-        );
-        obs.findings.push(
-            Finding::new(CHECK.id, PROVS, Outcome::Fail, Severity::High, Source::Firmware,
-                format!("probable hard-coded password \"{s}\" in firmware{addr}"))
-            .detail("A password-like string sits beside a password prompt in the firmware; it is compiled into every unit. This is a pattern match: confirm by reading the code around it.")
-            .evidence(loc, s.to_string())
-            .heuristic(),
-        );
-        reported += 1;
-        if reported >= 10 {
-            break;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -717,8 +625,6 @@ mod tests {
         ] {
             assert!(!password_like(s), "{s}");
         }
-        assert!(is_prompt("Pass : "));
-        assert!(!is_prompt("ESP_ERR_WIFI_PASSWORD"));
         assert!(is_http_auth_file("/etc/httpd.conf") && is_http_auth_file("/www/.htpasswd"));
         assert!(
             is_secret_key("http_passwd")

@@ -151,6 +151,19 @@ pub fn header(data: &[u8]) -> Option<Protection> {
     if data.starts_with(b"HDR0") {
         return Some(Protection::ChecksumOnly("TRX header: CRC32 only".into()));
     }
+    // Linksys "BIN" header (also DD-WRT's addpattern): a 4-byte model code, the firmware
+    // date and version, "U2ND" at 0x0e, then the TRX at 0x20. Neither carries a signature.
+    if data.len() >= 0x40 && &data[0x0e..0x12] == b"U2ND" {
+        let code = String::from_utf8_lossy(&data[..4]).to_string();
+        let trx = if &data[0x20..0x24] == b"HDR0" {
+            " and a TRX header at 0x20 (CRC32)"
+        } else {
+            ""
+        };
+        return Some(Protection::ChecksumOnly(format!(
+            "Linksys BIN header (model code \"{code}\", U2ND){trx}: checksums only, no signature"
+        )));
+    }
     if data.first() == Some(&b':')
         && data
             .iter()
@@ -319,6 +332,19 @@ mod tests {
         assert!(matches!(header(&tp), Some(Protection::ChecksumOnly(_))));
         assert!(header(b":100000000C9447000C9475000C9475000C947500AE\r\n").is_some());
         assert!(header(b"hsqs\0\0\0\0").is_none());
+        // ddwrt-v24-mini-wrt54g / linksys-wrt54gl: BIN header, TRX at 0x20.
+        let mut bin = b"W54G\0\0\0\0\x08\x05\x18\x04\x14\x06U2ND\x01\0\x1f\0".to_vec();
+        bin.resize(0x20, 0);
+        bin.extend(b"HDR0\0\x90\x2c\0\x06\x15\x9a\x70\0\0\x01\0");
+        bin.resize(0x60, 0);
+        match header(&bin) {
+            Some(Protection::ChecksumOnly(s)) => {
+                assert!(s.contains("W54G") && s.contains("TRX"), "{s}")
+            }
+            _ => panic!("BIN header not recognised"),
+        }
+        bin[0x0e] = b'X';
+        assert!(header(&bin).is_none());
         let mut fitd = vec![0xd0, 0x0d, 0xfe, 0xed, 0, 0, 1, 0];
         fitd.extend(b"images\0signature\0algo\0sha256,rsa2048\0");
         fitd.resize(256, 0);

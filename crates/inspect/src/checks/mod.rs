@@ -10,13 +10,17 @@ pub mod banners;
 pub mod bin_defaults;
 pub mod bootgraph;
 pub mod components;
+pub mod console_wrapper;
 pub mod credentials;
 pub mod crypto;
 pub mod disclosure;
 pub mod elf;
 pub mod input;
+pub mod install_scripts;
 pub mod integrity;
 pub mod keys;
+pub mod mcu_components;
+pub mod mcu_strings;
 pub mod reset;
 pub mod service_sources;
 pub mod services;
@@ -31,6 +35,7 @@ pub struct Check {
 pub static CHECKS: &[Check] = &[
     accounts::CHECK,
     credentials::CHECK,
+    install_scripts::CHECK,
     keys::CHECK,
     services::CHECK,
     elf::CHECK,

@@ -690,7 +690,10 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         // A login wrapper (`/bin/login.sh`) asks for root's password, which the image may
         // not have.
         let wrapper = base.ends_with("login.sh");
-        let shell = SHELLS.contains(&base) || (wrapper && root_open);
+        let by_option = wrapper
+            .then(|| super::console_wrapper::shell_by_default(root, prog))
+            .flatten();
+        let shell = SHELLS.contains(&base) || (wrapper && (root_open || by_option.is_some()));
         let login = base == "login" || base.contains("getty") || wrapper;
         if !shell && !login {
             continue;
@@ -705,7 +708,9 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
         let (sev, what, provs): (_, _, &[&str]) = if shell {
             (
                 Severity::High,
-                if wrapper {
+                if let Some(w) = &by_option {
+                    format!("a root shell without login on {tty} ({action}, {})", w.why)
+                } else if wrapper {
                     format!("a root shell without password on {tty} ({action}, {prog}: root has no password as the image reads it)")
                 } else {
                     format!("a root shell without login on {tty} ({action})")
@@ -720,11 +725,16 @@ fn consoles(root: &Root<'_>, scripts: &BTreeMap<String, Script>, obs: &mut Obser
             )
         };
         let loc: Location = root.location("/etc/inittab", Some(*n), None);
-        obs.findings.push(
-            Finding::new(CHECK.id, provs, Outcome::Fail, sev, Source::Firmware, format!("serial console: {what}"))
-                .detail("A console on a serial line is a debug interface left enabled in software; EN 303 645 expects no logon prompt and no interactive shell on it.")
-                .evidence(loc.clone(), excerpt(line)),
-        );
+        let mut fd = Finding::new(CHECK.id, provs, Outcome::Fail, sev, Source::Firmware, format!("serial console: {what}"))
+            .detail("A console on a serial line is a debug interface left enabled in software; EN 303 645 expects no logon prompt and no interactive shell on it.")
+            .evidence(loc.clone(), excerpt(line));
+        if let Some(w) = &by_option {
+            fd = fd.evidence(root.location(prog, Some(w.line), None), w.excerpt.clone());
+            if let Some((p, l, ex)) = &w.default_at {
+                fd = fd.evidence(root.location(p, Some(*l), None), ex.clone());
+            }
+        }
+        obs.findings.push(fd);
         if !obs
             .facts
             .iter()

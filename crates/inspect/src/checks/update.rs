@@ -33,7 +33,6 @@ const VERIFY_WORDS: &[&str] = &[
     "usign",
     "signify",
     "ucert",
-    "fwtool",
     "verify_signature",
     "openssl dgst -verify",
     "openssl dgst -sha256 -verify",
@@ -44,6 +43,14 @@ const VERIFY_WORDS: &[&str] = &[
     "rsa_verify",
     "ecdsa_verify",
 ];
+/// Whether a line of update code checks a signature. `fwtool` counts only when it extracts
+/// the signature (`-s`): `fwtool -i` reads the JSON metadata (supported devices), which any
+/// image builder can write, so a metadata check alone is not an integrity check.
+fn verifies(line: &str) -> bool {
+    VERIFY_WORDS.iter().any(|w| line.contains(w))
+        || (line.contains("fwtool") && line.split_whitespace().any(|w| w == "-s"))
+}
+
 const VERIFY_IMPORTS: &[&str] = &[
     "RSA_verify",
     "ECDSA_verify",
@@ -332,10 +339,7 @@ fn sysupgrade(
         .flat_map(|(p, t)| {
             t.lines().enumerate().filter_map(move |(i, l)| {
                 let c = strip_comment(l);
-                VERIFY_WORDS
-                    .iter()
-                    .any(|w| c.contains(w))
-                    .then(|| (p.clone(), i as u32 + 1, l.to_string()))
+                verifies(c).then(|| (p.clone(), i as u32 + 1, l.to_string()))
             })
         })
         .collect();
@@ -447,7 +451,7 @@ fn ota_urls(root: &Root<'_>, scripts: &[(String, String)], obs: &mut Observation
             }
             if !digest_reported
                 && DIGEST_ONLY_WORDS.iter().any(|w| c.contains(w))
-                && !VERIFY_WORDS.iter().any(|w| text.contains(w))
+                && !text.lines().any(verifies)
             {
                 digest_reported = true;
                 obs.findings.push(

@@ -5,7 +5,10 @@
 mod bin_defaults;
 mod bootgraph;
 mod components_id;
+mod console_option;
 mod elf_kind;
+mod fwtool_metadata;
+mod install_scripts;
 mod nopass;
 mod update_paths;
 
