@@ -148,3 +148,75 @@ fn near_misses_stay_unidentified() {
         assert!(e.contains("no known firmware format"), "{name}: {e}");
     }
 }
+
+/// A classic ARM program: `B reset` then seven `LDR PC, [PC, #0x18]`, the literal pool, code.
+fn arm_program(program: &[u8]) -> Vec<u8> {
+    let mut d: Vec<u8> = Vec::new();
+    d.extend(0xea00_0006u32.to_le_bytes());
+    for _ in 0..7 {
+        d.extend(0xe59f_f018u32.to_le_bytes());
+    }
+    for _ in 0..8 {
+        d.extend(0x0000_0100u32.to_le_bytes());
+    }
+    d.resize(0x100, 0);
+    d.extend_from_slice(program);
+    d.resize(d.len().max(0x1000), 0);
+    d
+}
+
+#[test]
+fn classic_arm_vector_table_becomes_mcu_blob() {
+    let img = arm_program(b"\0ThreadX ARM7/Green Hills Version G4.0b\0");
+    let (_t, u) = run_ok("arm.bin", &img);
+    let l = u
+        .summary
+        .layout
+        .iter()
+        .find(|l| l.format == "arm-vectors")
+        .expect("arm-vectors chunk");
+    assert_eq!(l.facts["vectors"], 8);
+    let b = u
+        .tree
+        .blobs
+        .iter()
+        .find(|b| b.kind == BlobKind::McuFirmware)
+        .expect("program blob");
+    let e = u.tree.entries.iter().find(|e| e.path == b.path).unwrap();
+    assert_eq!(std::fs::read(u.tree.disk_path(e)).unwrap(), img[32..]);
+    // Two slots that are not vector instructions: not a table.
+    let mut two = img.clone();
+    two[8..16].copy_from_slice(&[0x41; 8]);
+    let e = no_format("two-bad.bin", &two);
+    assert!(e.contains("no known firmware format"), "{e}");
+}
+
+#[test]
+fn a_vector_table_inside_a_filesystem_is_a_file_not_the_device_program() {
+    // Co-processor firmware under /lib/firmware of a Linux image stays a file.
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("lib/firmware")).unwrap();
+    std::fs::write(
+        root.join("lib/firmware/mcu.bin"),
+        image(0x0800_0000, 0x2000_5000, b"fw", true),
+    )
+    .unwrap();
+    std::fs::write(root.join("lib/firmware/arm.bin"), arm_program(b"fw")).unwrap();
+    let tar = iotassure_testkit::unpack::tar(&root, &t.path().join("fs.tar"), &[]);
+    let u = run(&tar, &t.path().join("out"));
+    assert!(
+        u.summary
+            .layout
+            .iter()
+            .all(|l| l.format != "cortex-m" && l.format != "arm-vectors"),
+        "{:#?}",
+        u.summary.layout
+    );
+    assert!(u
+        .tree
+        .entries
+        .iter()
+        .any(|e| e.path.ends_with("lib/firmware/mcu.bin")));
+    assert!(!u.tree.blobs.iter().any(|b| b.kind == BlobKind::McuFirmware));
+}

@@ -180,6 +180,12 @@ fn seeds(t: &std::path::Path) -> BTreeMap<&'static str, Vec<u8>> {
     cm.resize(0x40, 0);
     cm.extend(noise(2000, 3));
     s.insert("cortex-m", cm);
+    let mut arm: Vec<u8> = std::iter::once(0xea00_0006u32)
+        .chain([0xe59f_f018; 7])
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    arm.extend(noise(2000, 4));
+    s.insert("arm-vectors", arm);
     // Tiny images of each carved format.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     for (kind, data) in [
