@@ -158,6 +158,31 @@ pub fn identify(data: &[u8]) -> Vec<Platform> {
         if let Some(v) = version_after(s, "eCos release ") {
             add("ecos", v, off, s, true);
         }
+        // Zephyr's build version (`zephyr-v2.2.0-2456-g38970c0`, printed by "Booting Zephyr OS
+        // build %s"); the kernel runs user threads unprivileged only with CONFIG_USERSPACE,
+        // which a string cannot tell, so privilege is not judged.
+        if let Some(v) = version_after(s, "zephyr-v") {
+            add("zephyr", v, off, s, false);
+        }
+        // Contiki-NG's CONTIKI_VERSION_STRING (`Contiki-NG-release/v4.4`, `Contiki-NG-4.4`).
+        if let Some(v) =
+            version_after(s, "Contiki-NG-release/v").or_else(|| version_after(s, "Contiki-NG-"))
+        {
+            add("contiki-ng", v, off, s, true);
+        }
+        // lwIP, a TCP/IP stack (not a platform: no privilege judgement): its httpd banner
+        // `Server: lwIP/1.3.1`, or without a version its `lwIP/pre-0.6` banner or the
+        // `…/lwip/src/core/…` assertion paths its LWIP_ASSERT compiles in.
+        if let Some(v) = version_after(s, "lwIP/") {
+            add("lwip", v, off, s, false);
+        } else if s.contains("lwIP/pre-") || s.to_ascii_lowercase().contains("lwip/src/") {
+            add("lwip", "", off, s, false);
+        }
+        // The STM32 Arduino core (stm32duino) names its version in the build paths it compiles
+        // in (`…/packages/STM32/hardware/stm32/1.3.0/cores/arduino/…`).
+        if let Some(v) = version_after(s, "/hardware/stm32/") {
+            add("stm32duino", v, off, s, true);
+        }
     }
     out
 }
@@ -423,6 +448,34 @@ mod tests {
             assert!(nonos_version(s).is_none(), "{s}");
         }
         assert_eq!(nonos_version("2.2.0(f28eaf2)"), Some("2.2.0"));
+        let names = |d: &[u8]| -> Vec<(&'static str, String)> {
+            identify(d)
+                .into_iter()
+                .map(|p| (p.name, p.version))
+                .collect()
+        };
+        assert_eq!(
+            names(b"\0zephyr-v2.2.0-2456-g38970c07abfc\0"),
+            [("zephyr", "2.2.0".to_string())]
+        );
+        assert_eq!(
+            names(b"\0Starting Contiki-NG-release/v4.4-dirty\0"),
+            [("contiki-ng", "4.4".to_string())]
+        );
+        assert_eq!(
+            names(b"\0Server: lwIP/1.3.1 (http://savannah.nongnu.org/projects/lwip)\0"),
+            [("lwip", "1.3.1".to_string())]
+        );
+        assert_eq!(
+            names(b"\0../Middlewares/Third_Party/LwIP/src/core/tcp.c\0"),
+            [("lwip", String::new())]
+        );
+        assert_eq!(
+            names(b"\0/home/u/.arduino15/packages/STM32/hardware/stm32/1.3.0/cores/arduino/main.cpp\0"),
+            [("stm32duino", "1.3.0".to_string())]
+        );
+        // A mention is not a build: no version, no lwIP source path.
+        assert!(names(b"\0lwIP - A Lightweight TCP/IP Stack\0zephyr\0").is_empty());
     }
 
     #[test]

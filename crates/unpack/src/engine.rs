@@ -304,6 +304,12 @@ impl<'a> Engine<'a> {
     fn candidates(&self, data: &[u8], in_file: bool) -> Vec<Candidate> {
         let mut c: Vec<(usize, usize, &'static Format)> = Vec::new();
         for f in REGISTRY.iter().filter(|f| f.anchor == Anchor::Start) {
+            // A format known by structure alone (a vector table) names a whole image; a file
+            // inside a filesystem that looks like one is the system's data (co-processor
+            // firmware), not the device's program.
+            if in_file && f.magics.iter().all(|m| m.bytes.is_empty()) {
+                continue;
+            }
             if f.magics.iter().any(|m| {
                 data.get(m.at..m.at + m.bytes.len())
                     .is_some_and(|b| b == m.bytes)

@@ -215,6 +215,34 @@ fn nonos_ota_layout_with_a_v2_user_image_in_both_slots() {
 }
 
 #[test]
+fn v2_user_image_shipped_alone_is_an_application() {
+    // The SDK's OTA build output (`user1.4096.new.6.bin`) is the 0xEA image by itself.
+    let t = tempfile::tempdir().unwrap();
+    let user = v2_image(&noise(40_000, 9), &ram_segments());
+    let u = run_bytes(t.path(), "user1.bin", &user);
+    let l = u.summary.layout.iter().find(|l| l.offset == 0).unwrap();
+    assert_eq!(l.format, "esp-app");
+    assert!(l.description.contains("CRC-32 valid"), "{}", l.description);
+    // irom0 of user1 runs from slot 0x1000: 0x40200000 + 0x1000 + 16 header bytes.
+    let segs = segments_at(&u, 0);
+    assert!(segs.contains(&(0x4020_1010, 40_000)), "{segs:x?}");
+    assert_eq!(segs.len(), 4);
+    // 0xEA followed by anything else is not an image.
+    let mut junk = noise(8192, 10);
+    junk[0] = 0xea;
+    let input = t.path().join("junk.bin");
+    std::fs::write(&input, &junk).unwrap();
+    let e = iotassure_unpack::unpack(
+        &input,
+        &t.path().join("junk.out"),
+        &iotassure_unpack::Options::default(),
+        &iotassure_core::NoProgress,
+    )
+    .expect_err("0xEA + noise taken for an image");
+    assert!(e.to_string().contains("no known firmware format"), "{e}");
+}
+
+#[test]
 fn nonos_plain_layout_with_raw_irom0() {
     let t = tempfile::tempdir().unwrap();
     let mut code = noise(20_000, 9);

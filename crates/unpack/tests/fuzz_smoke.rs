@@ -172,6 +172,20 @@ fn seeds(t: &std::path::Path) -> BTreeMap<&'static str, Vec<u8>> {
         )),
     );
     s.insert("openwrt-deadc0de", b"\xde\xad\xc0\xde".to_vec());
+    // A Cortex-M image linked at 0x08000000: SP in SRAM, Thumb handlers inside the file.
+    let mut cm: Vec<u8> = [0x2000_5000u32, 0x0800_0201, 0x0800_0301, 0x0800_0301]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    cm.resize(0x40, 0);
+    cm.extend(noise(2000, 3));
+    s.insert("cortex-m", cm);
+    let mut arm: Vec<u8> = std::iter::once(0xea00_0006u32)
+        .chain([0xe59f_f018; 7])
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    arm.extend(noise(2000, 4));
+    s.insert("arm-vectors", arm);
     // Tiny images of each carved format.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     for (kind, data) in [

@@ -35,10 +35,17 @@ pub static FORMAT: Format = Format {
     id: "esp-app",
     kind: Kind::Blob,
     anchor: Anchor::Start,
-    magics: &[Magic {
-        bytes: b"\xe9",
-        at: 0,
-    }],
+    // 0xEA: a NONOS SDK OTA image (`user1.bin`/`user2.bin`) shipped on its own, not behind boot_v1.x.
+    magics: &[
+        Magic {
+            bytes: b"\xe9",
+            at: 0,
+        },
+        Magic {
+            bytes: b"\xea",
+            at: 0,
+        },
+    ],
     identify,
     extract: Some(extract),
 };
@@ -159,8 +166,11 @@ fn parse_v2(d: &[u8], flash_off: usize) -> Option<Image> {
         crc.wrapping_add(1)
     };
     let v2_crc_ok = u32_le(d, crc_at).map(|c| c == want);
+    // A v2 image never runs from flash 0 (boot_v1.x sits there): at the start of a file it is a
+    // slot image shipped alone, and `user1.bin`, the one shipped for flashing, goes at 0x1000.
+    let slot = if flash_off == 0 { 0x1000 } else { flash_off };
     let irom = Segment {
-        load: IROM_MAP.checked_add(u32::try_from(flash_off + 16).ok()?)?,
+        load: IROM_MAP.checked_add(u32::try_from(slot + 16).ok()?)?,
         offset: 16,
         len: irom_len,
     };

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::sink::{ChunkBudget, Meta, Sink, SinkError, SinkFile};
 
+pub mod arm_vectors;
 pub mod bzip2;
+pub mod cortex_m;
 pub mod cpio;
 pub mod cramfs;
 pub mod deadc0de;
@@ -97,6 +99,9 @@ pub static REGISTRY: &[&Format] = &[
     &jpeg::FORMAT,
     &linux::FORMAT,
     &deadc0de::FORMAT,
+    // Magic-less: tried only when no format claimed offset 0.
+    &cortex_m::FORMAT,
+    &arm_vectors::FORMAT,
 ];
 
 pub fn by_id(id: &str) -> Option<&'static Format> {
