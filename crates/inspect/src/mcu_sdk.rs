@@ -55,24 +55,7 @@ pub struct Platform {
 
 /// Printable ASCII runs of 4 bytes or more: (offset, text).
 fn strings(data: &[u8]) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
-        let printable = (0x20..0x7f).contains(&b) || b == b'\t';
-        match (printable, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                if i - s >= 4 {
-                    if let Ok(t) = std::str::from_utf8(&data[s..i]) {
-                        out.push((s, t));
-                    }
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
+    crate::text::printable_runs(data, 4)
 }
 
 /// The version right after `prefix` in `s`: digits and dots (at least "N.N").

@@ -24,6 +24,29 @@ pub fn line_of(data: &[u8], offset: usize) -> u32 {
     (memchr::memchr_iter(b'\n', &data[..offset.min(data.len())]).count() + 1) as u32
 }
 
+/// Runs of printable ASCII (graphic, space, tab) at least `min` bytes long, with their
+/// offsets: what strings(1) prints, for checks that read binaries and microcontroller images.
+pub fn printable_runs(data: &[u8], min: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
+        let printable = b.is_ascii_graphic() || b == b' ' || b == b'\t';
+        match (printable, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s >= min {
+                    if let Ok(t) = std::str::from_utf8(&data[s..i]) {
+                        out.push((s, t));
+                    }
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Whether the data looks like text (for scripts and configs).
 pub fn is_text(data: &[u8]) -> bool {
     let sample = &data[..data.len().min(4096)];

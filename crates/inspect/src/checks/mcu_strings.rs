@@ -23,24 +23,7 @@ const MAX_PER_BLOB: usize = 10;
 
 /// Printable strings of at least 3 bytes, with offsets (3: "Cow" and "pin" are credentials).
 fn strings(data: &[u8]) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, &b) in data.iter().chain(std::iter::once(&0)).enumerate() {
-        let printable = b.is_ascii_graphic() || b == b' ';
-        match (printable, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                if i - s >= 3 {
-                    if let Ok(t) = std::str::from_utf8(&data[s..i]) {
-                        out.push((s, t));
-                    }
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
+    crate::text::printable_runs(data, 3)
 }
 
 const PASS_WORDS: &[&str] = &["pass", "pwd", "pin", "login", "secret"];
