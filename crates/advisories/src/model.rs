@@ -326,16 +326,23 @@ fn no_origin() -> Origin {
     }
 }
 
+/// FIRST's qualitative band of a CVSS base score.
+pub fn severity_of_score(s: f32) -> Severity {
+    match s {
+        s if s >= 9.0 => Severity::Critical,
+        s if s >= 7.0 => Severity::High,
+        s if s >= 4.0 => Severity::Medium,
+        s if s > 0.0 => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
 impl Advisory {
     /// The severity a finding takes: from the CVSS base score (v3, else v4; FIRST's bands), else the
     /// stated severity, else medium.
     pub fn severity(&self) -> Severity {
         match self.cvss {
-            Some(s) if s >= 9.0 => Severity::Critical,
-            Some(s) if s >= 7.0 => Severity::High,
-            Some(s) if s >= 4.0 => Severity::Medium,
-            Some(s) if s > 0.0 => Severity::Low,
-            Some(_) => Severity::Info,
+            Some(s) => severity_of_score(s),
             None => self.severity.unwrap_or(Severity::Medium),
         }
     }

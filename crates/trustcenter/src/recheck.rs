@@ -245,11 +245,7 @@ fn feed_matches(
         .filter(|h| h.condition.is_none())
         .map(|h| {
             let severity = match h.cvss {
-                Some(s) if s >= 9.0 => Severity::Critical,
-                Some(s) if s >= 7.0 => Severity::High,
-                Some(s) if s >= 4.0 => Severity::Medium,
-                Some(s) if s > 0.0 => Severity::Low,
-                Some(_) => Severity::Info,
+                Some(s) => iotassure_advisories::model::severity_of_score(s),
                 None => h
                     .severity
                     .as_deref()
