@@ -107,6 +107,10 @@ pub struct Certificate {
     /// EN 303 645 verdicts per clause (5.1 ... 6), from the assessment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clauses: Vec<ClauseSummary>,
+    /// EN 303 645 provisions whose verdict rests, at least in part, on the firmware's services
+    /// run under emulation (`assess --emulate`) rather than on the device itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emulated: Vec<String>,
 }
 
 pub fn level_name(level: i64) -> &'static str {
@@ -262,6 +266,7 @@ pub async fn issue(st: &AppState, who: &Caller, req: CertifyRequest) -> ApiResul
         row_version: 1,
         history: Vec::new(),
         clauses: Vec::new(),
+        emulated: Vec::new(),
     };
     let report_sha256: String = row.try_get("report_sha256")?;
     let lab_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
@@ -629,6 +634,7 @@ fn cert_row(r: &sqlx::any::AnyRow) -> Result<Certificate, sqlx::Error> {
         row_version: r.try_get("row_version")?,
         history: Vec::new(),
         clauses: Vec::new(),
+        emulated: Vec::new(),
     })
 }
 
@@ -668,8 +674,30 @@ pub async fn get(st: &AppState, id: &str) -> ApiResult<Certificate> {
         .await?;
     if let Some(rep) = report.and_then(|t| serde_json::from_str::<Report>(&t).ok()) {
         c.clauses = clauses(&rep);
+        c.emulated = emulated(&rep);
     }
     Ok(c)
+}
+
+/// A label must tell evidence from an emulated device apart from the device itself (the
+/// assurance level already stops at 3 for such a report): these are the decided provisions
+/// whose findings include one from the emulation.
+pub fn emulated(report: &Report) -> Vec<String> {
+    report
+        .verdicts
+        .iter()
+        .filter(|v| v.scheme == "en303645")
+        .filter(|v| matches!(v.verdict, Verdict::Pass | Verdict::Fail))
+        .filter(|v| {
+            v.findings.iter().any(|&i| {
+                report
+                    .findings
+                    .get(i)
+                    .is_some_and(|f| f.source == iotassure_core::finding::Source::Emulation)
+            })
+        })
+        .map(|v| v.id.clone())
+        .collect()
 }
 
 fn clauses(report: &Report) -> Vec<ClauseSummary> {
@@ -791,4 +819,34 @@ pub async fn envelope(st: &AppState, id: &str) -> ApiResult<String> {
         .fetch_optional(&st.store.pool)
         .await?
         .ok_or_else(|| Problem::not_found("no such certificate"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotassure_core::finding::Source;
+
+    fn example() -> Report {
+        serde_json::from_str(include_str!("../tests/data/smart-plug.report.json")).unwrap()
+    }
+
+    #[test]
+    fn a_label_names_the_verdicts_that_rest_on_an_emulated_device() {
+        let mut report = example();
+        assert!(emulated(&report).is_empty(), "the example has no emulation");
+        // The findings behind 5.5-1 become the emulation's, as `assess --emulate` would record them.
+        let idx = report.verdict("5.5-1").unwrap().findings.clone();
+        for i in idx {
+            report.findings[i].source = Source::Emulation;
+        }
+        assert_eq!(emulated(&report), vec!["5.5-1".to_string()]);
+        // An INCONCLUSIVE verdict decided nothing, so it is never listed.
+        let v = report
+            .verdicts
+            .iter_mut()
+            .find(|v| v.id == "5.5-1")
+            .unwrap();
+        v.verdict = Verdict::Inconclusive;
+        assert!(emulated(&report).is_empty());
+    }
 }
