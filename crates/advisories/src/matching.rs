@@ -393,7 +393,9 @@ impl Matcher<'_> {
                     && (a.id == id || a.aliases.iter().any(|x| x == id))
             })
             .map(|a| match &a.origin {
-                crate::model::Origin::Builtin { file } => format!("{file}, {}", a.id),
+                crate::model::Origin::Builtin { file } => {
+                    format!("{file}, {}: {}", a.id, describe_ranges(&a.affected))
+                }
                 _ => a.id.clone(),
             })
     }
@@ -471,4 +473,25 @@ fn contains(b: &Bounds, v: &Version, scheme: Scheme, package_order: bool) -> Res
         }
     }
     Ok(true)
+}
+
+/// A curated entry's ranges in words, so a set-aside feed match says which range decided instead
+/// (`from 2013.56 before 2017.75`): the reader sees why the feed's wider range was not used.
+fn describe_ranges(ranges: &[crate::model::Range]) -> String {
+    if ranges.is_empty() {
+        return "no affected range".into();
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let from = r.introduced.as_deref().map(|v| format!("from {v} "));
+            let to = match (&r.fixed, &r.last_affected) {
+                (Some(f), _) => format!("before {f}"),
+                (None, Some(l)) => format!("up to {l}"),
+                (None, None) => "with no fix".into(),
+            };
+            format!("{}{to}", from.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
