@@ -106,8 +106,11 @@ def set_aside(folder):
     for f in rep.get("findings", []):
         for line in f.get("detail", "").splitlines():
             for cve in re.findall(r"CVE-\d+-\d+", line):
-                if "set aside" in line or "ignored" in line or "not used" in line:
-                    out.setdefault(cve, []).append(line.strip("- ").strip())
+                low = line.lower()
+                if "set aside" in low or "ignored" in low or "not used" in low:
+                    text = re.sub(r"^set aside:\s*", "", line.strip("- ").strip(), flags=re.I)
+                    if text not in out.setdefault(cve, []):
+                        out[cve].append(text)
     return out
 
 
@@ -122,6 +125,8 @@ def fmt_theirs(rows):
 def reason_only_ours(cve, products, cbt_products, label):
     if cbt_products is None:
         return f"{label}: no report"
+    if not products:
+        return f"{label}: the NVD record has no CPE configuration to match (not analysed yet)"
     seen = {vp: cbt_products.get(vp) for vp in products if vp in cbt_products}
     if not seen:
         return f"{label} did not identify {' / '.join(sorted(products)) or 'the component'}"
@@ -130,7 +135,7 @@ def reason_only_ours(cve, products, cbt_products, label):
 
 def reason_only_theirs(cve, products, names, cpes, aside):
     if cve in aside:
-        return "iotassure set it aside: " + " | ".join(aside[cve])
+        return "iotassure set it aside: " + " / ".join(aside[cve])
     seen = {vp: cpes[vp] for vp in products if vp in cpes}
     if seen:
         return "iotassure identified " + "; ".join(f"{vp} {', '.join(sorted(v))}" for vp, v in sorted(seen.items())) + ", range not matched"
