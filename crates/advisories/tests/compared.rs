@@ -132,3 +132,24 @@ fn dropbear_listener_double_free_needs_2013_56_although_nvd_says_every_release()
     assert_eq!(r.hits.len(), 1);
     assert_eq!(r.hits[0].id, id);
 }
+
+#[test]
+fn dirty_cow_reaches_the_2_6_36_kernel_nvd_names() {
+    // NVD: 2.6.22 up to before 3.2.83 (and on per stable branch). The curated entry used to list
+    // only the branches that got a stable fix, so it set aside NVD's match for the TP-Link
+    // kernel's 2.6.36 and the image had no Dirty COW finding; cve-bin-tool identifies no kernel at
+    // all there.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let db = Db::builtin();
+    let id = "CVE-2016-5195".to_string();
+    for hit in ["2.6.22", "2.6.36", "3.3.8", "3.17.4", "3.18.9"] {
+        assert!(reported(&s, &db, "linux", hit).contains(&id), "linux {hit}");
+    }
+    for clean in ["2.6.21", "2.4.25", "3.2.83", "3.18.44", "3.18.77", "4.9"] {
+        assert!(
+            !reported(&s, &db, "linux", clean).contains(&id),
+            "linux {clean}"
+        );
+    }
+}
