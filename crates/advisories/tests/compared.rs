@@ -153,3 +153,44 @@ fn dirty_cow_reaches_the_2_6_36_kernel_nvd_names() {
         );
     }
 }
+
+#[test]
+fn a_per_branch_curated_kernel_entry_does_not_hide_nvd_on_branches_it_does_not_name() {
+    // Curated CVE-2016-0728: the 3.12, 3.14, 3.16, 3.18, 4.1, 4.3 and 4.4 branches. NVD: from 3.8,
+    // per branch (3.8 ≤ v < 3.10.95, 3.17 ≤ v < 3.18.26, …). A 3.10 or 3.17 kernel is on no curated
+    // branch: NVD's range is the only statement and stands, saying why; on a branch the curated
+    // entry names, it still decides.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let db = Db::builtin();
+    let id = "CVE-2016-0728".to_string();
+    let m = |v: &str| {
+        Matcher {
+            store: &s,
+            db: &db,
+            kernel_config: None,
+        }
+        .match_all(&[comp("linux", v)])
+        .unwrap()
+    };
+    for v in ["3.10.50", "3.17.4"] {
+        let r = m(v);
+        let hit = r.hits.iter().find(|h| h.id == id).expect(v);
+        assert!(
+            hit.why.contains("speaks only for the branches 3.12, 3.14")
+                && hit.why.contains("NVD's range stands"),
+            "{}",
+            hit.why
+        );
+        assert!(reported(&s, &db, "linux", v).contains(&id), "{v}");
+    }
+    // 3.18.9: on a curated branch and inside its range; the curated entry reports it.
+    let r = m("3.18.9");
+    assert!(r.hits.iter().all(|h| h.id != id));
+    assert!(r.set_aside.iter().any(|a| a.id == id));
+    assert!(reported(&s, &db, "linux", "3.18.9").contains(&id));
+    // 3.18.30: on the curated 3.18 branch past its fix; neither layer reports it.
+    assert!(!reported(&s, &db, "linux", "3.18.30").contains(&id));
+    // 3.7: before NVD's first range and on no curated branch.
+    assert!(!reported(&s, &db, "linux", "3.7.10").contains(&id));
+}
