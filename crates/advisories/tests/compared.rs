@@ -194,3 +194,35 @@ fn a_per_branch_curated_kernel_entry_does_not_hide_nvd_on_branches_it_does_not_n
     // 3.7: before NVD's first range and on no curated branch.
     assert!(!reported(&s, &db, "linux", "3.7.10").contains(&id));
 }
+
+#[test]
+fn libupnp_under_its_other_nvd_name_is_still_libupnp() {
+    // NVD files CVE-2012-5959 under `portable_sdk_for_upnp_project:portable_sdk_for_upnp` (CVE-2012-5958,
+    // same disclosure, under `libupnp_project:libupnp`). cve-bin-tool's libupnp checker knows only
+    // `libupnp_project` and `pupnp_project`, so no CPE matcher finds it for the TP-Link's libupnp
+    // 1.3.1; the curated alias lets the feed match on its own, vendor and product both.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let r = Matcher {
+        store: &s,
+        db: &Db::knowledge_only(),
+        kernel_config: None,
+    }
+    .match_all(&[comp("libupnp", "1.3.1")])
+    .unwrap();
+    let hit = r
+        .hits
+        .iter()
+        .find(|h| h.id == "CVE-2012-5959")
+        .expect("matched through the alias");
+    assert!(hit.why.contains("curated alias"), "{}", hit.why);
+    // Past the range, nothing.
+    let r = Matcher {
+        store: &s,
+        db: &Db::knowledge_only(),
+        kernel_config: None,
+    }
+    .match_all(&[comp("libupnp", "1.6.18")])
+    .unwrap();
+    assert!(r.hits.iter().all(|h| h.id != "CVE-2012-5959"));
+}
