@@ -6,10 +6,8 @@
 #   bash bench/advisories.sh                 # 250,000 records
 #   RECORDS=50000 bash bench/advisories.sh   # a smaller run
 #
-# grype and cve-bin-tool are not compared here: grype is on none of the registries this machine
-# reaches (no PyPI/npm/crates.io package), and cve-bin-tool (PyPI) needs to download the NVD
-# before it can match anything, which this machine cannot. Reports one run's figures (targets:
-# match <= 1 s, import <= 5 min on 2 cores; no timed assertions).
+# Speed only; the CVE lists against cve-bin-tool are bench/compare-cve.sh. Reports one run's
+# figures (targets: match <= 1 s, import <= 5 min on 2 cores; no timed assertions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS=${RECORDS:-250000}

@@ -275,16 +275,29 @@ impl Matcher<'_> {
                 continue;
             }
             let (via, first, why) = list[0].clone();
+            let mut curated_note = String::new();
             if let Some(curated) = self.curated(&name, &id) {
-                out.set_aside.push(SetAside {
-                    id: id.clone(),
-                    component: name.clone(),
-                    version: version.clone(),
-                    reason: format!(
-                        "the curated table's entry ({curated}) is used instead of the feed's"
-                    ),
-                });
-                continue;
+                let silent = (first.source == FeedSource::Nvd)
+                    .then(|| self.curated_silent_on(&name, &id, &parsed, scheme))
+                    .flatten();
+                match silent {
+                    Some(branches) => {
+                        curated_note = format!(
+                            "; the curated entry ({curated}) speaks only for the branches {branches}, not {version}'s, so NVD's range stands"
+                        )
+                    }
+                    None => {
+                        out.set_aside.push(SetAside {
+                            id: id.clone(),
+                            component: name.clone(),
+                            version: version.clone(),
+                            reason: format!(
+                                "the curated table's entry ({curated}) is used instead of the feed's"
+                            ),
+                        });
+                        continue;
+                    }
+                }
             }
             if let Some(reason) = self.db.ignored(&name, &id) {
                 out.set_aside.push(SetAside {
@@ -336,7 +349,7 @@ impl Matcher<'_> {
                 version: version.clone(),
                 via,
                 why: format!(
-                    "{} {} ({}): {why}; {version} is within {}",
+                    "{} {} ({}): {why}; {version} is within {}{curated_note}",
                     first.source.as_str(),
                     first.id,
                     first.place,
@@ -384,6 +397,46 @@ impl Matcher<'_> {
         out
     }
 
+    /// Curated kernel entries list the stable branches that got a fix (`3.2`, `3.16`, `3.18`, …)
+    /// and say nothing of the others. For a kernel on a branch none of its ranges names, and which
+    /// none contains (2.6.36, 3.17.4), NVD's analysed range is the only statement there is, so the
+    /// curated entry must not hide it: the branches it does speak for are returned.
+    fn curated_silent_on(
+        &self,
+        component: &str,
+        id: &str,
+        v: &Version,
+        scheme: Scheme,
+    ) -> Option<String> {
+        if scheme != Scheme::Kernel {
+            return None;
+        }
+        let a = self.db.advisories().find(|a| {
+            a.component == component
+                && matches!(a.origin, crate::model::Origin::Builtin { .. })
+                && (a.id == id || a.aliases.iter().any(|x| x == id))
+        })?;
+        let mut branches = Vec::new();
+        for r in &a.affected {
+            // A range from the first release speaks for every branch.
+            let intro = r.introduced.as_deref()?;
+            if v.on_branch(&crate::version::Branch::parse(intro).ok()?) {
+                return None;
+            }
+            let lo = Version::parse(intro, scheme).ok()?;
+            let below_end = match (&r.fixed, &r.last_affected) {
+                (Some(f), _) => *v < Version::parse(f, scheme).ok()?,
+                (None, Some(l)) => *v <= Version::parse(l, scheme).ok()?,
+                (None, None) => true,
+            };
+            if lo <= *v && below_end {
+                return None;
+            }
+            branches.push(intro.to_string());
+        }
+        Some(branches.join(", "))
+    }
+
     fn curated(&self, component: &str, id: &str) -> Option<String> {
         self.db
             .advisories()
@@ -393,7 +446,9 @@ impl Matcher<'_> {
                     && (a.id == id || a.aliases.iter().any(|x| x == id))
             })
             .map(|a| match &a.origin {
-                crate::model::Origin::Builtin { file } => format!("{file}, {}", a.id),
+                crate::model::Origin::Builtin { file } => {
+                    format!("{file}, {}: {}", a.id, describe_ranges(&a.affected))
+                }
                 _ => a.id.clone(),
             })
     }
@@ -471,4 +526,25 @@ fn contains(b: &Bounds, v: &Version, scheme: Scheme, package_order: bool) -> Res
         }
     }
     Ok(true)
+}
+
+/// A curated entry's ranges in words, so a set-aside feed match says which range decided instead
+/// (`from 2013.56 before 2017.75`): the reader sees why the feed's wider range was not used.
+fn describe_ranges(ranges: &[crate::model::Range]) -> String {
+    if ranges.is_empty() {
+        return "no affected range".into();
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let from = r.introduced.as_deref().map(|v| format!("from {v} "));
+            let to = match (&r.fixed, &r.last_affected) {
+                (Some(f), _) => format!("before {f}"),
+                (None, Some(l)) => format!("up to {l}"),
+                (None, None) => "with no fix".into(),
+            };
+            format!("{}{to}", from.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
