@@ -294,8 +294,9 @@ fn run_in(
     while sb.started.elapsed() < deadline && sb.job(0).exit.is_none() {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = sb.job(0).output;
+    let job = sb.job(0);
     sb.stop();
+    let out = job.output;
     if out.contains(NO_STAND_IN) {
         return Err(format!(
             "the emulated device's flash (/proc/mtd) could not be stood in, so its check cannot read the hardware id: {}",
@@ -328,7 +329,7 @@ fn run_in(
             u.outcome = "accepted".into();
             Finding::new(CHECK, PROV, Outcome::Fail, Severity::High, Source::Emulation,
                 "a modified image passes the device's own update check (sysupgrade -T) on the emulated device")
-            .detail(format!("{what} Both were accepted (exit 0): the update path does not verify the image's integrity, so modified software would be installed. Last output: {}", last(&m.1)))
+            .detail(format!("{what} Both were accepted (exit 0): the update path does not verify the image's integrity, so modified software would be installed.{}", if last(&m.1).is_empty() { String::new() } else { format!(" Last output: {}", last(&m.1)) }))
         }
         (Some(0), Some(c)) => {
             u.outcome = "refused".into();
@@ -337,12 +338,18 @@ fn run_in(
             .detail(format!("{what} The unmodified image was accepted and the modified one refused (exit {c}): {}", last(&m.1)))
         }
         (None, _) | (_, None) => {
-            return Err(format!(
-                "the check did not finish within {} s (original: {}; modified: {})",
-                deadline.as_secs(),
-                last(&o.1),
-                last(&m.1)
-            ))
+            return Err(match job.exit {
+                Some(c) => format!(
+                    "the check script stopped before both checks ran (exit {c}); its output: {}",
+                    out.lines().take(4).collect::<Vec<_>>().join(" | ")
+                ),
+                None => format!(
+                    "the check did not finish within {} s (original: {}; modified: {})",
+                    deadline.as_secs(),
+                    last(&o.1),
+                    last(&m.1)
+                ),
+            })
         }
         (Some(c), _) => {
             return Err(format!(

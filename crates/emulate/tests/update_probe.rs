@@ -61,6 +61,59 @@ fn openwrt_cc_accepts_a_modified_image_on_the_emulated_device() {
         .starts_with(".iotassure-update")));
 }
 
+/// An OpenWrt "combined image" (ar71xx RouterStation Pro and others): a 64 KiB header with the
+/// magic `CI`, the kernel and root lengths and the MD5 (hex) of everything after the header,
+/// laid out as `platform.sh` reads it; the payload is the corpus image. The same CC root's
+/// check verifies that MD5 for these boards, so the modified copy must be refused.
+#[test]
+fn a_checksummed_image_format_is_refused_once_modified() {
+    let Some(img) = corpus_image(CC) else { return };
+    require_root();
+    require_tool("qemu-mips-static", "qemu-user-static");
+    let tmp = TempDir::new("update-probe-ci");
+    let up = iotassure_unpack::unpack(
+        &img,
+        &tmp.path().join("x"),
+        &iotassure_unpack::Options::default(),
+        &NoProgress,
+    )
+    .expect("unpack");
+    let views = up.tree.rootfs_views();
+    let view = views
+        .iter()
+        .find(|v| v.resolve("/sbin/sysupgrade").is_some())
+        .unwrap();
+    // The payload starts 64 KiB in; the root filesystem offset the probe changes
+    // (0x117790, from the view) then falls inside the checksummed part.
+    let payload = std::fs::read(&img).unwrap();
+    let pf = tmp.path().join("payload");
+    std::fs::write(&pf, &payload).unwrap();
+    let md5 = std::process::Command::new("md5sum")
+        .arg(&pf)
+        .output()
+        .unwrap();
+    let md5 = String::from_utf8(md5.stdout).unwrap()[..32].to_string();
+    let mut ci = b"CI".to_vec();
+    ci.extend(format!("{:08x}{:08x}", 0x100000, payload.len() - 0x100000).as_bytes());
+    ci.extend(md5.as_bytes());
+    ci.resize(65536, 0);
+    ci.extend(&payload);
+    let combined = tmp
+        .path()
+        .join("openwrt-ar71xx-generic-routerstation-pro-squashfs-sysupgrade.bin");
+    std::fs::write(&combined, &ci).unwrap();
+    let (u, obs) = update_probe::run(&combined, view, tmp.path(), Limits::default(), &NoProgress);
+    println!("{u:#?}");
+    assert_eq!(u.board.as_deref(), Some("routerstation-pro"));
+    assert_eq!(u.original.as_ref().and_then(|o| o.0), Some(0), "{u:#?}");
+    let m = u.modified.as_ref().unwrap();
+    assert_eq!(m.0, Some(1), "{u:#?}");
+    assert!(m.1.contains("do not match checksum"), "{u:#?}");
+    assert_eq!(u.outcome, "refused");
+    let f = &obs.findings[0];
+    assert_eq!((f.outcome, f.source), (Outcome::Pass, Source::Emulation));
+}
+
 #[test]
 fn without_a_board_in_the_name_the_unit_stays_inconclusive_with_the_reason() {
     let Some(img) = corpus_image(CC) else { return };
