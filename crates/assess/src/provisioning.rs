@@ -8,8 +8,9 @@
 //! in the image is in every unit, so it FAILs, and the finding says whether that contradicts the
 //! statement (declared per device or user-set) or the statement admits it (declared per model).
 //! A parameter of a kind the key check recognises, absent from an image it read, PASSes; so does
-//! one that two units present differently. What no check can see (passwords, "other") stays
-//! INCONCLUSIVE, and so does every key when the statement declares nothing.
+//! one that two units present differently. What no check can show absent (passwords, "other",
+//! a token not found) stays INCONCLUSIVE, and so does every key when the statement declares
+//! nothing.
 
 use iotassure_core::finding::{
     Finding, Location, Observations, Outcome, RunStatus, Severity, Source,
@@ -73,9 +74,14 @@ fn kind_name(k: ParameterKind) -> &'static str {
     }
 }
 
-/// The kinds the firmware key check recognises anywhere in an image it reads.
+/// The kinds the firmware key check recognises anywhere in an image it reads, by structure
+/// (PEM, DER, dropbear and OpenSSH keys), so that their absence means something. Tokens are
+/// found only in the formats of a table of providers: one missing may be in another format.
 fn firmware_sees(k: ParameterKind) -> bool {
-    !matches!(k, ParameterKind::Password | ParameterKind::Other)
+    matches!(
+        k,
+        ParameterKind::SshHostKey | ParameterKind::TlsKey | ParameterKind::PrivateKey
+    )
 }
 
 fn ran(obs: &Observations, check: &str) -> Option<u64> {
@@ -192,8 +198,8 @@ pub fn judge(statement: Option<&LoadedStatement>, obs: &Observations) -> Observa
             } else if !firmware_sees(p.kind) {
                 out.findings.push(
                     Finding::new(CHECK, PROV, Outcome::Inconclusive, Severity::Info, Source::Firmware,
-                        format!("{} ({decl}): no firmware check recognises a {} in an image", p.name, kind_name(p.kind)))
-                    .detail("The key check finds private keys, host keys and API tokens; passwords are judged under 5.1-1 and other parameters need a person to look.")
+                        format!("{} ({decl}): no firmware check can show that a {} is absent from an image", p.name, kind_name(p.kind)))
+                    .detail("The key check recognises private keys and host keys by their structure, and API tokens only in the formats of known providers; passwords are judged under 5.1-1, and other parameters, or a token in another format, need a person to look.")
                     .evidence(declared_at(p), format!("{}: {decl}", p.name)),
                 );
             } else if p.provisioning == Provisioning::PerModel {
@@ -208,7 +214,7 @@ pub fn judge(statement: Option<&LoadedStatement>, obs: &Observations) -> Observa
                     Finding::new(CHECK, PROV, Outcome::Pass, Severity::Info, Source::Firmware,
                         format!("{} ({decl}) is not in the image", p.name))
                     .detail(format!(
-                        "The key check read {} file(s) and blob(s) for PEM, DER, dropbear and OpenSSH keys and API tokens and found no {}{}: it is not shipped in the image, as declared.",
+                        "The key check read {} file(s) and blob(s) for PEM, DER, dropbear and OpenSSH keys and found no {}{}: it is not shipped in the image, as declared.",
                         fw_examined.unwrap_or(0),
                         kind_name(p.kind),
                         p.path.as_deref().map(|x| format!(" at {x}")).unwrap_or_default()
