@@ -3,8 +3,10 @@
 
 pub mod bomb;
 pub mod model;
+pub mod provisioning;
 pub mod rollup;
 pub mod schema;
+pub mod sensors;
 pub mod statement;
 pub mod verdict;
 
@@ -33,6 +35,12 @@ pub fn assemble(mut ev: Evidence<'_>, profile: &str, tool_version: &str) -> Repo
     if let Some(fw) = &ev.firmware {
         bomb::observe(fw, &mut ev.observations);
     }
+    // The declared provisioning of security parameters is judged on all the evidence at once:
+    // the image's keys and two units' keys.
+    let judged = provisioning::judge(ev.statement, &ev.observations);
+    ev.observations.extend(judged);
+    let judged = sensors::judge(&ev.observations);
+    ev.observations.extend(judged);
     let cat = catalog();
     let sources = Sources {
         firmware: ev.firmware.is_some(),

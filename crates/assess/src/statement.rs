@@ -171,6 +171,15 @@ pub struct LoadedStatement {
 }
 
 impl LoadedStatement {
+    /// The first line (1-based) of the statement's text that contains `needle`, to cite a
+    /// declaration where it is written.
+    pub fn line_of(&self, needle: &str) -> Option<u32> {
+        self.text
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i as u32 + 1)
+    }
+
     /// Reads and parses a statement file. This is the way in for every command: the read stops
     /// after [`MAX_STATEMENT_BYTES`] + 1 bytes, so a huge file, `/dev/zero` or a FIFO is refused
     /// at once instead of being read into memory. The diagnostic's `render(file)` names the file.
@@ -523,6 +532,9 @@ const IXIT_TEMPLATE: &str = "# Implementation information for testing (TS 103 70
 #     - { description: \"local web UI\", port: 443 }
 #   test_accounts:               # logins the lab may use
 #     - { service: https, username: \"lab\", password: \"lab-password\" }
+#   security_parameters:         # critical security parameters and how each is provisioned
+#     - { name: \"SSH host key\", kind: ssh_host_key, provisioning: per_device, path: /etc/dropbear/dropbear_rsa_host_key }
+#     - { name: \"cloud API token\", kind: token, provisioning: per_device }
 ";
 
 fn yaml_str(v: &str) -> String {

@@ -21,6 +21,11 @@ pub struct Ixit {
     /// Accounts the lab may use for authenticated tests (5.5-4, 5.1-5).
     #[serde(default)]
     pub test_accounts: Vec<TestAccount>,
+    /// The critical security parameters and how each is provisioned (TS 103 701's IXIT of
+    /// security parameters; 5.4-3): what the keys found in the image and on two units are held
+    /// against.
+    #[serde(default)]
+    pub security_parameters: Vec<SecurityParameter>,
 }
 
 impl Ixit {
@@ -29,6 +34,7 @@ impl Ixit {
             && self.connections.is_empty()
             && self.basic_functions.is_empty()
             && self.test_accounts.is_empty()
+            && self.security_parameters.is_empty()
     }
 }
 
@@ -118,6 +124,57 @@ pub struct TestAccount {
     pub password: String,
 }
 
+/// What sort of secret a security parameter is: it says which evidence can see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParameterKind {
+    /// An SSH server's host key (dropbear or OpenSSH).
+    SshHostKey,
+    /// The private key behind a TLS server or client certificate.
+    TlsKey,
+    /// Any other private key (signing, VPN, pairing).
+    PrivateKey,
+    /// An API token or cloud access key.
+    Token,
+    Password,
+    Other,
+}
+
+/// How a security parameter gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provisioning {
+    /// Unique to each unit: injected at manufacture or generated on the device (first boot).
+    PerDevice,
+    /// The same in every unit of the model: hard-coded by the maker's own account.
+    PerModel,
+    /// Set by the user during set-up; the device ships without one.
+    UserSet,
+}
+
+impl Provisioning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provisioning::PerDevice => "per_device",
+            Provisioning::PerModel => "per_model",
+            Provisioning::UserSet => "user_set",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityParameter {
+    /// The maker's name for it, e.g. "SSH host key".
+    pub name: String,
+    pub kind: ParameterKind,
+    pub provisioning: Provisioning,
+    /// Where it lives on the device (an absolute path), if it is a file: the key found at that
+    /// path in the image is this parameter. Without it, every key of the same kind is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +187,16 @@ mod tests {
         assert_eq!(i.interfaces[1].authentication, Authentication::None);
         assert_eq!(i.interfaces[0].authentication, Authentication::Password);
         assert_eq!(i.connections[0].purpose, Purpose::Update);
+        let p: Ixit = serde_yaml_ng::from_str("security_parameters:\n  - { name: SSH host key, kind: ssh_host_key, provisioning: per_device, path: /etc/dropbear/dropbear_rsa_host_key }\n").unwrap();
+        assert_eq!(
+            p.security_parameters[0].provisioning,
+            Provisioning::PerDevice
+        );
+        assert!(!p.is_empty());
+        assert!(serde_yaml_ng::from_str::<Ixit>(
+            "security_parameters:\n  - { name: k, kind: ssh_host_key, provisioning: per_unit }\n"
+        )
+        .is_err());
         assert!(serde_yaml_ng::from_str::<Ixit>(
             "interfaces:\n  - { port: 1, service: x, colour: red }\n"
         )

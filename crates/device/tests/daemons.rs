@@ -500,4 +500,29 @@ fn a_host_key_shared_by_two_units_fails_5_4_3_and_a_per_device_key_does_not() {
     assert!(with_check(&c, "5.4-3-dev-key-identity", Outcome::Info)
         .iter()
         .any(|f| f.title.contains("differs from the other unit")));
+
+    // TS 103 701 5.4-3-2a: the same two comparisons held against an IXIT that declares the
+    // host key per device (`5.4-3-ixit-provisioning`).
+    let st = iotassure_assess::statement::LoadedStatement::parse(
+        "unit.ics.yaml",
+        "ics_version: 1\nixit:\n  security_parameters:\n    - { name: SSH host key, kind: ssh_host_key, provisioning: per_device }\n",
+    )
+    .expect("statement");
+    let judged = |o: &iotassure_device::ProbeOutcome| {
+        iotassure_assess::provisioning::judge(Some(&st), &o.observations).findings
+    };
+    let shared = judged(&b);
+    assert!(
+        shared.iter().any(|f| f.outcome == Outcome::Fail
+            && f.title.starts_with("SSH host key (declared per_device")
+            && f.title.contains("same on two units")),
+        "{shared:#?}"
+    );
+    let own = judged(&c);
+    assert!(
+        own.iter()
+            .any(|f| f.outcome == Outcome::Pass && f.title.contains("differs between two units")),
+        "{own:#?}"
+    );
+    assert!(!own.iter().any(|f| f.outcome == Outcome::Fail), "{own:#?}");
 }

@@ -13,6 +13,7 @@ pub mod firstboot;
 pub mod launch;
 pub mod rootcopy;
 pub mod sandbox;
+pub mod update_probe;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -37,6 +38,9 @@ pub struct Options {
     pub probe: bool,
     /// Extra credentials for the default-credential probe (tried after the built-in list).
     pub credentials: Vec<Credential>,
+    /// The image file itself: when given, its own update check is also put to a modified copy
+    /// of it ([`update_probe`], 5.7-1).
+    pub update_image: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -46,6 +50,7 @@ impl Default for Options {
             settle: Duration::from_secs(20),
             probe: true,
             credentials: Vec::new(),
+            update_image: None,
         }
     }
 }
@@ -86,6 +91,8 @@ pub struct Emulation {
     pub copy_removed: bool,
     /// Why nothing could run, when nothing could.
     pub error: Option<String>,
+    /// The update check put to a modified image, when it was asked for.
+    pub update_check: Option<update_probe::UpdateCheck>,
     #[serde(skip)]
     pub probe: Option<ProbeOutcome>,
     #[serde(skip)]
@@ -156,6 +163,7 @@ pub fn run(
         total_seconds: 0.0,
         copy_removed: false,
         error: None,
+        update_check: None,
         probe: None,
         observations: Observations::default(),
     };
@@ -175,6 +183,11 @@ pub fn run(
     e.copy_removed = std::fs::remove_dir_all(&dir).is_ok() || !dir.exists();
     e.total_seconds = started.elapsed().as_secs_f64();
     findings(&mut e);
+    if let (Some(img), Some(view)) = (&opts.update_image, pick_root(tree)) {
+        let (u, obs) = update_probe::run(img, &view, work, opts.limits, progress);
+        e.update_check = Some(u);
+        e.observations.extend(obs);
+    }
     e
 }
 

@@ -376,7 +376,9 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
         unpacked.summary.limits_hit.extend(inspected.limits_hit);
     }
     if args.emulate {
-        let eo = args.emulation.options(&args.creds)?;
+        let mut eo = args.emulation.options(&args.creds)?;
+        // The image's own update check is put to a modified copy of it (5.7-1-2a).
+        eo.update_image = args.image.is_file().then(|| args.image.clone());
         let em =
             super::emulate::emulate(&unpacked.tree, &observations, scratch.path(), &eo, progress);
         super::emulate::write(&em, &staged.dir)?;

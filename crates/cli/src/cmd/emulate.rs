@@ -93,6 +93,12 @@ pub fn emulate(
             }
         )));
     }
+    if let Some(u) = &em.update_check {
+        progress.line(&crate::output::console_safe(&format!(
+            "emulation: update check ({}) on a modified image: {}",
+            u.method, u.outcome
+        )));
+    }
     em
 }
 
@@ -132,6 +138,7 @@ pub fn run(args: Args, progress: &Stderr) -> Result<u8> {
     );
     let mut opts = opts;
     opts.probe = !args.no_probe;
+    opts.update_image = Some(args.image.clone());
     let em = emulate(&unpacked.tree, &fw, scratch.path(), &opts, progress);
     write(&em, &staged.dir)?;
     std::fs::write(

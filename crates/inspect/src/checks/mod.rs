@@ -22,6 +22,7 @@ pub mod keys;
 pub mod mcu_components;
 pub mod mcu_strings;
 pub mod reset;
+pub mod sensors;
 pub mod service_sources;
 pub mod services;
 pub mod update;
@@ -44,6 +45,7 @@ pub static CHECKS: &[Check] = &[
     crypto::CHECK,
     integrity::CHECK,
     reset::CHECK,
+    sensors::CHECK,
     input::CHECK,
     disclosure::CHECK,
     crate::mcu_sdk::CHECK,

@@ -1,7 +1,6 @@
-//! Data deletion and sensors (5.11-1, 5.8-3): a factory-reset path (OpenWrt firstboot and
-//! jffs2reset, an erase of the writable overlay or of nvram, a reset-button handler) is
-//! evidence about user-data erasure; camera and microphone drivers and tools are sensing
-//! capabilities the maker must document. Both are evidence, not verdicts.
+//! Data deletion (5.11-1): a factory-reset path (OpenWrt firstboot and jffs2reset, an erase of
+//! the writable overlay or of nvram, a reset-button handler) is evidence about user-data
+//! erasure, not a verdict. The id keeps its old name; sensors moved to `sensors.rs`.
 
 use iotassure_core::finding::{Finding, Observations, Outcome, Severity, Source};
 
@@ -11,7 +10,7 @@ use crate::Ctx;
 
 pub const CHECK: Check = Check {
     id: "5.11-1-fw-reset-sensors",
-    provisions: &["5.11-1", "5.8-3", "TEC-11-factory-reset"],
+    provisions: &["5.11-1", "TEC-11-factory-reset"],
     run,
 };
 
@@ -37,25 +36,6 @@ const RESET_CODE: &[&str] = &[
     "factory-reset",
 ];
 
-/// (pattern in a module or binary path, capability).
-const SENSORS: &[(&str, &str)] = &[
-    ("uvcvideo", "camera (USB video class driver)"),
-    ("videodev", "camera (V4L2 video device core)"),
-    ("gspca", "camera (gspca webcam driver)"),
-    ("v4l2", "camera (V4L2)"),
-    ("/ov5640", "camera sensor (OV5640)"),
-    ("/ov2640", "camera sensor (OV2640)"),
-    ("/imx", "camera sensor (Sony IMX)"),
-    ("snd-usb-audio", "microphone or audio capture (USB audio)"),
-    ("snd_usb_audio", "microphone or audio capture (USB audio)"),
-    ("snd-soc", "audio codec (ALSA SoC)"),
-    ("/arecord", "audio capture tool (arecord)"),
-    ("/ffmpeg", "media capture tool (ffmpeg)"),
-    ("/gst-launch", "media pipeline (GStreamer)"),
-    ("/mjpg_streamer", "camera streaming (mjpg-streamer)"),
-    ("/motion", "camera motion detection (motion)"),
-];
-
 fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
     let mut examined = 0u64;
     for root in &ctx.roots {
@@ -66,17 +46,6 @@ fn run(ctx: &Ctx<'_>, obs: &mut Observations) {
             }
         }
         for f in &root.files {
-            let base = f.path.to_ascii_lowercase();
-            if let Some((_, what)) = SENSORS.iter().find(|(pat, _)| {
-                base.contains(pat)
-                    && (base.ends_with(".ko") || base.contains("/bin/") || base.contains("/sbin/"))
-            }) {
-                obs.findings.push(
-                    Finding::new(CHECK.id, &["5.8-3"], Outcome::Info, Severity::Info, Source::Firmware, format!("sensing capability: {what}"))
-                        .detail("A camera or microphone must be described in the user documentation (5.8-3); this is evidence for that check, which reads the maker's documents.")
-                        .evidence(root.location(&f.path, None, None), f.path.clone()),
-                );
-            }
             if !f.is_text()
                 || f.data.len() > 256 << 10
                 || !(f.path.starts_with("/etc/")
