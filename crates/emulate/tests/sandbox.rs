@@ -97,10 +97,12 @@ fn hostile_firmware_achieves_nothing_and_the_run_ends() {
     assert_eq!(processes_of(uid), 0, "uid {uid} is in use on this host");
 
     let o = outside.display();
+    // The jobs run side by side, so the escape makes the folder itself rather than trusting the
+    // `mkdirs` job to have run first (under load it had not, and WROTE-ABS went missing).
     let net = format!(
         "if busybox nc -w 2 127.0.0.1 {port} </dev/null; then echo NET-HOST-REACHED; else echo NET-HOST-BLOCKED; fi; \
          echo ROUTES:$(busybox ip route 2>/dev/null | busybox wc -l); \
-         echo pwned > {o}/abs 2>/dev/null && echo WROTE-ABS; \
+         busybox mkdir -p {o}; echo pwned > {o}/abs 2>/dev/null && echo WROTE-ABS; \
          echo pwned > /proc/1/root{o}/via-proc1 2>/dev/null && echo WROTE-PROC1; \
          busybox ls -a /proc/1/root/ | busybox tr '\\n' ' '; echo; \
          echo x > /written && echo WROTE-ROOT; \
