@@ -13,6 +13,7 @@ pub mod firstboot;
 pub mod launch;
 pub mod rootcopy;
 pub mod sandbox;
+pub mod standin;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -63,6 +64,8 @@ pub struct ServiceResult {
     pub up_after: Option<f64>,
     /// Why it did not come up (exit status, last output, a likely cause).
     pub why: Option<String>,
+    /// What the stand-in answered for it in place of the device (missing NVRAM keys, ...).
+    pub stand_in: Option<standin::ProgramEvents>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +78,8 @@ pub struct Emulation {
     pub skipped: Vec<String>,
     /// First-boot files written from the image's NVRAM defaults (path: why).
     pub seeded: Vec<String>,
+    /// The NVRAM and hardware stand-in preloaded into the firmware's programs.
+    pub stand_in: standin::StandInReport,
     /// Ports open in the sandbox after settling.
     pub tcp_open: Vec<u16>,
     pub udp_bound: Vec<u16>,
@@ -116,7 +121,7 @@ fn pick_root<'a>(tree: &'a Tree) -> Option<RootfsView<'a>> {
 fn cause(output: &str) -> Option<&'static str> {
     let o = output.to_ascii_lowercase();
     if o.contains("nvram") {
-        Some("missing NVRAM (the device's configuration store; no stand-in yet)")
+        Some("missing NVRAM (the device's configuration store; see stand_in for the keys it read)")
     } else if o.contains("/dev/") && (o.contains("no such") || o.contains("can't open")) {
         Some("a missing device node")
     } else if o.contains("exec format error") {
@@ -147,6 +152,7 @@ pub fn run(
         services: Vec::new(),
         skipped: Vec::new(),
         seeded: Vec::new(),
+        stand_in: standin::StandInReport::default(),
         tcp_open: Vec::new(),
         udp_bound: Vec::new(),
         limits: opts.limits,
@@ -241,7 +247,9 @@ fn run_in(
         .iter()
         .map(|s| format!("{}: {}", s.path, s.why))
         .collect();
-    let mut sb = Sandbox::start(&root, &dir.join("state"), arch, jobs, &seeds, opts.limits)
+    let state = dir.join("state");
+    let stand_in = standin::prepare(&view, arch, &state, &mut e.stand_in);
+    let mut sb = Sandbox::start_with(&root, &state, arch, jobs, &seeds, opts.limits, stand_in)
         .map_err(|x| x.to_string())?;
     let settle_start = Instant::now();
     let mut up_at: Vec<Option<f64>> = vec![None; launches.len()];
@@ -325,6 +333,7 @@ fn run_in(
             up,
             up_after: up_at[i],
             why,
+            stand_in: None,
         });
     }
     if opts.probe && !e.tcp_open.is_empty() {
@@ -364,6 +373,16 @@ fn run_in(
             Err(x) => e.skipped.push(format!("probes: {x}")),
         }
         e.probe_seconds = probe_start.elapsed().as_secs_f64();
+    }
+    // After the probes: what the services read while answering them counts too.
+    standin::collect(&state, &mut e.stand_in);
+    for s in &mut e.services {
+        s.stand_in = e
+            .stand_in
+            .programs
+            .iter()
+            .find(|p| p.program == s.program)
+            .cloned();
     }
     sb.stop();
     Ok(())
