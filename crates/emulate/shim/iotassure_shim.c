@@ -617,8 +617,11 @@ EXPORT void *shmat(int id, const void *addr, int flags) {
  * those, are answered "done" (0): the program goes on as with a switch that has nothing to
  * report. Buffers are left as they were, except for the one read whose layout is known:
  * Ralink/MediaTek's switch register read (SIOCDEVPRIVATE+1 on an ethN interface, ifr_data
- * -> {u32 offset; u32 value}) reads 0, an idle register, so busy-wait loops end. Every other
- * ioctl is passed through. */
+ * -> {u32 offset; u32 value}). Its callers poll a register until a "done" bit is set or a
+ * "busy" bit is clear, and retry forever (TP-Link's swClear restarts its wait endlessly), so
+ * reads alternate between all-zero and all-one: both kinds of wait end by the second read.
+ * The values mean nothing; the switch's configuration is not emulated. Every other ioctl is
+ * passed through. */
 #define SIOCDEVPRIVATE 0x89F0
 #define IFR_DATA_OFFSET 16
 
@@ -644,8 +647,9 @@ EXPORT int ioctl(int fd, unsigned long request, void *arg) {
         if ((request & 0xffff) == SIOCDEVPRIVATE + 1 && arg && ((const char *)arg)[0] == 'e' &&
             ((const char *)arg)[1] == 't' && ((const char *)arg)[2] == 'h') {
             unsigned int *reg = *(unsigned int **)((char *)arg + IFR_DATA_OFFSET);
+            static unsigned int reads;
             if (reg)
-                reg[1] = 0;
+                reg[1] = (reads++ & 1) ? 0xffffffffu : 0;
         }
         return 0;
     }

@@ -267,10 +267,9 @@ fn run_in(
                 up_at[i] = Some(sb.started.elapsed().as_secs_f64());
             }
         }
-        let decided = launches
-            .iter()
-            .enumerate()
-            .all(|(i, _)| up_at[i].is_some() || sb.job(i).exit.is_some_and(|c| c != 0));
+        let decided = launches.iter().enumerate().all(|(i, _)| {
+            up_at[i].is_some() || job_of[i].is_some_and(|j| sb.job(j).exit.is_some_and(|c| c != 0))
+        });
         if decided
             || settle_start.elapsed() >= opts.settle
             || sb.remaining() < Duration::from_secs(5)
