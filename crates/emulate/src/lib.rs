@@ -249,6 +249,9 @@ fn run_in(
         .collect();
     let state = dir.join("state");
     let stand_in = standin::prepare(&view, arch, &state, &mut e.stand_in);
+    if let Some(note) = &e.stand_in.note {
+        e.skipped.push(note.clone());
+    }
     let mut sb = Sandbox::start_with(&root, &state, arch, jobs, &seeds, opts.limits, stand_in)
         .map_err(|x| x.to_string())?;
     let settle_start = Instant::now();

@@ -65,6 +65,15 @@ fn emulate(name: &str) -> Option<(Emulation, f64)> {
         },
         fails.join("; ")
     );
+    for p in &em.stand_in.programs {
+        println!(
+            "    stand-in, {}: {} missing NVRAM key(s) {:?}; {:?}",
+            p.program,
+            p.nvram_missing_count,
+            p.nvram_missing.iter().take(8).collect::<Vec<_>>(),
+            p.stubs
+        );
+    }
     assert!(em.copy_removed, "{name}: the copy was not removed");
     assert!(!tmp.path().read_dir().unwrap().any(|e| e
         .unwrap()
@@ -145,12 +154,45 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
                     confirms(&em, "accepts the default credential root:admin"),
                     "{n}"
                 );
+                // The web UI answers only with the NVRAM stand-in (it reads its settings
+                // through libnvram, which wants /dev/nvram): the probes identified HTTP on it.
+                assert!(
+                    confirms(&em, "80/tcp http is a cleartext management channel"),
+                    "{n}: httpd did not answer"
+                );
+                assert!(
+                    em.stand_in.preloaded && em.stand_in.nvram_defaults > 100,
+                    "{n}"
+                );
+                let httpd = em.services.iter().find(|s| s.program == "httpd").unwrap();
+                assert!(
+                    httpd.stand_in.is_some(),
+                    "{n}: httpd's NVRAM use not recorded"
+                );
             }
             n if n.starts_with("emux") => {
                 assert!(em.up().iter().any(|s| s.program == "dropbear"), "{n}");
                 assert!(
                     confirms(&em, "lets `root` in with no authentication"),
                     "{n}"
+                );
+            }
+            n if n.ends_with("rootfs.squashfs") => {
+                // cos attaches its configuration at a fixed address (QEMU needs SHM_REMAP),
+                // runs LinuxThreads and polls its switch; then it launches the web server.
+                assert!(em.up().iter().any(|s| s.program == "httpd"), "{n}");
+                assert!(em.probe.is_some(), "{n}");
+                let cos = em
+                    .stand_in
+                    .programs
+                    .iter()
+                    .find(|p| p.program == "cos")
+                    .expect("cos's stand-in record");
+                assert!(
+                    cos.stubs
+                        .iter()
+                        .any(|s| s.starts_with("shmat-fixed-address") && s.ends_with(" ok")),
+                    "{n}: {cos:?}"
                 );
             }
             n if n.ends_with("kernel.bin") => {
@@ -167,8 +209,7 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
         let _ = secs;
     }
     println!("{up_images} of {} Linux images with a service up and probed; slowest emulation {slowest:.1} s", images.len());
-    // Measured: 4 of 6 (the kernel-only image has no userland; TP-Link v14's daemons need its
-    // config daemon's shared memory). A regression below that fails.
-    assert!(up_images >= 4, "{up_images} images with a service up");
+    // Measured: 5 of 6 (the kernel-only image has no userland). A regression below that fails.
+    assert!(up_images >= 5, "{up_images} images with a service up");
     assert!(slowest <= 60.0 + 5.0, "an emulation took {slowest:.1} s");
 }
