@@ -90,8 +90,8 @@ fn run(
         std::thread::sleep(Duration::from_millis(100));
     }
     let outputs: Vec<String> = (0..n).map(|i| sb.job(i).output).collect();
-    for i in 0..n {
-        assert_eq!(sb.job(i).exit, Some(0), "job {i}: {}", outputs[i]);
+    for (i, out) in outputs.iter().enumerate() {
+        assert_eq!(sb.job(i).exit, Some(0), "job {i}: {out}");
     }
     standin::collect(&state, &mut report);
     sb.stop();
