@@ -74,6 +74,7 @@ fn build(clang: &Path, src: &Path, out: &Path, flags: &[&str]) -> Result<(), Str
             "-Wl,--no-rosegment",
             "-Wl,--build-id=none",
             "-Wl,-soname,iotassure_shim.so",
+            "-Wl,-init,iotassure_shim_init",
             "-o",
         ])
         .arg(out)

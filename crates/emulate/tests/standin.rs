@@ -3,9 +3,10 @@
 //! - MIPS big-endian, musl (DD-WRT): the image's own `nvram` tool (which links DD-WRT's
 //!   libnvram, itself built for /dev/nvram) prints the default of `etc/defaults.bin`, a value
 //!   set by one process is read by the next, and a key with no value is logged as missing;
-//! - MIPS little-endian, uClibc (TP-Link TL-WR841N v14) and ARM, uClibc (DV-ARM): images
-//!   with no NVRAM; the library's load-time self-check (`IOTASSURE_SHIM_GET`) prints a seeded
-//!   key from inside a firmware program, through the same lookup.
+//! - MIPS little-endian, uClibc 0.9.33 (TP-Link TL-WR841N v14), ARM, uClibc 0.9.33 (DV-ARM)
+//!   and MIPS big-endian, an older uClibc (DIR-300): images with no NVRAM; the library's
+//!   load-time self-check (`IOTASSURE_SHIM_GET`) prints a seeded key from inside a firmware
+//!   program, through the same lookup.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -163,14 +164,15 @@ fn mips_be_musl_the_images_own_nvram_tool_reads_the_seeded_defaults() {
     );
 }
 
-fn selfcheck(image: &str, arch: Arch) {
+/// `program` is any dynamically linked program of the image; its own work does not matter.
+fn selfcheck(image: &str, arch: Arch, program: &str) {
     run(
         image,
         arch,
         &[("iotassure.check", "value from the store")],
         vec![sh(
             "check",
-            "IOTASSURE_SHIM_GET=iotassure.check /bin/busybox echo loaded; IOTASSURE_SHIM_GET=no_such_key /bin/busybox echo loaded",
+            &format!("IOTASSURE_SHIM_GET=iotassure.check {program}; IOTASSURE_SHIM_GET=no_such_key {program}; exit 0"),
         )],
         |_, out, report| {
             assert!(
@@ -192,7 +194,11 @@ fn mips_le_uclibc_loads_and_answers() {
     if !prerequisites() {
         return;
     }
-    selfcheck("tplink-tl-wr841n-v14-2023-rootfs.squashfs", Arch::MipsLe);
+    selfcheck(
+        "tplink-tl-wr841n-v14-2023-rootfs.squashfs",
+        Arch::MipsLe,
+        "/bin/busybox echo loaded",
+    );
 }
 
 #[test]
@@ -200,5 +206,19 @@ fn arm_uclibc_loads_and_answers() {
     if !prerequisites() {
         return;
     }
-    selfcheck("emux_DV-ARM_rootfs-arm.tar.bz2", Arch::Arm);
+    selfcheck(
+        "emux_DV-ARM_rootfs-arm.tar.bz2",
+        Arch::Arm,
+        "/bin/busybox echo loaded",
+    );
+}
+
+#[test]
+fn mips_be_old_uclibc_loads_and_answers() {
+    if !prerequisites() {
+        return;
+    }
+    // DIR-300's busybox is static (no preload); its dyndns client, linked to its old uClibc,
+    // complains about its missing arguments and exits.
+    selfcheck("DIR-300A1_FW105b09.bin", Arch::MipsBe, "/usr/sbin/dyndns");
 }
