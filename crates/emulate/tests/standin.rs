@@ -2,7 +2,8 @@
 //! QEMU, in the sandbox, and answers `nvram_get` from the store seeded before start:
 //! - MIPS big-endian, musl (DD-WRT): the image's own `nvram` tool (which links DD-WRT's
 //!   libnvram, itself built for /dev/nvram) prints the default of `etc/defaults.bin`, a value
-//!   set by one process is read by the next, and a key with no value is logged as missing;
+//!   set by one process is read by the next, a key with no value is logged as missing, and
+//!   `nvram show` lists every key (nvram_getall);
 //! - MIPS little-endian, uClibc 0.9.33 (TP-Link TL-WR841N v14), ARM, uClibc 0.9.33 (DV-ARM)
 //!   and MIPS big-endian, an older uClibc (DIR-300): images with no NVRAM; the library's
 //!   load-time self-check (`IOTASSURE_SHIM_GET`) prints a seeded key from inside a firmware
@@ -129,6 +130,11 @@ fn mips_be_musl_the_images_own_nvram_tool_reads_the_seeded_defaults() {
                 "set",
                 "/usr/sbin/nvram set iotassure_probe=written-by-one; /usr/sbin/nvram get iotassure_probe; /usr/sbin/nvram get iotassure_absent_key; echo END",
             ),
+            // Every key, as the driver lists them (nvram_getall over the store's folder).
+            sh(
+                "show",
+                "/usr/sbin/nvram show > /tmp/all; /bin/busybox grep -c = /tmp/all; /bin/busybox grep '^router_name=' /tmp/all",
+            ),
         ],
         |view, out, report| {
             let (defaults, sources) = standin::defaults(view);
@@ -150,6 +156,15 @@ fn mips_be_musl_the_images_own_nvram_tool_reads_the_seeded_defaults() {
             assert!(out[1].starts_with("written-by-one\n"), "{}", out[1]);
             assert!(out[1].contains("END"), "{}", out[1]);
             assert_eq!(report.nvram_defaults, defaults.len());
+            // The tool also prints its "size: N bytes" line (stderr, in the same log).
+            let listed: usize = out[2]
+                .lines()
+                .find_map(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            // The store holds the defaults plus what the other jobs set meanwhile.
+            assert!(listed >= defaults.len(), "{listed} of {}: {}", defaults.len(), out[2]);
+            let line = format!("router_name={}", want("router_name"));
+            assert!(out[2].lines().any(|l| l == line), "{}", out[2]);
             let nv = report
                 .programs
                 .iter()
