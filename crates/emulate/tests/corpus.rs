@@ -124,6 +124,16 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
         "tplink-tl-wr841n-v14-2023-kernel.bin",
     ];
     println!("| image | CPU | services | live FAIL findings | time |\n|---|---|---|---|---|");
+    // Without clang/lld at build time the stand-in is empty: CI must have it; elsewhere the
+    // images that need it are only expected at their earlier level.
+    let standin = iotassure_emulate::standin::library(iotassure_emulate::Arch::MipsBe).is_some();
+    if !standin {
+        assert!(
+            std::env::var("CI").is_err(),
+            "the NVRAM stand-in was not built (clang/lld missing)"
+        );
+        eprintln!("the NVRAM stand-in was not built (install clang and lld): DD-WRT's web UI and TP-Link v14 are not expected up");
+    }
     let mut up_images = 0;
     let mut slowest: f64 = 0.0;
     for name in images {
@@ -146,6 +156,12 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
                         &em,
                         "accepts the default credential Alphanetworks:wrgg19_c_dlwbr_dir300"
                     ),
+                    "{n}"
+                );
+            }
+            n if n.starts_with("ddwrt") && !standin => {
+                assert!(
+                    confirms(&em, "accepts the default credential root:admin"),
                     "{n}"
                 );
             }
@@ -177,7 +193,7 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
                     "{n}"
                 );
             }
-            n if n.ends_with("rootfs.squashfs") => {
+            n if n.ends_with("rootfs.squashfs") && standin => {
                 // cos attaches its configuration at a fixed address (QEMU needs SHM_REMAP),
                 // runs LinuxThreads and polls its switch; then it launches the web server.
                 assert!(em.up().iter().any(|s| s.program == "httpd"), "{n}");
@@ -210,6 +226,7 @@ fn corpus_services_come_up_and_confirm_the_static_findings() {
     }
     println!("{up_images} of {} Linux images with a service up and probed; slowest emulation {slowest:.1} s", images.len());
     // Measured: 5 of 6 (the kernel-only image has no userland). A regression below that fails.
-    assert!(up_images >= 5, "{up_images} images with a service up");
+    let want = if standin { 5 } else { 4 };
+    assert!(up_images >= want, "{up_images} images with a service up");
     assert!(slowest <= 60.0 + 5.0, "an emulation took {slowest:.1} s");
 }
