@@ -1,4 +1,4 @@
-//! Builds the stand-in library (shim/iotassure_shim.c) for every CPU the emulation runs, with
+//! Builds the stand-in library (shim/*.c) for every CPU the emulation runs, with
 //! Debian's clang and lld (one compiler for all targets, no cross toolchain or libc needed:
 //! the library is freestanding and binds its few libc calls to the firmware's own libc at
 //! load). Where clang or lld is missing the build still succeeds with empty libraries, and
@@ -51,7 +51,7 @@ fn tool(name: &str) -> Option<PathBuf> {
     })
 }
 
-fn build(clang: &Path, src: &Path, out: &Path, flags: &[&str]) -> Result<(), String> {
+fn build(clang: &Path, srcs: &[PathBuf], out: &Path, flags: &[&str]) -> Result<(), String> {
     let o = Command::new(clang)
         .args(flags)
         .args([
@@ -78,7 +78,7 @@ fn build(clang: &Path, src: &Path, out: &Path, flags: &[&str]) -> Result<(), Str
             "-o",
         ])
         .arg(out)
-        .arg(src)
+        .args(srcs)
         .output()
         .map_err(|e| e.to_string())?;
     if o.status.success() {
@@ -89,8 +89,11 @@ fn build(clang: &Path, src: &Path, out: &Path, flags: &[&str]) -> Result<(), Str
 }
 
 fn main() {
-    let src = Path::new("shim/iotassure_shim.c");
-    println!("cargo:rerun-if-changed={}", src.display());
+    println!("cargo:rerun-if-changed=shim");
+    let srcs: Vec<PathBuf> = ["shim.c", "nvram.c", "qemu.c", "ioctl.c"]
+        .iter()
+        .map(|f| Path::new("shim").join(f))
+        .collect();
     println!("cargo:rerun-if-env-changed=PATH");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let clang = tool("clang");
@@ -100,7 +103,7 @@ fn main() {
         let lib = out.join(format!("iotassure_shim-{name}.so"));
         let _ = std::fs::remove_file(&lib);
         let result = match (&clang, &lld) {
-            (Some(c), Some(_)) => build(c, src, &lib, flags),
+            (Some(c), Some(_)) => build(c, &srcs, &lib, flags),
             _ => Err("clang/lld missing".to_string()),
         };
         if let Err(why) = result {

@@ -545,7 +545,7 @@ cd /
     );
     // A 64 MiB guest stack: LinuxThreads puts thread stacks in 2 MiB slots below the main
     // thread's, and with QEMU's default 8 MiB the slots run into the libraries QEMU maps just
-    // under the stack (see shim/iotassure_shim.c). QEMU passes the variable on to the programs
+    // under the stack (see shim/qemu.c). QEMU passes the variable on to the programs
     // a firmware program starts.
     let preload = if standin.library.is_some() {
         format!(

@@ -1,4 +1,4 @@
-//! The stand-in for what a router's kernel and flash give its programs: `shim/iotassure_shim.c`,
+//! The stand-in for what a router's kernel and flash give its programs: `shim/` (C),
 //! built for each CPU by build.rs and preloaded (LD_PRELOAD) into every firmware process.
 //!
 //! - NVRAM: `nvram_get` and its kin answered from one file per key under the sandbox's
