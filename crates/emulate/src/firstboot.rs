@@ -2,8 +2,8 @@
 //! code writes them, so services that read them (login reads /etc/passwd) behave as on the
 //! device. Only what the image itself states is used: the default table it ships
 //! (`etc/defaults.bin`, DD-WRT's format) and the format string its init code fills in. This is
-//! the part of an NVRAM stand-in that needs no code running in the emulator; a library that
-//! answers `nvram_get` for programs that link libnvram is not built (see docs/emulation.md).
+//! the part of the NVRAM stand-in that needs no code running in the emulator; programs that
+//! call `nvram_get` are answered by the preloaded library ([`crate::standin`]).
 
 use iotassure_core::tree::{EntryKind, RootfsView};
 
@@ -40,14 +40,7 @@ fn absolute(link: &str, target: &str) -> String {
 }
 
 fn nvram_defaults(view: &RootfsView<'_>) -> Vec<(String, String)> {
-    let Ok((_, data)) = view.read("/etc/defaults.bin", 4 << 20) else {
-        return Vec::new();
-    };
-    iotassure_inspect::nvram::parse_ddwrt_bin(&data)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v, _)| (k, v))
-        .collect()
+    crate::standin::defaults(view).0
 }
 
 /// The first NUL-terminated string starting with `prefix` in an ELF file of the image.

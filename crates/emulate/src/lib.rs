@@ -13,6 +13,7 @@ pub mod firstboot;
 pub mod launch;
 pub mod rootcopy;
 pub mod sandbox;
+pub mod standin;
 pub mod update_probe;
 
 use std::path::Path;
@@ -68,6 +69,8 @@ pub struct ServiceResult {
     pub up_after: Option<f64>,
     /// Why it did not come up (exit status, last output, a likely cause).
     pub why: Option<String>,
+    /// What the stand-in answered for it in place of the device (missing NVRAM keys, ...).
+    pub stand_in: Option<standin::ProgramEvents>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,6 +83,8 @@ pub struct Emulation {
     pub skipped: Vec<String>,
     /// First-boot files written from the image's NVRAM defaults (path: why).
     pub seeded: Vec<String>,
+    /// The NVRAM and hardware stand-in preloaded into the firmware's programs.
+    pub stand_in: standin::StandInReport,
     /// Ports open in the sandbox after settling.
     pub tcp_open: Vec<u16>,
     pub udp_bound: Vec<u16>,
@@ -123,7 +128,7 @@ fn pick_root<'a>(tree: &'a Tree) -> Option<RootfsView<'a>> {
 fn cause(output: &str) -> Option<&'static str> {
     let o = output.to_ascii_lowercase();
     if o.contains("nvram") {
-        Some("missing NVRAM (the device's configuration store; no stand-in yet)")
+        Some("missing NVRAM (the device's configuration store; see stand_in for the keys it read)")
     } else if o.contains("/dev/") && (o.contains("no such") || o.contains("can't open")) {
         Some("a missing device node")
     } else if o.contains("exec format error") {
@@ -154,6 +159,7 @@ pub fn run(
         services: Vec::new(),
         skipped: Vec::new(),
         seeded: Vec::new(),
+        stand_in: standin::StandInReport::default(),
         tcp_open: Vec::new(),
         udp_bound: Vec::new(),
         limits: opts.limits,
@@ -254,7 +260,12 @@ fn run_in(
         .iter()
         .map(|s| format!("{}: {}", s.path, s.why))
         .collect();
-    let mut sb = Sandbox::start(&root, &dir.join("state"), arch, jobs, &seeds, opts.limits)
+    let state = dir.join("state");
+    let stand_in = standin::prepare(&view, arch, &state, &mut e.stand_in);
+    if let Some(note) = &e.stand_in.note {
+        e.skipped.push(note.clone());
+    }
+    let mut sb = Sandbox::start_with(&root, &state, arch, jobs, &seeds, opts.limits, stand_in)
         .map_err(|x| x.to_string())?;
     let settle_start = Instant::now();
     let mut up_at: Vec<Option<f64>> = vec![None; launches.len()];
@@ -272,10 +283,9 @@ fn run_in(
                 up_at[i] = Some(sb.started.elapsed().as_secs_f64());
             }
         }
-        let decided = launches
-            .iter()
-            .enumerate()
-            .all(|(i, _)| up_at[i].is_some() || sb.job(i).exit.is_some_and(|c| c != 0));
+        let decided = launches.iter().enumerate().all(|(i, _)| {
+            up_at[i].is_some() || job_of[i].is_some_and(|j| sb.job(j).exit.is_some_and(|c| c != 0))
+        });
         if decided
             || settle_start.elapsed() >= opts.settle
             || sb.remaining() < Duration::from_secs(5)
@@ -338,6 +348,7 @@ fn run_in(
             up,
             up_after: up_at[i],
             why,
+            stand_in: None,
         });
     }
     if opts.probe && !e.tcp_open.is_empty() {
@@ -377,6 +388,16 @@ fn run_in(
             Err(x) => e.skipped.push(format!("probes: {x}")),
         }
         e.probe_seconds = probe_start.elapsed().as_secs_f64();
+    }
+    // After the probes: what the services read while answering them counts too.
+    standin::collect(&state, &mut e.stand_in);
+    for s in &mut e.services {
+        s.stand_in = e
+            .stand_in
+            .programs
+            .iter()
+            .find(|p| p.program == s.program)
+            .cloned();
     }
     sb.stop();
     Ok(())

@@ -21,6 +21,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,6 +58,15 @@ impl Default for Limits {
             tmpfs: 32 << 20,
         }
     }
+}
+
+/// What the sandbox puts in place of the device's kernel and flash ([`crate::standin`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandIn<'a> {
+    /// The library preloaded into every job (written to the copy's root).
+    pub library: Option<&'a [u8]>,
+    /// Copy `state/nvram` (the key files the caller wrote) to the sandbox's /tmp/.nvram.
+    pub nvram: bool,
 }
 
 /// One program to start in the chroot: `prep` commands run first, in order, then `argv`.
@@ -142,6 +152,19 @@ impl Sandbox {
         seeds: &[crate::firstboot::Seed],
         limits: Limits,
     ) -> Result<Sandbox, SandboxError> {
+        Self::start_with(root, state, arch, jobs, seeds, limits, StandIn::default())
+    }
+
+    /// [`Sandbox::start`], with the stand-in library and NVRAM store in place.
+    pub fn start_with(
+        root: &Path,
+        state: &Path,
+        arch: Arch,
+        jobs: Vec<Job>,
+        seeds: &[crate::firstboot::Seed],
+        limits: Limits,
+        standin: StandIn<'_>,
+    ) -> Result<Sandbox, SandboxError> {
         if !rustix::process::geteuid().is_root() {
             return Err(SandboxError::NotRoot);
         }
@@ -197,6 +220,21 @@ impl Sandbox {
                 "busybox-static",
             ));
         }
+        if let Some(lib) = standin.library {
+            // create_new: never through a link or over a file the image put there.
+            let p = root.join(crate::standin::PRELOAD_PATH.trim_start_matches('/'));
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o755)
+                .open(&p)
+                .map_err(io(format!(
+                    "placing the stand-in library at {}",
+                    p.display()
+                )))?;
+            std::io::Write::write_all(&mut f, lib)
+                .map_err(io(format!("writing {}", p.display())))?;
+        }
         let script = supervisor(
             root,
             state,
@@ -205,6 +243,7 @@ impl Sandbox {
             &seeded,
             &busybox,
             &limits,
+            standin,
         )?;
         let sp = state.join("supervisor.sh");
         fs::write(&sp, script).map_err(io(format!("writing {}", sp.display())))?;
@@ -413,6 +452,8 @@ fn tail(s: &str, n: usize) -> String {
     s[start..].trim().to_string()
 }
 
+// One call site; the arguments are the run's parts, not options to bundle.
+#[allow(clippy::too_many_arguments)]
 fn supervisor(
     root: &Path,
     state: &Path,
@@ -421,6 +462,7 @@ fn supervisor(
     seeds: &[(String, String)],
     busybox: &Path,
     l: &Limits,
+    standin: StandIn<'_>,
 ) -> Result<String, SandboxError> {
     let r = quote(&root.to_string_lossy())?;
     let st = quote(&state.to_string_lossy())?;
@@ -474,6 +516,14 @@ fi"#,
             quote(rel)?
         );
     }
+    if standin.nvram {
+        // The store lives in the sandbox's /tmp, so firmware writes stay in its tmpfs.
+        let _ = writeln!(
+            s,
+            "cp -R \"$S\"/{nv} \"$R/tmp/.nvram\" || fail 'nvram store'",
+            nv = crate::standin::NVRAM_DIR
+        );
+    }
     // The copy becomes this namespace's root and the host's filesystem is detached (by the
     // host's static busybox, which needs no library from the old root): a
     // process that leaves its chroot or reads /proc/1/root finds only the copy. From here on
@@ -493,8 +543,20 @@ cd /
         l.nproc,
         l.cpu_secs
     );
+    // A 64 MiB guest stack: LinuxThreads puts thread stacks in 2 MiB slots below the main
+    // thread's, and with QEMU's default 8 MiB the slots run into the libraries QEMU maps just
+    // under the stack (see shim/qemu.c). QEMU passes the variable on to the programs
+    // a firmware program starts.
+    let preload = if standin.library.is_some() {
+        format!(
+            "export LD_PRELOAD={} QEMU_STACK_SIZE=67108864; ",
+            quote(crate::standin::PRELOAD_PATH)?
+        )
+    } else {
+        String::new()
+    };
     for (i, j) in jobs.iter().enumerate() {
-        let mut body = String::new();
+        let mut body = preload.clone();
         for p in &j.prep {
             let _ = write!(body, "{}; ", quote_all(p)?);
         }

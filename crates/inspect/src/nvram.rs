@@ -70,11 +70,66 @@ fn looks_like_nvram_text(path: &str) -> bool {
         && !base.ends_with(".html")
 }
 
+/// Which kind of default table a path may hold, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// DD-WRT's binary `defaults.bin` (or `*nvram.bin`).
+    Binary,
+    /// A text `key=value` table (`nvram.ini`, `default_nvram`, ...).
+    Text,
+}
+
+pub fn table_kind(path: &str) -> Option<TableKind> {
+    let base = path.rsplit('/').next().unwrap_or("");
+    if base == "defaults.bin" || base.ends_with("nvram.bin") {
+        Some(TableKind::Binary)
+    } else if looks_like_nvram_text(path) {
+        Some(TableKind::Text)
+    } else {
+        None
+    }
+}
+
+/// A text `key=value` table: (key, value, line). None when the file is not text, or reads
+/// as a script with a few assignments rather than a table.
+pub fn parse_text_table(data: &[u8]) -> Option<Vec<(String, String, u32)>> {
+    if data.len() >= 1 << 20 || !crate::text::is_text(data) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(data);
+    let vars: Vec<(String, String, u32)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let (k, v) = l.trim().split_once('=')?;
+            let ok = !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.:".contains(&b));
+            ok.then(|| (k.to_string(), v.trim_matches('"').to_string(), i as u32 + 1))
+        })
+        .collect();
+    (vars.len() >= 10 && vars.len() * 2 >= text.lines().count()).then_some(vars)
+}
+
+/// The (key, value) pairs of a default table at `path`, binary or text.
+pub fn parse_table(path: &str, data: &[u8]) -> Option<Vec<(String, String)>> {
+    let binary = table_kind(path) == Some(TableKind::Binary);
+    if binary {
+        if let Some(v) = parse_ddwrt_bin(data) {
+            return Some(v.into_iter().map(|(k, v, _)| (k, v)).collect());
+        }
+    }
+    if looks_like_nvram_text(path) {
+        return parse_text_table(data).map(|v| v.into_iter().map(|(k, v, _)| (k, v)).collect());
+    }
+    None
+}
+
 /// Every nvram default of a root filesystem.
 pub fn defaults(root: &Root<'_>) -> Vec<Var> {
     let mut out = Vec::new();
     for f in &root.files {
-        if f.base() == "defaults.bin" || f.base().ends_with("nvram.bin") {
+        if table_kind(&f.path) == Some(TableKind::Binary) {
             if let Some(vars) = parse_ddwrt_bin(&f.data) {
                 out.extend(vars.into_iter().map(|(key, value, off)| Var {
                     key,
@@ -86,28 +141,15 @@ pub fn defaults(root: &Root<'_>) -> Vec<Var> {
                 continue;
             }
         }
-        if looks_like_nvram_text(&f.path) && f.is_text() && f.data.len() < 1 << 20 {
-            let text = String::from_utf8_lossy(&f.data);
-            let vars: Vec<Var> = text
-                .lines()
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    let (k, v) = l.trim().split_once('=')?;
-                    let ok = !k.is_empty()
-                        && k.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"_.:".contains(&b));
-                    ok.then(|| Var {
-                        key: k.to_string(),
-                        value: v.trim_matches('"').to_string(),
-                        path: f.path.clone(),
-                        line: Some(i as u32 + 1),
-                        offset: None,
-                    })
-                })
-                .collect();
-            // A table, not a script with a few assignments.
-            if vars.len() >= 10 && vars.len() * 2 >= text.lines().count() {
-                out.extend(vars);
+        if looks_like_nvram_text(&f.path) {
+            if let Some(vars) = parse_text_table(&f.data) {
+                out.extend(vars.into_iter().map(|(key, value, line)| Var {
+                    key,
+                    value,
+                    path: f.path.clone(),
+                    line: Some(line),
+                    offset: None,
+                }));
             }
         }
     }
