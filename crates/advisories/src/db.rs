@@ -200,12 +200,23 @@ pub struct Eol {
 }
 
 /// One advisory that applies, with the fixed version of the range that matched.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Hit<'a> {
     pub advisory: &'a Advisory,
     /// First fixed version on the matching range (`None`: not fixed, or only `last_affected`).
     pub fixed: Option<&'a str>,
     pub last_affected: Option<&'a str>,
+    /// Why the version alone does not decide this hit (it is INCONCLUSIVE, not a FAIL).
+    pub condition: Option<String>,
+}
+
+impl Hit<'_> {
+    /// This hit's own condition, else the advisory's (a build option).
+    pub fn condition(&self) -> Option<&str> {
+        self.condition
+            .as_deref()
+            .or(self.advisory.condition.as_deref())
+    }
 }
 
 /// What the database knows about one component version.
@@ -619,11 +630,32 @@ impl Db {
                     advisory: &e.advisory,
                     fixed: raw.fixed.as_deref(),
                     last_affected: raw.last_affected.as_deref(),
+                    condition: None,
+                });
+            } else if let Some((ri, start)) = e
+                .ranges
+                .iter()
+                .enumerate()
+                .find_map(|(ri, r)| r.pre_release_of_start(&v).map(|s| (ri, s)))
+            {
+                let raw = &e.advisory.affected[ri];
+                m.advisories.push(Hit {
+                    advisory: &e.advisory,
+                    fixed: raw.fixed.as_deref(),
+                    last_affected: raw.last_affected.as_deref(),
+                    condition: Some(pre_release_condition(&v, start)),
                 });
             }
         }
         m
     }
+}
+
+/// Shared with the feed matcher, so both layers say it alike.
+pub fn pre_release_condition(v: &Version, start: &Version) -> String {
+    format!(
+        "{v} is a pre-release of {start}, the first affected release: the version does not show whether it already carries the flawed code"
+    )
 }
 
 fn eol_of(c: &ComponentInfo, r: &ParsedEol, v: &Version, today: time::Date) -> Option<Eol> {

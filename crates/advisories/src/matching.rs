@@ -234,7 +234,11 @@ impl Matcher<'_> {
             }
         };
         let purl_order = purl.is_some();
-        let mut by_id: BTreeMap<String, Vec<(Via, Candidate, String)>> = BTreeMap::new();
+        // The fourth part: why the version alone does not decide (a pre-release of the first
+        // affected release).
+        #[allow(clippy::type_complexity)]
+        let mut by_id: BTreeMap<String, Vec<(Via, Candidate, String, Option<String>)>> =
+            BTreeMap::new();
         // Ids for which NVD's analysed CPE ranges name this component: NVD splits a fix across
         // stable branches (5.15.149, 6.1.76, …) where a CNA often gives one coarse range.
         let mut nvd_named: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -248,8 +252,17 @@ impl Matcher<'_> {
                 Ok(true) => by_id
                     .entry(canonical_id(&cand))
                     .or_default()
-                    .push((via, cand, why)),
-                Ok(false) => {}
+                    .push((via, cand, why, None)),
+                Ok(false) => {
+                    if let Some(c) = pre_release_at_start(&cand.bounds, &parsed, scheme) {
+                        by_id.entry(canonical_id(&cand)).or_default().push((
+                            via,
+                            cand,
+                            why,
+                            Some(c),
+                        ));
+                    }
+                }
                 Err(e) => out.set_aside.push(SetAside {
                     id: cand.id.clone(),
                     component: name.clone(),
@@ -260,7 +273,13 @@ impl Matcher<'_> {
         }
         for (id, mut list) in by_id {
             // NVD's configurations are the most precise statement of ranges, then the CNA's.
-            list.sort_by_key(|(via, c, _)| (c.source != FeedSource::Nvd, *via == Via::Named));
+            list.sort_by_key(|(via, c, _, pre)| {
+                (
+                    pre.is_some(),
+                    c.source != FeedSource::Nvd,
+                    *via == Via::Named,
+                )
+            });
             if nvd_named.contains(&id) && list[0].1.source != FeedSource::Nvd {
                 out.set_aside.push(SetAside {
                     id: id.clone(),
@@ -274,7 +293,8 @@ impl Matcher<'_> {
                 });
                 continue;
             }
-            let (via, first, why) = list[0].clone();
+            let (via, first, why, pre) = list[0].clone();
+            let pre_start = pre.is_some();
             let mut curated_note = String::new();
             if let Some(curated) = self.curated(&name, &id) {
                 let silent = (first.source == FeedSource::Nvd)
@@ -310,12 +330,12 @@ impl Matcher<'_> {
             }
             let mut also: Vec<FeedSource> = list
                 .iter()
-                .map(|(_, c, _)| c.source)
+                .map(|(_, c, _, _)| c.source)
                 .filter(|s| *s != first.source)
                 .collect();
             also.sort();
             also.dedup();
-            let mut condition = None;
+            let mut condition = pre;
             if name == "linux" {
                 if let Some((word, option)) = subsystem_of(&first.summary) {
                     match self.kernel_config.map(|k| k.built(option)) {
@@ -349,10 +369,15 @@ impl Matcher<'_> {
                 version: version.clone(),
                 via,
                 why: format!(
-                    "{} {} ({}): {why}; {version} is within {}{curated_note}",
+                    "{} {} ({}): {why}; {version} is {} {}{curated_note}",
                     first.source.as_str(),
                     first.id,
                     first.place,
+                    if pre_start {
+                        "at the start of"
+                    } else {
+                        "within"
+                    },
                     first.bounds.describe()
                 ),
                 bounds: first.bounds.clone(),
@@ -494,6 +519,22 @@ fn subsystem_of(summary: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// When `v` is a pre-release of the first release `b` includes (ppp `2.4.2b3` against
+/// `>= 2.4.2`) and the range's end holds for it: the reason it is undecided, else `None`.
+fn pre_release_at_start(b: &Bounds, v: &Version, scheme: Scheme) -> Option<String> {
+    let start = Version::parse(b.start.as_deref()?, scheme).ok()?;
+    if !b.start_incl || !v.is_pre_release_of(&start) {
+        return None;
+    }
+    let open_start = Bounds {
+        start: None,
+        ..b.clone()
+    };
+    contains(&open_start, v, scheme, false)
+        .ok()?
+        .then(|| crate::db::pre_release_condition(v, &start))
+}
+
 /// Whether `v` lies within `b`. With `package_order`, versions compare as distribution packages
 /// (the revision counts); otherwise upstream releases are compared.
 fn contains(b: &Bounds, v: &Version, scheme: Scheme, package_order: bool) -> Result<bool, String> {
@@ -547,4 +588,52 @@ fn describe_ranges(ranges: &[crate::model::Range]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds(start: &str, end: &str, end_incl: bool) -> Bounds {
+        Bounds {
+            start: Some(start.into()),
+            start_incl: true,
+            end: Some(end.into()),
+            end_incl,
+            ..Bounds::default()
+        }
+    }
+
+    fn v(s: &str) -> Version {
+        Version::parse(s, Scheme::Dotted).unwrap()
+    }
+
+    #[test]
+    fn a_pre_release_of_the_range_start_is_undecided_not_outside() {
+        // CVE-2020-8597 as NVD states it: >= 2.4.2, <= 2.4.8.
+        let b = bounds("2.4.2", "2.4.8", true);
+        let why = pre_release_at_start(&b, &v("2.4.2b3"), Scheme::Dotted);
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.contains("pre-release of 2.4.2")),
+            "{why:?}"
+        );
+        assert_eq!(
+            contains(&b, &v("2.4.2b3"), Scheme::Dotted, false),
+            Ok(false)
+        );
+        // Not a pre-release of the start: outside, and no reason to doubt it.
+        assert!(pre_release_at_start(&b, &v("2.4.1"), Scheme::Dotted).is_none());
+        assert!(pre_release_at_start(&b, &v("2.4.1b2"), Scheme::Dotted).is_none());
+        // An exclusive start (`> 2.4.2`) leaves 2.4.2's betas out for certain.
+        let excl = Bounds {
+            start_incl: false,
+            ..b.clone()
+        };
+        assert!(pre_release_at_start(&excl, &v("2.4.2b3"), Scheme::Dotted).is_none());
+        // The end must still hold (a range that ends before its own start's beta is impossible
+        // in data, but the rule must not invent a hit past the end).
+        let closed = bounds("2.4.2", "2.4.1", true);
+        assert!(pre_release_at_start(&closed, &v("2.4.2b3"), Scheme::Dotted).is_none());
+    }
 }

@@ -255,6 +255,13 @@ impl Range {
 }
 
 impl ParsedRange {
+    /// The range's first affected release when `v` is a pre-release of it: `v` precedes the
+    /// range, but a beta of the release that brought a flaw often already has the flawed code,
+    /// so the version alone cannot decide.
+    pub fn pre_release_of_start(&self, v: &Version) -> Option<&Version> {
+        self.introduced.as_ref().filter(|i| v.is_pre_release_of(i))
+    }
+
     pub fn contains(&self, v: &Version) -> bool {
         if self.introduced.as_ref().is_some_and(|i| v < i) {
             return false;

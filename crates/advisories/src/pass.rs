@@ -262,12 +262,11 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
             .collect();
         // A match that depends on a build option the evidence cannot decide is INCONCLUSIVE
         // with that reason, apart from the matches that stand on the version alone.
-        let (conditional, hits): (Vec<&Hit<'_>>, Vec<&Hit<'_>>) = all
-            .into_iter()
-            .partition(|h| h.advisory.condition.is_some());
+        let (conditional, hits): (Vec<&Hit<'_>>, Vec<&Hit<'_>>) =
+            all.into_iter().partition(|h| h.condition().is_some());
         if !conditional.is_empty() {
             let mut lines = vec![format!(
-                "{} ({}) is within the affected range of these advisories, but each applies only to some builds:",
+                "{} ({}) is at or within the affected range of these advisories, but the version alone does not decide them:",
                 g.label(),
                 g.methods.join(", ")
             )];
@@ -275,13 +274,13 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
                 lines.push(format!(
                     "- {}: {} ({}) {}",
                     h.advisory.label(),
-                    h.advisory.condition.as_deref().unwrap_or(""),
+                    h.condition().unwrap_or(""),
                     h.advisory.summary,
                     h.advisory.source
                 ));
             }
             lines.push(
-                "INCONCLUSIVE rather than FAIL: give the kernel's build configuration to decide."
+                "INCONCLUSIVE rather than FAIL: the version alone does not decide these (a kernel's build configuration decides a build option; the build's source or the maker decides a pre-release)."
                     .into(),
             );
             obs.findings.push(
@@ -292,7 +291,7 @@ fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &
                     Severity::Info,
                     g.source(),
                     format!(
-                        "{}: {} known vulnerabilit{} that depend on build options",
+                        "{}: {} known vulnerabilit{} the version alone does not decide",
                         g.label(),
                         conditional.len(),
                         if conditional.len() == 1 { "y" } else { "ies" }

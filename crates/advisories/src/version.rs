@@ -6,6 +6,8 @@
 //! - letters right after a number are later releases (OpenSSL `1.0.2n` > `1.0.2`, thttpd `2.25b`,
 //!   OpenSSH `7.4p1`), except the pre-release words `alpha`, `beta`, `pre`, `rc`, `dev`, `test`,
 //!   `snapshot` (and anything after `~`), which come before the release (`2.73rc4` < `2.73`);
+//! - a lone `a` or `b` between numbers is an alpha or beta (ppp `2.4.2b3` < `2.4.2`), as in
+//!   PEP 440 and GNU numbering; a lone letter at the end stays a later release (`2.25b`);
 //! - a missing part counts as zero (`1.0` == `1.0.0`, BusyBox `1.00` == `1.0`);
 //! - numbers compare as numbers (dnsmasq `2.72` > `2.8`, dropbear `2014.65` < `2016.74`).
 //!
@@ -141,6 +143,25 @@ impl Version {
         })
     }
 
+    /// True when `self` is a pre-release of `release` (`2.4.2b3` and `2.4.2rc1` of `2.4.2`).
+    /// Such a build precedes the release, yet often already carries its code.
+    pub fn is_pre_release_of(&self, release: &Version) -> bool {
+        let pre = |t: &Tok| matches!(t, Tok::Pre(_));
+        let Some(k) = self.toks.iter().position(pre) else {
+            return false;
+        };
+        if release.toks.iter().any(pre) {
+            return false;
+        }
+        let head = Version {
+            raw: String::new(),
+            upstream: String::new(),
+            revision: None,
+            toks: self.toks[..k].to_vec(),
+        };
+        head == *release
+    }
+
     /// True when `self` lies on `branch` (`1.0.2n` on `1.0.2`, not `1.0.20`; `3.18.77` on `3.18`).
     pub fn on_branch(&self, branch: &Branch) -> bool {
         let n = branch.0.len();
@@ -207,7 +228,12 @@ fn tokens(s: &str) -> Vec<Tok> {
                 .iter()
                 .take_while(|c| c.is_ascii_alphabetic())
                 .count();
-            let w = s[i..j].to_ascii_lowercase();
+            let mut w = s[i..j].to_ascii_lowercase();
+            let between_numbers = matches!(out.last(), Some(Tok::Num(_)))
+                && b.get(j).is_some_and(|c| c.is_ascii_digit());
+            if between_numbers && (w == "a" || w == "b") {
+                w = if w == "a" { "alpha" } else { "beta" }.to_string();
+            }
             if tilde || PRE_WORDS.contains(&w.as_str()) {
                 out.push(Tok::Pre(w));
             } else {
@@ -340,5 +366,21 @@ mod tests {
         assert!(v("2.7.18").on_branch(&br("2")));
         assert_eq!(br("5.4").cmp_version(&v("4.19.1")), Ordering::Greater);
         assert_eq!(br("5.4").cmp_version(&v("5.10.1")), Ordering::Less);
+    }
+
+    #[test]
+    fn a_lone_a_or_b_between_numbers_is_a_pre_release() {
+        assert!(v("2.4.2b3") < v("2.4.2"));
+        assert!(v("2.4.2b3") > v("2.4.1"));
+        assert!(v("2.4.2a1") < v("2.4.2b1"));
+        assert!(v("2.4.9b1") < v("2.4.9"));
+        assert!(v("2.4.2b3").is_pre_release_of(&v("2.4.2")));
+        assert!(v("2.73rc4").is_pre_release_of(&v("2.73.0")));
+        assert!(!v("2.4.2b3").is_pre_release_of(&v("2.4.3")));
+        assert!(!v("2.4.2").is_pre_release_of(&v("2.4.2")));
+        // A letter at the end, or any other letter, is still a later release.
+        assert!(v("2.25b") > v("2.25"));
+        assert!(v("1.0.2n") > v("1.0.2"));
+        assert!(v("7.4p1") > v("7.4"));
     }
 }

@@ -73,9 +73,9 @@ pub fn cyclonedx_vex(db: &Db, components: &[Component], opts: &Options) -> Value
                     }
                     x
                 }
-                _ if a.condition.is_some() => json!({
+                _ if h.condition().is_some() => json!({
                     "state": "in_triage",
-                    "detail": a.condition.clone().unwrap_or_default(),
+                    "detail": h.condition().unwrap_or_default(),
                 }),
                 _ => {
                     let fix = h

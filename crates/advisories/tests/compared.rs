@@ -226,3 +226,42 @@ fn libupnp_under_its_other_nvd_name_is_still_libupnp() {
     .unwrap();
     assert!(r.hits.iter().all(|h| h.id != "CVE-2012-5959"));
 }
+
+/// ppp numbers its betas `2.4.2b3`: a beta of 2.4.2, before it. NVD says CVE-2020-8597 starts
+/// at 2.4.2 (the release that brought EAP); DIR-300's pppd 2.4.2b3 already has `eap.c`, but the
+/// version cannot show that, so both layers say INCONCLUSIVE with the reason instead of either a
+/// FAIL (it is before the range) or silence (the beta may carry the code). A beta of the fixed
+/// release is still affected.
+#[test]
+fn a_beta_of_the_first_affected_release_is_undecided_and_a_beta_of_the_fix_is_affected() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let db = Db::builtin();
+    let conditions = |version: &str| -> Vec<Option<String>> {
+        db.lookup("pppd", version)
+            .map(|m| {
+                m.advisories
+                    .iter()
+                    .filter(|h| h.advisory.id == "CVE-2020-8597")
+                    .map(|h| h.condition().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let beta = conditions("2.4.2b3");
+    assert_eq!(beta.len(), 1, "{beta:?}");
+    assert!(
+        beta[0]
+            .as_deref()
+            .is_some_and(|c| c.contains("pre-release of 2.4.2")),
+        "{beta:?}"
+    );
+    assert_eq!(conditions("2.4.2"), vec![None]);
+    assert_eq!(conditions("2.4.9b1"), vec![None]);
+    assert!(conditions("2.4.1").is_empty());
+    assert!(conditions("2.4.9").is_empty());
+    // The feed's NVD range (>= 2.4.2, <= 2.4.8) is read the same way: the curated entry decides,
+    // and the NVD record is listed as set aside, never reported as a second, unconditional hit.
+    assert!(reported(&s, &db, "pppd", "2.4.2b3").contains(&"CVE-2020-8597".to_string()));
+    assert!(!reported(&s, &db, "pppd", "2.4.1").contains(&"CVE-2020-8597".to_string()));
+}
