@@ -32,6 +32,9 @@ pub struct Options {
     /// The assessed product's identifier (purl or name), which VEX statements naming a product
     /// must match.
     pub product: Option<String>,
+    /// The firmware kernel's build configuration, when known: a curated Linux advisory in an
+    /// optional subsystem is judged against it as the feed matcher judges a record.
+    pub kernel_config: Option<crate::KernelConfig>,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             notes: Vec::new(),
             vex: None,
             product: None,
+            kernel_config: None,
         }
     }
 }
@@ -150,10 +154,49 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
         if let Some(vex) = &opts.vex {
             apply_vex(vex, opts.product.as_deref(), db, g, &mut m, &mut obs);
         }
+        if info.name == "linux" {
+            kernel_subsystems(opts.kernel_config.as_ref(), g, &mut m, &mut stats);
+        }
         judge(db, g, &m, &mut obs, &mut stats);
     }
     record_runs(db, &groups, &stats, opts, &mut obs);
     obs
+}
+
+/// The feed matcher's subsystem rule, for the curated layer too, so one CVE gets one answer
+/// whichever layer matched it: a flaw in a subsystem the kernel config does not build does not
+/// apply (it is listed as set aside), and without the config it is INCONCLUSIVE with the reason.
+fn kernel_subsystems(
+    config: Option<&crate::KernelConfig>,
+    g: &Group<'_>,
+    m: &mut Match<'_>,
+    stats: &mut Stats,
+) {
+    m.advisories.retain_mut(|h| {
+        if h.condition().is_some() {
+            return true;
+        }
+        let Some((word, option)) = crate::matching::subsystem_of(&h.advisory.summary) else {
+            return true;
+        };
+        match config.map(|k| k.built(option)) {
+            Some(Some(true)) => true,
+            Some(_) => {
+                stats.not_built.push(format!(
+                    "{} on {}: affects the {word} subsystem ({option}), which this kernel's config does not build",
+                    h.advisory.id,
+                    g.label()
+                ));
+                false
+            }
+            None => {
+                h.condition = Some(format!(
+                    "applies only to a kernel built with {option} (the {word} subsystem); the kernel config is not known"
+                ));
+                true
+            }
+        }
+    });
 }
 
 #[derive(Default)]
@@ -165,6 +208,7 @@ struct Stats {
     vulnerable: usize,
     eol: usize,
     unparsed: usize,
+    not_built: Vec<String>,
 }
 
 fn judge(db: &Db, g: &Group<'_>, m: &Match<'_>, obs: &mut Observations, stats: &mut Stats) {
@@ -588,6 +632,9 @@ fn record_runs(
             "\nNot in the component table (not matched): {}.",
             stats.unknown.join(", ")
         ));
+    }
+    for n in &stats.not_built {
+        detail.push_str(&format!("\nSet aside: {n}."));
     }
     for n in &opts.notes {
         detail.push_str(&format!("\n{n}"));

@@ -49,6 +49,8 @@ fn assess(
         comps,
         &Options {
             notes,
+            // As `assess --kernel-config` gives it: to the matcher and to the pass.
+            kernel_config: k.cloned(),
             ..Options::default()
         },
     )

@@ -170,7 +170,11 @@ fn device_only_components_are_judged_alike_with_notes() {
         &opts(),
     );
     let f = by(&obs.findings, "5.3-8-advisories", "linux 3.18.9");
-    assert_eq!(f[0].outcome, Outcome::Fail);
+    // (Beside it, an INCONCLUSIVE for the flaws in optional subsystems: no kernel config here.)
+    assert!(
+        f.iter().any(|x| x.outcome == Outcome::Fail && !x.heuristic),
+        "{f:#?}"
+    );
     // A Debian package version is.
     let obs = assess_with(
         &db,
@@ -321,4 +325,51 @@ fn update_role_components_reach_5_3_7_and_feeds_count() {
         .as_deref()
         .unwrap()
         .contains("u.json: 1 records"));
+}
+
+/// One CVE gets one answer whichever layer matched it: BlueBorne (Bluetooth) is a curated entry
+/// on the 3.18 branch, and the feed matcher's subsystem rule applies to it too.
+#[test]
+fn a_curated_kernel_flaw_in_an_optional_subsystem_follows_the_kernel_config() {
+    let db = Db::builtin();
+    let d = |x: &Finding| x.detail.clone().unwrap_or_default();
+    let comps = [fw(
+        "linux",
+        "3.18.9",
+        "/boot/vmlinux",
+        "Linux version 3.18.9 (builder@host)",
+    )];
+    let run = |config: Option<&str>| {
+        let o = Options {
+            kernel_config: config.map(iotassure_advisories::KernelConfig::parse),
+            ..opts()
+        };
+        assess_with(&db, &comps, &o).findings
+    };
+    let naming = |f: &[Finding], outcome: Outcome| {
+        f.iter()
+            .filter(|x| x.outcome == outcome && d(x).contains("CVE-2017-1000251"))
+            .count()
+    };
+    // No config: INCONCLUSIVE with the option named, never a FAIL.
+    let f = run(None);
+    assert_eq!(naming(&f, Outcome::Fail), 0);
+    assert!(f.iter().any(|x| x.outcome == Outcome::Inconclusive
+        && d(x).contains("CVE-2017-1000251")
+        && d(x).contains("CONFIG_BT")));
+    // Bluetooth built: a FAIL.
+    let f = run(Some("CONFIG_BT=m\n"));
+    assert!(naming(&f, Outcome::Fail) > 0);
+    assert_eq!(naming(&f, Outcome::Inconclusive), 0);
+    // Not built: not reported, only listed as set aside, with the reason.
+    let f = run(Some("# CONFIG_BT is not set\n"));
+    assert_eq!(naming(&f, Outcome::Fail), 0);
+    assert_eq!(naming(&f, Outcome::Inconclusive), 0);
+    assert!(f
+        .iter()
+        .any(|x| d(x).contains("Set aside: CVE-2017-1000251") && d(x).contains("does not build")));
+    // Other 3.18.9 flaws (Dirty COW, in the core) stay FAILs whatever the config says.
+    assert!(f
+        .iter()
+        .any(|x| x.outcome == Outcome::Fail && d(x).contains("CVE-2016-5195")));
 }

@@ -168,6 +168,7 @@ pub fn judge(a: &Advisories, obs: &mut Observations, default_source: Source) -> 
         notes,
         vex: a.vex.clone(),
         product: a.product.clone(),
+        kernel_config: a.kernel.clone(),
         ..Options::default()
     };
     let db = owned.as_ref().unwrap_or(&a.db);
