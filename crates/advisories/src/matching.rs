@@ -508,7 +508,7 @@ fn named_pairs(vendor: &str, product: &str, title: Option<&str>) -> Vec<(String,
 }
 
 /// The optional kernel subsystem a Linux CVE's description names, and the option that builds it.
-pub(crate) fn subsystem_of(summary: &str) -> Option<(&'static str, &'static str)> {
+pub fn subsystem_of(summary: &str) -> Option<(&'static str, &'static str)> {
     let s = summary.to_ascii_lowercase();
     KERNEL_SUBSYSTEMS.iter().copied().find(|(w, _)| {
         s.match_indices(w).any(|(i, _)| {

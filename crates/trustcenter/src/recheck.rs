@@ -366,6 +366,14 @@ pub async fn run_in(st: &AppState, tx: &mut Tx, actor: &str) -> ApiResult<Run> {
             if vex.contains(&key) {
                 continue;
             }
+            // As for the feed's records above: a hit the version alone does not decide (a
+            // pre-release of the first affected release, a kernel subsystem the stored evidence
+            // cannot show is built) is INCONCLUSIVE in the report and no ground to suspend.
+            let subsystem = m.component.name == "linux"
+                && iotassure_advisories::matching::subsystem_of(&h.advisory.summary).is_some();
+            if h.condition().is_some() || subsystem {
+                continue;
+            }
             current.insert(
                 key,
                 Found {

@@ -32,12 +32,26 @@ fn start(advisories_db: Option<&Path>) -> Tc {
 /// Submits and certifies the smart-plug example (BusyBox 1.36.1 from its banner); the
 /// certificate id and the lab's token.
 fn certify(tc: &Tc) -> (String, String) {
+    certify_report(tc, common::passing_report())
+}
+
+/// The example's report with one more component, as a firmware banner would give it.
+fn with_component(name: &str, version: &str) -> Vec<u8> {
+    let mut r: serde_json::Value = serde_json::from_slice(&common::passing_report()).unwrap();
+    r["components"].as_array_mut().unwrap().push(json!({
+        "name": name, "version": version, "purl": null, "cpe": null,
+        "method": "binary-banner", "evidence": [],
+    }));
+    serde_json::to_vec(&r).unwrap()
+}
+
+fn certify_report(tc: &Tc, report: Vec<u8>) -> (String, String) {
     let (_, lab) = tc.org_token("Test Lab", "lab", "certifier");
     let (maker_id, _) = tc.org_token("Example Plugs Ltd", "maker", "maker");
     let (s, sub) = tc.post_raw(
         &format!("/api/v1/assessments?maker={maker_id}"),
         Some(&lab),
-        common::passing_report(),
+        report,
     );
     assert_eq!(s, 201, "{sub}");
     let (s, cert) = tc.post(
@@ -97,4 +111,41 @@ fn the_recheck_matches_the_feed_database() {
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["dropped"], 1, "{v}");
+}
+
+/// The curated layer's undecided hits are no ground to suspend, as the feed's are not. An OSV
+/// record loaded into the trust center with CVE-2020-8597's range as NVD states it (from 2.4.2,
+/// the release that brought EAP, fixed in 2.4.9): pppd 2.4.2b3 is a beta of 2.4.2, which the
+/// assessment calls INCONCLUSIVE, so the certificate stays valid; 2.4.2 itself is suspended.
+#[test]
+fn an_undecided_curated_hit_does_not_suspend_but_a_decided_one_does() {
+    let advisory = json!({
+        "schema_version": "1.6.0",
+        "id": "CVE-2020-8597",
+        "modified": "2026-11-02T00:00:00Z",
+        "published": "2020-02-03T00:00:00Z",
+        "summary": "Buffer overflow in pppd's EAP request/response handling (eap.c)",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{
+            "package": {"ecosystem": "Generic", "name": "pppd"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2.4.2"}, {"fixed": "2.4.9"}]}]
+        }]
+    });
+    let run_with = |version: &str| {
+        let tc = start(None);
+        let (id, lab) = certify_report(&tc, with_component("pppd", version));
+        let (s, l) = tc.post("/api/v1/advisories", Some(&lab), &advisory);
+        assert_eq!(s, 200, "{l}");
+        let (_, c) = tc.get(&format!("/api/v1/certificates/{id}"), None);
+        (l["run"].clone(), c)
+    };
+    let (run, c) = run_with("2.4.2b3");
+    assert_eq!(run["suspended"], 0, "{run}");
+    assert_eq!(c["status"], "valid", "{c}");
+
+    let (run, c) = run_with("2.4.2");
+    assert_eq!(run["suspended"], 1, "{run}");
+    assert_eq!(c["status"], "suspended");
+    let reason = c["status_reason"].as_str().unwrap();
+    assert!(reason.contains("CVE-2020-8597"), "{reason}");
 }
