@@ -155,7 +155,9 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
             apply_vex(vex, opts.product.as_deref(), db, g, &mut m, &mut obs);
         }
         if info.name == "linux" {
-            kernel_subsystems(opts.kernel_config.as_ref(), g, &mut m, &mut stats);
+            for n in kernel_subsystems(opts.kernel_config.as_ref(), &mut m) {
+                stats.not_built.push(format!("for {}: {n}", g.label()));
+            }
         }
         judge(db, g, &m, &mut obs, &mut stats);
     }
@@ -166,12 +168,12 @@ pub fn assess_with(db: &Db, components: &[Component], opts: &Options) -> Observa
 /// The feed matcher's subsystem rule, for the curated layer too, so one CVE gets one answer
 /// whichever layer matched it: a flaw in a subsystem the kernel config does not build does not
 /// apply (it is listed as set aside), and without the config it is INCONCLUSIVE with the reason.
-fn kernel_subsystems(
+/// Returns what it set aside, in words. Used by the VEX output as well, so both say the same.
+pub(crate) fn kernel_subsystems(
     config: Option<&crate::KernelConfig>,
-    g: &Group<'_>,
     m: &mut Match<'_>,
-    stats: &mut Stats,
-) {
+) -> Vec<String> {
+    let mut set_aside = Vec::new();
     m.advisories.retain_mut(|h| {
         if h.condition().is_some() {
             return true;
@@ -182,10 +184,9 @@ fn kernel_subsystems(
         match config.map(|k| k.built(option)) {
             Some(Some(true)) => true,
             Some(_) => {
-                stats.not_built.push(format!(
-                    "{} on {}: affects the {word} subsystem ({option}), which this kernel's config does not build",
-                    h.advisory.id,
-                    g.label()
+                set_aside.push(format!(
+                    "{}: affects the {word} subsystem ({option}), which this kernel's config does not build",
+                    h.advisory.id
                 ));
                 false
             }
@@ -197,6 +198,7 @@ fn kernel_subsystems(
             }
         }
     });
+    set_aside
 }
 
 #[derive(Default)]
@@ -634,7 +636,7 @@ fn record_runs(
         ));
     }
     for n in &stats.not_built {
-        detail.push_str(&format!("\nSet aside: {n}."));
+        detail.push_str(&format!("\nSet aside {n}."));
     }
     for n in &opts.notes {
         detail.push_str(&format!("\n{n}"));

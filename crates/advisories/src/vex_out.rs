@@ -37,9 +37,13 @@ pub fn cyclonedx_vex(db: &Db, components: &[Component], opts: &Options) -> Value
         if !seen.insert((info.name.clone(), version.clone())) {
             continue;
         }
-        let Some(m) = db.lookup_on(&info.name, &version, opts.today) else {
+        let Some(mut m) = db.lookup_on(&info.name, &version, opts.today) else {
             continue;
         };
+        // The report's own rule (pass.rs), so the VEX and the findings never disagree.
+        if info.name == "linux" {
+            crate::pass::kernel_subsystems(opts.kernel_config.as_ref(), &mut m);
+        }
         if m.advisories.is_empty() {
             continue;
         }
