@@ -11,19 +11,23 @@ use iotassure_testkit::{corpus_image, require_tool};
 
 const CC: &str = "openwrt-CC-r45001-freifunk-tl-wr841n-v9-squashfs-factory.bin";
 
+fn unpack(img: &std::path::Path, tmp: &TempDir) -> iotassure_unpack::Unpacked {
+    iotassure_unpack::unpack(
+        img,
+        &tmp.path().join("x"),
+        &iotassure_unpack::Options::default(),
+        &NoProgress,
+    )
+    .expect("unpack")
+}
+
 #[test]
 fn openwrt_cc_accepts_a_modified_image_on_the_emulated_device() {
     let Some(img) = corpus_image(CC) else { return };
     require_root();
     require_tool("qemu-mips-static", "qemu-user-static");
     let tmp = TempDir::new("update-probe");
-    let up = iotassure_unpack::unpack(
-        &img,
-        &tmp.path().join("x"),
-        &iotassure_unpack::Options::default(),
-        &NoProgress,
-    )
-    .expect("unpack");
+    let up = unpack(&img, &tmp);
     let views = up.tree.rootfs_views();
     let view = views
         .iter()
@@ -71,13 +75,7 @@ fn a_checksummed_image_format_is_refused_once_modified() {
     require_root();
     require_tool("qemu-mips-static", "qemu-user-static");
     let tmp = TempDir::new("update-probe-ci");
-    let up = iotassure_unpack::unpack(
-        &img,
-        &tmp.path().join("x"),
-        &iotassure_unpack::Options::default(),
-        &NoProgress,
-    )
-    .expect("unpack");
+    let up = unpack(&img, &tmp);
     let views = up.tree.rootfs_views();
     let view = views
         .iter()
@@ -120,13 +118,7 @@ fn without_a_board_in_the_name_the_unit_stays_inconclusive_with_the_reason() {
     let tmp = TempDir::new("update-probe-noboard");
     let renamed = tmp.path().join("firmware.bin");
     std::fs::copy(&img, &renamed).unwrap();
-    let up = iotassure_unpack::unpack(
-        &renamed,
-        &tmp.path().join("x"),
-        &iotassure_unpack::Options::default(),
-        &NoProgress,
-    )
-    .expect("unpack");
+    let up = unpack(&renamed, &tmp);
     let views = up.tree.rootfs_views();
     let view = views
         .iter()
