@@ -234,11 +234,7 @@ impl Matcher<'_> {
             }
         };
         let purl_order = purl.is_some();
-        // The fourth part: why the version alone does not decide (a pre-release of the first
-        // affected release).
-        #[allow(clippy::type_complexity)]
-        let mut by_id: BTreeMap<String, Vec<(Via, Candidate, String, Option<String>)>> =
-            BTreeMap::new();
+        let mut by_id: BTreeMap<String, Vec<InRange>> = BTreeMap::new();
         // Ids for which NVD's analysed CPE ranges name this component: NVD splits a fix across
         // stable branches (5.15.149, 6.1.76, …) where a CNA often gives one coarse range.
         let mut nvd_named: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -337,26 +333,18 @@ impl Matcher<'_> {
             also.dedup();
             let mut condition = pre;
             if name == "linux" {
-                if let Some((word, option)) = subsystem_of(&first.summary) {
-                    match self.kernel_config.map(|k| k.built(option)) {
-                        Some(Some(false)) | Some(None) => {
-                            out.set_aside.push(SetAside {
-                                id: id.clone(),
-                                component: name.clone(),
-                                version: version.clone(),
-                                reason: format!(
-                                    "affects the {word} subsystem ({option}), which this kernel's config does not build"
-                                ),
-                            });
-                            continue;
-                        }
-                        Some(Some(true)) => {}
-                        None => {
-                            condition = Some(format!(
-                                "applies only to a kernel built with {option} (the {word} subsystem); the kernel config is not known"
-                            ))
-                        }
+                match subsystem_rule(&first.summary, self.kernel_config) {
+                    Subsystem::Applies => {}
+                    Subsystem::NotBuilt(reason) => {
+                        out.set_aside.push(SetAside {
+                            id: id.clone(),
+                            component: name.clone(),
+                            version: version.clone(),
+                            reason,
+                        });
+                        continue;
                     }
+                    Subsystem::Undecided(why) => condition = Some(why),
                 }
             }
             let low_confidence = via != Via::Purl && !from_package_db;
@@ -505,6 +493,37 @@ fn named_pairs(vendor: &str, product: &str, title: Option<&str>) -> Vec<(String,
     v.sort();
     v.dedup();
     v
+}
+
+/// A candidate whose bounds hold the version: how it was found, the record, why the names
+/// match, and why the version alone does not decide it (a pre-release of the first affected
+/// release), if so.
+type InRange = (Via, Candidate, String, Option<String>);
+
+/// What the subsystem rule says of one Linux advisory.
+pub enum Subsystem {
+    /// No optional subsystem named, or the config builds it.
+    Applies,
+    /// The config does not build the subsystem: the advisory is set aside, for this reason.
+    NotBuilt(String),
+    /// No config: INCONCLUSIVE, for this reason.
+    Undecided(String),
+}
+
+/// The one subsystem rule for the feed matcher, the curated pass and the assessment's VEX.
+pub fn subsystem_rule(summary: &str, config: Option<&KernelConfig>) -> Subsystem {
+    let Some((word, option)) = subsystem_of(summary) else {
+        return Subsystem::Applies;
+    };
+    match config.map(|k| k.built(option)) {
+        Some(Some(true)) => Subsystem::Applies,
+        Some(_) => Subsystem::NotBuilt(format!(
+            "affects the {word} subsystem ({option}), which this kernel's config does not build"
+        )),
+        None => Subsystem::Undecided(format!(
+            "applies only to a kernel built with {option} (the {word} subsystem); the kernel config is not known"
+        )),
+    }
 }
 
 /// The optional kernel subsystem a Linux CVE's description names, and the option that builds it.

@@ -178,22 +178,15 @@ pub(crate) fn kernel_subsystems(
         if h.condition().is_some() {
             return true;
         }
-        let Some((word, option)) = crate::matching::subsystem_of(&h.advisory.summary) else {
-            return true;
-        };
-        match config.map(|k| k.built(option)) {
-            Some(Some(true)) => true,
-            Some(_) => {
-                set_aside.push(format!(
-                    "{}: affects the {word} subsystem ({option}), which this kernel's config does not build",
-                    h.advisory.id
-                ));
+        use crate::matching::{subsystem_rule, Subsystem};
+        match subsystem_rule(&h.advisory.summary, config) {
+            Subsystem::Applies => true,
+            Subsystem::NotBuilt(reason) => {
+                set_aside.push(format!("{}: {reason}", h.advisory.id));
                 false
             }
-            None => {
-                h.condition = Some(format!(
-                    "applies only to a kernel built with {option} (the {word} subsystem); the kernel config is not known"
-                ));
+            Subsystem::Undecided(why) => {
+                h.condition = Some(why);
                 true
             }
         }
